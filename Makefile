@@ -1,0 +1,55 @@
+# Switchyard: make help lists the targets.
+SHELL := /usr/bin/env bash
+GO ?= go
+LOCALCLUSTER := $(GO) run ./test/cluster/cmd/localcluster
+KUBECONFIG_LOCAL := $(CURDIR)/.localcluster/kubeconfig
+GOTEST_FLAGS ?= -timeout 40m
+
+.PHONY: help
+help: ## Show this help.
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+##@ Development
+
+.PHONY: generate
+generate: ## Regenerate deepcopy code, CRDs, RBAC and install.yaml.
+	bash hack/generate.sh
+
+.PHONY: manifests
+manifests: generate ## Alias of generate (kubebuilder's name).
+
+.PHONY: verify-generate
+verify-generate: generate ## Fail if generated files are stale.
+	@git diff --exit-code -- api config install.yaml || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck.
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+.PHONY: build
+build: ## Build the controller and the kubectl plugin into bin/.
+	$(GO) build -o bin/ ./cmd/...
+
+.PHONY: test
+test: ## Run every test: unit, integration and end-to-end (each package starts its own local cluster).
+	$(GO) test $(GOTEST_FLAGS) ./...
+
+.PHONY: test-unit
+test-unit: ## Run the tests that need no cluster.
+	$(GO) test -short ./...
+
+.PHONY: test-e2e
+test-e2e: ## Run the end-to-end tests only.
+	$(GO) test $(GOTEST_FLAGS) ./test/e2e/...
+
+##@ Local cluster
+
+.PHONY: cluster-up
+cluster-up: ## Build (once) and start the local cluster; kubeconfig at .localcluster/kubeconfig.
+	$(LOCALCLUSTER) up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster and remove its data.
+	$(LOCALCLUSTER) down

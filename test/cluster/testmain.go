@@ -1,0 +1,37 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+// Main starts one cluster for a test package, stores it in *c, runs the
+// tests and stops the cluster. Use it from TestMain:
+//
+//	var env *cluster.Cluster
+//	func TestMain(m *testing.M) { os.Exit(cluster.Main(m, &env)) }
+//
+// Set LOCALCLUSTER_LOG=1 to see start-up progress.
+func Main(m *testing.M, c **Cluster) int {
+	opts := Options{}
+	if os.Getenv("LOCALCLUSTER_LOG") != "" {
+		opts.Log = os.Stderr
+	}
+	// Building the components from a cold cache takes long; starting is fast.
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	cl, err := Start(ctx, opts)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "start local cluster: %v\n", err)
+		return 1
+	}
+	*c = cl
+	code := m.Run()
+	if err := cl.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "stop local cluster: %v\n", err)
+	}
+	return code
+}
