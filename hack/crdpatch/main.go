@@ -1,0 +1,84 @@
+// Command crdpatch adjusts the Rollout CRD after controller-gen, for what
+// markers cannot express: it marks spec.template.metadata with
+// x-kubernetes-preserve-unknown-fields, as Argo Rollouts' CRD does.
+// Without it the API server prunes (or, with kubectl's strict field
+// validation, rejects) harmless keys such as `creationTimestamp: null`
+// that generated manifests often carry, and Argo-valid manifests would fail.
+//
+// Usage: go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"sigs.k8s.io/yaml"
+)
+
+// preservePaths are property paths below openAPIV3Schema.
+var preservePaths = [][]string{
+	{"spec", "template", "metadata"},
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: crdpatch CRD.yaml...")
+		os.Exit(2)
+	}
+	for _, path := range os.Args[1:] {
+		if err := patchFile(path); err != nil {
+			fmt.Fprintf(os.Stderr, "crdpatch %s: %v\n", path, err)
+			os.Exit(1)
+		}
+	}
+}
+
+func patchFile(path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	// controller-gen writes one document preceded by "---".
+	body := bytes.TrimPrefix(raw, []byte("---\n"))
+	var crd map[string]any
+	if err := yaml.Unmarshal(body, &crd); err != nil {
+		return err
+	}
+	versions, _ := lookup(crd, "spec", "versions").([]any)
+	if len(versions) == 0 {
+		return fmt.Errorf("no spec.versions")
+	}
+	for _, v := range versions {
+		schema, _ := lookup(v, "schema", "openAPIV3Schema").(map[string]any)
+		if schema == nil {
+			return fmt.Errorf("version without openAPIV3Schema")
+		}
+		for _, p := range preservePaths {
+			node := schema
+			for _, name := range p {
+				node, _ = lookup(node, "properties", name).(map[string]any)
+				if node == nil {
+					return fmt.Errorf("schema has no property path %v", p)
+				}
+			}
+			node["x-kubernetes-preserve-unknown-fields"] = true
+		}
+	}
+	out, err := yaml.Marshal(crd)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append([]byte("---\n"), out...), 0o644)
+}
+
+func lookup(node any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := node.(map[string]any)
+		if !ok {
+			return nil
+		}
+		node = m[k]
+	}
+	return node
+}

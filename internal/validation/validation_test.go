@@ -1,0 +1,467 @@
+package validation_test
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/validation"
+)
+
+func loadSeed(t *testing.T, name string) *v1alpha1.Rollout {
+	t.Helper()
+	raw, err := os.ReadFile("../../examples/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := bytes.SplitN(raw, []byte("\n---"), 2)[0]
+	var ro v1alpha1.Rollout
+	if err := yaml.UnmarshalStrict(doc, &ro); err != nil {
+		t.Fatalf("decode %s: %v", name, err)
+	}
+	return &ro
+}
+
+func TestSeedsAreValid(t *testing.T) {
+	for _, name := range []string{"bluegreen-rollout.yaml", "canary-rollout.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			ro := loadSeed(t, name)
+			if errs := validation.Rollout(ro); len(errs) > 0 {
+				t.Fatalf("seed is invalid: %v", errs.ToAggregate())
+			}
+			if w := validation.Warnings(ro); len(w) > 0 {
+				t.Fatalf("seed has warnings: %v", w)
+			}
+		})
+	}
+}
+
+func raw(s string) *apiextensionsv1.JSON { return &apiextensionsv1.JSON{Raw: []byte(s)} }
+
+func intOrStr(s string) *intstr.IntOrString {
+	v := intstr.Parse(s)
+	return &v
+}
+
+// Each case mutates one seed and lists substrings, each of which must appear
+// in some reported error; want == nil means the result must be valid.
+func TestRollout(t *testing.T) {
+	tests := []struct {
+		name   string
+		seed   string // "bg" or "canary"
+		mutate func(ro *v1alpha1.Rollout)
+		want   []string
+	}{
+		// Spec-level rules.
+		{
+			name: "negative replicas", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Replicas = ptr.To[int32](-1) },
+			want:   []string{"spec.replicas: Invalid value: -1: must be greater than or equal to 0"},
+		},
+		{
+			name: "zero replicas is fine", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Replicas = ptr.To[int32](0) },
+		},
+		{
+			name: "missing selector", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Selector = nil },
+			want:   []string{"spec.selector: Required value"},
+		},
+		{
+			name: "empty selector selects all pods", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Selector = &metav1.LabelSelector{} },
+			want:   []string{"spec.selector: Invalid value", "selecting all pods"},
+		},
+		{
+			name: "selector syntax", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "app", Operator: "Bogus"}}
+			},
+			want: []string{"spec.selector.matchExpressions[0].operator"},
+		},
+		{
+			name: "selector does not match template labels", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Template.Labels = map[string]string{"app": "other"} },
+			want:   []string{"spec.template.metadata.labels: Invalid value", "does not match template"},
+		},
+		{
+			name: "selector with expressions matching the template", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Selector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+					{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"backend-bluegreen"}},
+				}}
+			},
+		},
+		{
+			name: "neither template nor workloadRef", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Template = corev1.PodTemplateSpec{} },
+			want:   []string{"spec.template: Required value: one of template or workloadRef must be set"},
+		},
+		{
+			name: "template without containers", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Template.Spec.Containers = nil },
+			want:   []string{"spec.template.spec.containers: Required value"},
+		},
+		{
+			name: "workloadRef alone", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Template = corev1.PodTemplateSpec{}
+				ro.Spec.WorkloadRef = &v1alpha1.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "x"}
+			},
+			want: []string{"spec.workloadRef: Forbidden: not supported yet"},
+		},
+		{
+			name: "workloadRef and template", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.WorkloadRef = &v1alpha1.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "x"}
+			},
+			want: []string{"spec.workloadRef: Forbidden: not supported yet", "spec.template: Invalid value", "template must be empty"},
+		},
+		{
+			name: "negative minReadySeconds", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.MinReadySeconds = -5 },
+			want:   []string{"spec.minReadySeconds: Invalid value: -5"},
+		},
+		{
+			name: "negative revisionHistoryLimit", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.RevisionHistoryLimit = ptr.To[int32](-1) },
+			want:   []string{"spec.revisionHistoryLimit: Invalid value: -1"},
+		},
+		{
+			name: "progress deadline not above minReadySeconds", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.MinReadySeconds = 30
+				ro.Spec.ProgressDeadlineSeconds = ptr.To[int32](30)
+			},
+			want: []string{"spec.progressDeadlineSeconds: Invalid value: 30: must be greater than minReadySeconds"},
+		},
+		{
+			name: "rollbackWindow", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.RollbackWindow = &v1alpha1.RollbackWindowSpec{Revisions: 2} },
+			want:   []string{"spec.rollbackWindow: Forbidden: not supported yet"},
+		},
+		{
+			name: "supported spec fields", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.MinReadySeconds = 10
+				ro.Spec.RevisionHistoryLimit = ptr.To[int32](3)
+				ro.Spec.Paused = true
+				ro.Spec.ProgressDeadlineSeconds = ptr.To[int32](120)
+				ro.Spec.ProgressDeadlineAbort = true
+				ro.Spec.RestartAt = ptr.To(metav1.Now())
+				ro.Spec.Analysis = &v1alpha1.AnalysisRunStrategy{SuccessfulRunHistoryLimit: ptr.To[int32](1)}
+			},
+		},
+
+		// Strategy selection.
+		{
+			name: "no strategy", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Strategy = v1alpha1.RolloutStrategy{} },
+			want:   []string{"spec.strategy: Required value"},
+		},
+		{
+			name: "both strategies", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{} },
+			want:   []string{"spec.strategy: Invalid value", "Multiple Strategies can not be listed"},
+		},
+
+		// Blue-green.
+		{
+			name: "missing activeService", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.BlueGreen.ActiveService = "" },
+			want:   []string{"spec.strategy.blueGreen.activeService: Required value"},
+		},
+		{
+			name: "previewService equals activeService", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.BlueGreen.PreviewService = "backend-active" },
+			want:   []string{"spec.strategy.blueGreen.previewService: Invalid value", "two different Services"},
+		},
+		{
+			name: "no previewService is fine", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.BlueGreen.PreviewService = "" },
+		},
+		{
+			name: "scaleDownDelayRevisionLimit above revisionHistoryLimit", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.RevisionHistoryLimit = ptr.To[int32](2)
+				ro.Spec.Strategy.BlueGreen.ScaleDownDelayRevisionLimit = ptr.To[int32](3)
+			},
+			want: []string{"spec.strategy.blueGreen.scaleDownDelayRevisionLimit: Invalid value: 3: must not be greater than revisionHistoryLimit"},
+		},
+		{
+			name: "scaleDownDelayRevisionLimit above the default history limit", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.BlueGreen.ScaleDownDelayRevisionLimit = ptr.To[int32](11)
+			},
+			want: []string{"spec.strategy.blueGreen.scaleDownDelayRevisionLimit: Invalid value: 11"},
+		},
+		{
+			name: "negative blue-green numbers", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) {
+				bg := ro.Spec.Strategy.BlueGreen
+				bg.PreviewReplicaCount = ptr.To[int32](-1)
+				bg.AutoPromotionSeconds = -1
+				bg.ScaleDownDelaySeconds = ptr.To[int32](-1)
+				bg.AbortScaleDownDelaySeconds = ptr.To[int32](-1)
+				bg.MaxUnavailable = intOrStr("-1")
+			},
+			want: []string{
+				"spec.strategy.blueGreen.previewReplicaCount: Invalid value: -1",
+				"spec.strategy.blueGreen.autoPromotionSeconds: Invalid value: -1",
+				"spec.strategy.blueGreen.scaleDownDelaySeconds: Invalid value: -1",
+				"spec.strategy.blueGreen.abortScaleDownDelaySeconds: Invalid value: -1",
+				"spec.strategy.blueGreen.maxUnavailable: Invalid value",
+			},
+		},
+		{
+			name: "supported blue-green fields", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) {
+				bg := ro.Spec.Strategy.BlueGreen
+				bg.AutoPromotionEnabled = ptr.To(true)
+				bg.AutoPromotionSeconds = 30
+				bg.ScaleDownDelaySeconds = ptr.To[int32](0)
+				bg.ScaleDownDelayRevisionLimit = ptr.To[int32](2)
+				bg.PreviewReplicaCount = ptr.To[int32](1)
+				bg.AbortScaleDownDelaySeconds = ptr.To[int32](0)
+				bg.MaxUnavailable = intOrStr("50%")
+			},
+		},
+		{
+			name: "unsupported blue-green fields", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) {
+				bg := ro.Spec.Strategy.BlueGreen
+				bg.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{}
+				bg.PostPromotionAnalysis = &v1alpha1.RolloutAnalysis{}
+				bg.PreviewMetadata = &v1alpha1.PodTemplateMetadata{}
+				bg.ActiveMetadata = &v1alpha1.PodTemplateMetadata{}
+				bg.AntiAffinity = &v1alpha1.AntiAffinity{}
+			},
+			want: []string{
+				"spec.strategy.blueGreen.prePromotionAnalysis: Forbidden: not supported yet",
+				"spec.strategy.blueGreen.postPromotionAnalysis: Forbidden: not supported yet",
+				"spec.strategy.blueGreen.previewMetadata: Forbidden: not supported yet",
+				"spec.strategy.blueGreen.activeMetadata: Forbidden: not supported yet",
+				"spec.strategy.blueGreen.antiAffinity: Forbidden: not supported yet",
+			},
+		},
+
+		// Canary.
+		{
+			name: "maxSurge and maxUnavailable both 0", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.Canary.MaxSurge = intOrStr("0%") },
+			want:   []string{"spec.strategy.canary.maxSurge: Invalid value", "can not both be 0"},
+		},
+		{
+			name: "maxSurge 0 with default maxUnavailable is fine", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.MaxSurge = intOrStr("0")
+				ro.Spec.Strategy.Canary.MaxUnavailable = nil
+			},
+		},
+		{
+			name: "malformed maxSurge and maxUnavailable", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.MaxSurge = intOrStr("lots")
+				ro.Spec.Strategy.Canary.MaxUnavailable = intOrStr("-1")
+			},
+			want: []string{"spec.strategy.canary.maxSurge: Invalid value: \"lots\"", "spec.strategy.canary.maxUnavailable: Invalid value"},
+		},
+		{
+			name: "canaryService equals stableService", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.CanaryService = "svc"
+				ro.Spec.Strategy.Canary.StableService = "svc"
+			},
+			want: []string{"spec.strategy.canary.stableService: Invalid value"},
+		},
+		{
+			name: "setWeight above 100", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.Canary.Steps[0].SetWeight = ptr.To[int32](101) },
+			want:   []string{"spec.strategy.canary.steps[0].setWeight: Invalid value: 101: must be between 0 and 100"},
+		},
+		{
+			name: "setWeight below 0", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.Canary.Steps[0].SetWeight = ptr.To[int32](-1) },
+			want:   []string{"spec.strategy.canary.steps[0].setWeight: Invalid value: -1"},
+		},
+		{
+			name: "setWeight bounds are inclusive", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](0)}, {SetWeight: ptr.To[int32](100)}}
+			},
+		},
+		{
+			name: "good pause durations", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				for _, d := range []string{"30", "30s", "5m", "1h", "0"} {
+					ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps,
+						v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{Duration: intOrStr(d)}})
+				}
+			},
+		},
+		{
+			name: "bad pause duration", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.Steps[1].Pause.Duration = intOrStr("soon")
+			},
+			want: []string{"spec.strategy.canary.steps[1].pause.duration: Invalid value: \"soon\""},
+		},
+		{
+			name: "negative pause duration", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				d := intstr.FromInt32(-10)
+				ro.Spec.Strategy.Canary.Steps[1].Pause.Duration = &d
+			},
+			want: []string{"spec.strategy.canary.steps[1].pause.duration: Invalid value", "negative"},
+		},
+		{
+			name: "step without action", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{})
+			},
+			want: []string{"spec.strategy.canary.steps[2]: Invalid value: \"none\": a step must set exactly one of"},
+		},
+		{
+			name: "step with two actions", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.Canary.Steps[0].Pause = &v1alpha1.RolloutPause{} },
+			want:   []string{"spec.strategy.canary.steps[0]: Invalid value: \"setWeight, pause\""},
+		},
+		{
+			name: "setCanaryScale is supported", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps,
+					v1alpha1.CanaryStep{SetCanaryScale: &v1alpha1.SetCanaryScale{Weight: ptr.To[int32](50)}},
+					v1alpha1.CanaryStep{SetCanaryScale: &v1alpha1.SetCanaryScale{Replicas: ptr.To[int32](2)}},
+					v1alpha1.CanaryStep{SetCanaryScale: &v1alpha1.SetCanaryScale{MatchTrafficWeight: true}})
+			},
+		},
+		{
+			name: "setCanaryScale out of range", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps,
+					v1alpha1.CanaryStep{SetCanaryScale: &v1alpha1.SetCanaryScale{Weight: ptr.To[int32](150), Replicas: ptr.To[int32](-1)}})
+			},
+			want: []string{
+				"spec.strategy.canary.steps[2].setCanaryScale.weight: Invalid value: 150",
+				"spec.strategy.canary.steps[2].setCanaryScale.replicas: Invalid value: -1",
+			},
+		},
+		{
+			name: "unsupported step actions", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps,
+					v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{}},
+					v1alpha1.CanaryStep{Experiment: raw(`{"templates":[]}`)},
+					v1alpha1.CanaryStep{Plugin: &v1alpha1.PluginStep{Name: "p"}},
+					v1alpha1.CanaryStep{SetHeaderRoute: raw(`{"name":"h"}`)},
+					v1alpha1.CanaryStep{SetMirrorRoute: raw(`{"name":"m"}`)})
+			},
+			want: []string{
+				"spec.strategy.canary.steps[2].analysis: Forbidden: not supported yet",
+				"spec.strategy.canary.steps[3].experiment: Forbidden: not supported yet",
+				"spec.strategy.canary.steps[4].plugin: Forbidden: not supported yet",
+				"spec.strategy.canary.steps[5].setHeaderRoute: Forbidden: not supported yet",
+				"spec.strategy.canary.steps[6].setMirrorRoute: Forbidden: not supported yet",
+			},
+		},
+		{
+			name: "unsupported canary fields", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				c := ro.Spec.Strategy.Canary
+				c.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Nginx: raw(`{"stableIngress":"i"}`)}
+				c.Analysis = &v1alpha1.RolloutAnalysisBackground{}
+				c.CanaryMetadata = &v1alpha1.PodTemplateMetadata{}
+				c.StableMetadata = &v1alpha1.PodTemplateMetadata{}
+				c.AntiAffinity = &v1alpha1.AntiAffinity{}
+				c.PingPong = &v1alpha1.PingPongSpec{PingService: "a", PongService: "b"}
+				c.DynamicStableScale = true
+				c.ReplicaProgressThreshold = &v1alpha1.ReplicaProgressThreshold{Type: v1alpha1.ProgressTypePod, Value: 1}
+			},
+			want: []string{
+				"spec.strategy.canary.trafficRouting: Forbidden: not supported yet",
+				"spec.strategy.canary.analysis: Forbidden: not supported yet",
+				"spec.strategy.canary.canaryMetadata: Forbidden: not supported yet",
+				"spec.strategy.canary.stableMetadata: Forbidden: not supported yet",
+				"spec.strategy.canary.antiAffinity: Forbidden: not supported yet",
+				"spec.strategy.canary.pingPong: Forbidden: not supported yet",
+				"spec.strategy.canary.dynamicStableScale: Forbidden: not supported yet",
+				"spec.strategy.canary.replicaProgressThreshold: Forbidden: not supported yet",
+			},
+		},
+		{
+			name: "scaleDownDelaySeconds needs trafficRouting", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.Strategy.Canary.ScaleDownDelaySeconds = ptr.To[int32](30) },
+			want:   []string{"spec.strategy.canary.scaleDownDelaySeconds: Invalid value: 30: can only be used with trafficRouting"},
+		},
+		{
+			// Argo accepts and ignores these on a basic canary; so do we
+			// (Warnings reports them).
+			name: "trafficRouting-only knobs are ignored on a basic canary", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				c := ro.Spec.Strategy.Canary
+				c.AbortScaleDownDelaySeconds = ptr.To[int32](10)
+				c.MinPodsPerReplicaSet = ptr.To[int32](2)
+				c.ScaleDownDelayRevisionLimit = ptr.To[int32](1)
+			},
+		},
+		{
+			name: "supported canary services", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.CanaryService = "canary"
+				ro.Spec.Strategy.Canary.StableService = "stable"
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seed := "canary-rollout.yaml"
+			if tt.seed == "bg" {
+				seed = "bluegreen-rollout.yaml"
+			}
+			ro := loadSeed(t, seed)
+			tt.mutate(ro)
+			errs := validation.Rollout(ro)
+			var msgs []string
+			for _, e := range errs {
+				msgs = append(msgs, e.Error())
+			}
+			if tt.want == nil {
+				if len(errs) > 0 {
+					t.Fatalf("want valid, got:\n  %s", strings.Join(msgs, "\n  "))
+				}
+				return
+			}
+			all := strings.Join(msgs, "\n")
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("no error contains %q; got:\n  %s", w, strings.Join(msgs, "\n  "))
+				}
+			}
+		})
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	ro := loadSeed(t, "canary-rollout.yaml")
+	ro.Spec.Strategy.Canary.MinPodsPerReplicaSet = ptr.To[int32](2)
+	got := validation.Warnings(ro)
+	if len(got) != 1 || !strings.Contains(got[0], "spec.strategy.canary.minPodsPerReplicaSet: ignored without trafficRouting") {
+		t.Errorf("Warnings() = %q", got)
+	}
+
+	bg := loadSeed(t, "bluegreen-rollout.yaml")
+	bg.Spec.Strategy.BlueGreen.AutoPromotionSeconds = 30
+	got = validation.Warnings(bg)
+	if len(got) != 1 || !strings.Contains(got[0], "spec.strategy.blueGreen.autoPromotionSeconds") {
+		t.Errorf("Warnings() = %q", got)
+	}
+}
