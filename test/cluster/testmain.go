@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"testing"
 	"time"
 )
 
@@ -14,8 +13,9 @@ import (
 //	var env *cluster.Cluster
 //	func TestMain(m *testing.M) { os.Exit(cluster.Main(m, &env)) }
 //
-// Set LOCALCLUSTER_LOG=1 to see start-up progress.
-func Main(m *testing.M, c **Cluster) int {
+// m is usually the *testing.M; anything with Run can wrap it to set up more
+// once the cluster exists. Set LOCALCLUSTER_LOG=1 to see start-up progress.
+func Main(m interface{ Run() int }, c **Cluster) int {
 	opts := Options{}
 	if os.Getenv("LOCALCLUSTER_LOG") != "" {
 		opts.Log = os.Stderr

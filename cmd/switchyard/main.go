@@ -1,0 +1,58 @@
+// Command switchyard is the progressive-delivery controller for
+// argoproj.io/v1alpha1 Rollouts.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/switchyard-dev/switchyard/internal/manager"
+)
+
+func main() {
+	var opts manager.Options
+	var qps float64
+	var burst int
+	// In a cluster there may be several replicas: elect a leader by default.
+	_, inCluster := os.LookupEnv("KUBERNETES_SERVICE_HOST")
+	flag.StringVar(&opts.Namespace, "namespace", "", "watch Rollouts in this namespace only (default: all namespaces)")
+	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8090", "address of the /metrics endpoint (\"0\" disables it)")
+	flag.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":8080", "address of the /healthz and /readyz endpoints (\"0\" disables them)")
+	flag.BoolVar(&opts.LeaderElect, "leader-elect", inCluster, "elect a leader so only one replica reconciles (default true in a cluster)")
+	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's namespace)")
+	flag.DurationVar(&opts.LeaseDuration, "leader-election-lease-duration", 15*time.Second, "leader-election lease duration")
+	flag.DurationVar(&opts.RenewDeadline, "leader-election-renew-deadline", 10*time.Second, "leader-election renew deadline")
+	flag.DurationVar(&opts.RetryPeriod, "leader-election-retry-period", 2*time.Second, "leader-election retry period")
+	flag.IntVar(&opts.RolloutThreads, "rollout-threads", 10, "Rollouts reconciled in parallel")
+	flag.StringVar(&opts.PprofAddr, "pprof-address", "", "serve net/http/pprof on this address (off when empty)")
+	flag.Float64Var(&qps, "qps", 50, "queries per second to the API server")
+	flag.IntVar(&burst, "burst", 100, "burst of queries to the API server")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		log.Error(err, "load kubeconfig")
+		os.Exit(1)
+	}
+	cfg.QPS, cfg.Burst = float32(qps), burst
+	cfg.UserAgent = "switchyard"
+	mgr, err := manager.New(cfg, opts)
+	if err != nil {
+		log.Error(err, "set up manager")
+		os.Exit(1)
+	}
+	log.Info("starting", "namespace", opts.Namespace, "leaderElect", opts.LeaderElect)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

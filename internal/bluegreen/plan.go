@@ -1,0 +1,320 @@
+// Package bluegreen decides, from the observed state of a blue-green Rollout,
+// what each ReplicaSet's size should be, what the active and preview Services
+// select, and when to pause, promote and scale down. It does no I/O: the
+// rollout reconciler gathers the inputs and applies the plan.
+package bluegreen
+
+import (
+	"sort"
+	"time"
+)
+
+// ReplicaSet is the part of a ReplicaSet the decisions depend on.
+type ReplicaSet struct {
+	Hash      string
+	Revision  int64
+	Replicas  int32 // spec.replicas
+	Available int32
+	// ScaleDownAt is the scale-down-deadline annotation, if any.
+	ScaleDownAt *time.Time
+}
+
+// Observed is everything the planner reads.
+type Observed struct {
+	// Replicas is spec.replicas; PreviewReplicas is previewReplicaCount
+	// defaulted to Replicas.
+	Replicas, PreviewReplicas int32
+	// New is the ReplicaSet of the current pod template.
+	New ReplicaSet
+	// Stable is status.stableRS's ReplicaSet, nil before the first promotion
+	// or when it no longer exists.
+	Stable *ReplicaSet
+	// Others are every other ReplicaSet of the Rollout.
+	Others []ReplicaSet
+
+	// ActiveSelector and PreviewSelector are the pod-template hashes the
+	// live Services select ("" when a Service has no hash selector yet).
+	ActiveSelector, PreviewSelector string
+	HasPreview                      bool
+	// NewReadyEndpoints counts the new ReplicaSet's pods that are ready
+	// endpoints of the preview Service (or ready pods without a preview
+	// Service): the active switch waits for them, not only for the
+	// ReplicaSet's status.
+	NewReadyEndpoints int32
+
+	AutoPromotionEnabled bool
+	AutoPromotionSeconds int32
+	ScaleDownDelay       time.Duration
+	// AbortScaleDownDelay of 0 keeps an aborted new ReplicaSet running.
+	AbortScaleDownDelay time.Duration
+	// ScaleDownRevisionLimit caps how many old ReplicaSets wait out their
+	// delay; nil keeps them all.
+	ScaleDownRevisionLimit *int32
+
+	// PauseStart is the BlueGreenPause pause condition's start, if present.
+	PauseStart      *time.Time
+	ControllerPause bool
+	PromoteFull     bool
+	Abort           bool
+	SpecPaused      bool
+	Now             time.Time
+}
+
+// Plan is what the reconciler should make true. Maps are keyed by hash and
+// list only ReplicaSets whose state must be set.
+type Plan struct {
+	Scale map[string]int32
+	// ScaleDownAt annotates ReplicaSets with a scale-down deadline;
+	// ClearScaleDownAt removes it (a retried or re-promoted revision).
+	ScaleDownAt      map[string]time.Time
+	ClearScaleDownAt []string
+	// ActiveSelector and PreviewSelector are the hashes the Services must
+	// select; "" leaves a Service as it is.
+	ActiveSelector, PreviewSelector string
+	// AddPause adds the BlueGreenPause condition; ClearPause removes pause
+	// conditions and controllerPause.
+	AddPause, ClearPause bool
+	// Promoted makes the new ReplicaSet the stable one.
+	Promoted bool
+	// Waiting says what the rollout waits for (for logs and tests).
+	Waiting string
+	// RequeueAfter is when time alone changes the plan (a delay ends).
+	RequeueAfter time.Duration
+}
+
+// Reasons a plan waits.
+const (
+	WaitNewAvailable    = "new ReplicaSet to become available"
+	WaitNewEndpoints    = "new pods to be ready endpoints"
+	WaitPromotion       = "promotion"
+	WaitAutoPromotion   = "auto-promotion delay"
+	WaitManualPause     = "spec.paused to be cleared"
+	WaitAbortScaleDown  = "abort scale-down delay"
+	endpointRecheckTime = 500 * time.Millisecond
+)
+
+// Decide computes the plan for one reconcile.
+func Decide(o Observed) Plan {
+	p := Plan{Scale: map[string]int32{}, ScaleDownAt: map[string]time.Time{}}
+	switch {
+	case o.Stable == nil || o.ActiveSelector == "":
+		// Nothing serves yet (first deploy) or the active Service has no
+		// hash selector: go live as soon as the new pods are available.
+		p.firstDeploy(o)
+	case o.Stable.Hash == o.New.Hash:
+		p.steady(o)
+	case o.ActiveSelector == o.New.Hash:
+		// The switch happened but the status did not record it (e.g. the
+		// controller stopped in between): finish the promotion.
+		p.Promoted, p.ClearPause = true, true
+		p.Scale[o.New.Hash] = o.Replicas
+		p.scaleDownAfterDelay(o, *o.Stable)
+	case o.Abort:
+		p.abort(o)
+	default:
+		p.update(o)
+	}
+	p.scaleDownOthers(o)
+	return p
+}
+
+func (p *Plan) firstDeploy(o Observed) {
+	p.Scale[o.New.Hash] = o.Replicas
+	if o.New.Available < o.Replicas || o.New.Replicas < o.Replicas {
+		p.Waiting = WaitNewAvailable
+		return
+	}
+	p.ActiveSelector = o.New.Hash
+	if o.HasPreview {
+		p.PreviewSelector = o.New.Hash
+	}
+	p.Promoted, p.ClearPause = true, true
+	if o.Stable != nil && o.Stable.Hash != o.New.Hash {
+		p.scaleDownAfterDelay(o, *o.Stable)
+	}
+}
+
+func (p *Plan) steady(o Observed) {
+	p.Scale[o.New.Hash] = o.Replicas
+	if o.New.ScaleDownAt != nil {
+		p.ClearScaleDownAt = append(p.ClearScaleDownAt, o.New.Hash)
+	}
+	if o.ActiveSelector != o.New.Hash && o.New.Available > 0 {
+		p.ActiveSelector = o.New.Hash
+	}
+	if o.HasPreview && o.PreviewSelector != o.New.Hash && o.New.Available > 0 {
+		p.PreviewSelector = o.New.Hash
+	}
+	if o.ControllerPause || o.PauseStart != nil {
+		p.ClearPause = true
+	}
+}
+
+func (p *Plan) abort(o Observed) {
+	// Production stays on (or returns to) the stable pods.
+	p.Scale[o.Stable.Hash] = o.Replicas
+	p.ActiveSelector = o.Stable.Hash
+	if o.HasPreview && o.Stable.Available > 0 {
+		p.PreviewSelector = o.Stable.Hash
+	}
+	p.ClearPause = o.ControllerPause || o.PauseStart != nil
+	if o.AbortScaleDownDelay == 0 || o.New.Replicas == 0 {
+		return
+	}
+	if o.New.ScaleDownAt == nil {
+		p.ScaleDownAt[o.New.Hash] = o.Now.Add(o.AbortScaleDownDelay)
+		p.requeue(o.AbortScaleDownDelay)
+		p.Waiting = WaitAbortScaleDown
+		return
+	}
+	if !o.Now.Before(*o.New.ScaleDownAt) {
+		p.Scale[o.New.Hash] = 0
+		return
+	}
+	p.requeue(o.New.ScaleDownAt.Sub(o.Now))
+	p.Waiting = WaitAbortScaleDown
+}
+
+func (p *Plan) update(o Observed) {
+	// Production keeps its full size until the switch.
+	p.Scale[o.Stable.Hash] = o.Replicas
+	if o.Stable.ScaleDownAt != nil {
+		p.ClearScaleDownAt = append(p.ClearScaleDownAt, o.Stable.Hash)
+	}
+	if o.SpecPaused {
+		p.Waiting = WaitManualPause
+		return
+	}
+	if o.New.ScaleDownAt != nil {
+		// A retried abort: the new ReplicaSet is wanted again.
+		p.ClearScaleDownAt = append(p.ClearScaleDownAt, o.New.Hash)
+	}
+
+	promote := o.PromoteFull
+	target := o.PreviewReplicas
+	if promote {
+		target = o.Replicas
+	}
+	p.Scale[o.New.Hash] = max(target, o.New.Replicas)
+	if o.New.Available < target || o.New.Replicas < target {
+		p.Scale[o.New.Hash] = target
+		p.Waiting = WaitNewAvailable
+		return
+	}
+	// The preview Service moves only to pods that are ready.
+	if o.HasPreview && o.PreviewSelector != o.New.Hash && o.New.Available > 0 {
+		p.PreviewSelector = o.New.Hash
+	}
+
+	if !promote {
+		var wait bool
+		promote, wait = o.promotionDue(p)
+		if wait {
+			return
+		}
+	}
+	if !promote {
+		return
+	}
+
+	p.Scale[o.New.Hash] = o.Replicas
+	if o.New.Available < o.Replicas || o.New.Replicas < o.Replicas {
+		p.Waiting = WaitNewAvailable
+		return
+	}
+	if o.NewReadyEndpoints < o.Replicas {
+		p.Waiting = WaitNewEndpoints
+		p.requeue(endpointRecheckTime)
+		return
+	}
+	p.ActiveSelector = o.New.Hash
+	p.Promoted, p.ClearPause = true, true
+	p.scaleDownAfterDelay(o, *o.Stable)
+}
+
+// promotionDue applies the pause rules once the preview is fully available.
+// It reports whether to promote now, and whether the plan must wait.
+func (o Observed) promotionDue(p *Plan) (promote, wait bool) {
+	paused := o.PauseStart != nil
+	// A client promotes by clearing the pause conditions; controllerPause
+	// remembers that the controller had paused.
+	resumed := o.ControllerPause && !paused
+	switch {
+	case resumed:
+		return true, false
+	case !o.AutoPromotionEnabled:
+		if !paused {
+			p.AddPause = true
+		}
+		p.Waiting = WaitPromotion
+		return false, true
+	case o.AutoPromotionSeconds > 0:
+		delay := time.Duration(o.AutoPromotionSeconds) * time.Second
+		if !paused {
+			p.AddPause = true
+			p.requeue(delay)
+			p.Waiting = WaitAutoPromotion
+			return false, true
+		}
+		if left := o.PauseStart.Add(delay).Sub(o.Now); left > 0 {
+			p.requeue(left)
+			p.Waiting = WaitAutoPromotion
+			return false, true
+		}
+		return true, false
+	default:
+		return true, false
+	}
+}
+
+// scaleDownAfterDelay gives the previous production ReplicaSet its deadline.
+func (p *Plan) scaleDownAfterDelay(o Observed, rs ReplicaSet) {
+	if rs.Replicas == 0 || rs.ScaleDownAt != nil {
+		return
+	}
+	p.ScaleDownAt[rs.Hash] = o.Now.Add(o.ScaleDownDelay)
+	p.requeue(o.ScaleDownDelay)
+}
+
+// scaleDownOthers shrinks ReplicaSets that serve neither the active Service
+// nor the update in flight: immediately when they never served production or
+// exceed the revision limit, after their deadline otherwise. The ReplicaSet
+// the live active Service selects is never scaled down here.
+func (p *Plan) scaleDownOthers(o Observed) {
+	others := append([]ReplicaSet(nil), o.Others...)
+	sort.Slice(others, func(i, j int) bool { return others[i].Revision > others[j].Revision })
+	delayed := int32(0)
+	for _, rs := range others {
+		if rs.Hash == o.ActiveSelector || rs.Hash == p.ActiveSelector || rs.Replicas == 0 {
+			continue
+		}
+		if o.HasPreview && rs.Hash == o.PreviewSelector && p.PreviewSelector == "" {
+			// The preview Service shows pods about to go: move it back to
+			// stable (which has ready pods) first.
+			if o.Stable != nil && o.Stable.Hash != o.New.Hash && o.Stable.Available > 0 {
+				p.PreviewSelector = o.Stable.Hash
+			}
+		}
+		deadline, pending := p.ScaleDownAt[rs.Hash]
+		if !pending && rs.ScaleDownAt != nil {
+			deadline, pending = *rs.ScaleDownAt, true
+		}
+		withinLimit := o.ScaleDownRevisionLimit == nil || delayed < *o.ScaleDownRevisionLimit
+		if pending && withinLimit && o.Now.Before(deadline) {
+			delayed++
+			p.requeue(deadline.Sub(o.Now))
+			continue
+		}
+		p.Scale[rs.Hash] = 0
+		delete(p.ScaleDownAt, rs.Hash)
+	}
+}
+
+func (p *Plan) requeue(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	if p.RequeueAfter == 0 || d < p.RequeueAfter {
+		p.RequeueAfter = d
+	}
+}

@@ -1,0 +1,227 @@
+package bluegreen
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func at(d time.Duration) *time.Time { t := now.Add(d); return &t }
+
+// seed is the blue-green seed in the middle of an update: stable "old" live
+// behind the active Service, new revision "new".
+func seed() Observed {
+	return Observed{
+		Replicas: 1, PreviewReplicas: 1,
+		New:            ReplicaSet{Hash: "new", Revision: 2},
+		Stable:         &ReplicaSet{Hash: "old", Revision: 1, Replicas: 1, Available: 1},
+		ActiveSelector: "old", PreviewSelector: "old", HasPreview: true,
+		ScaleDownDelay: 30 * time.Second, AbortScaleDownDelay: 30 * time.Second,
+		Now: now,
+	}
+}
+
+func TestDecide(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Observed)
+		want   Plan
+	}{{
+		name: "first deploy waits for the new pods before going live",
+		mutate: func(o *Observed) {
+			o.Stable, o.ActiveSelector, o.PreviewSelector = nil, "", ""
+		},
+		want: Plan{Scale: map[string]int32{"new": 1}, Waiting: WaitNewAvailable},
+	}, {
+		name: "first deploy goes live without a pause once available",
+		mutate: func(o *Observed) {
+			o.Stable, o.ActiveSelector, o.PreviewSelector = nil, "", ""
+			o.New.Replicas, o.New.Available = 1, 1
+		},
+		want: Plan{Scale: map[string]int32{"new": 1}, ActiveSelector: "new", PreviewSelector: "new", Promoted: true, ClearPause: true},
+	}, {
+		name:   "new revision scales up behind the old active and preview",
+		mutate: func(o *Observed) {},
+		want:   Plan{Scale: map[string]int32{"old": 1, "new": 1}, Waiting: WaitNewAvailable},
+	}, {
+		name: "available new revision: preview switches, rollout pauses",
+		mutate: func(o *Observed) {
+			o.New.Replicas, o.New.Available = 1, 1
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, PreviewSelector: "new", AddPause: true, Waiting: WaitPromotion},
+	}, {
+		name: "paused stays paused",
+		mutate: func(o *Observed) {
+			o.New.Replicas, o.New.Available = 1, 1
+			o.PreviewSelector, o.PauseStart, o.ControllerPause = "new", at(-time.Minute), true
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, Waiting: WaitPromotion},
+	}, {
+		name: "promote (pause conditions cleared) switches active once endpoints are ready",
+		mutate: func(o *Observed) {
+			o.New.Replicas, o.New.Available, o.NewReadyEndpoints = 1, 1, 1
+			o.PreviewSelector, o.ControllerPause = "new", true
+		},
+		want: Plan{
+			Scale: map[string]int32{"old": 1, "new": 1}, ActiveSelector: "new", Promoted: true, ClearPause: true,
+			ScaleDownAt: map[string]time.Time{"old": now.Add(30 * time.Second)}, RequeueAfter: 30 * time.Second,
+		},
+	}, {
+		name: "promote waits for the new pods to be ready endpoints",
+		mutate: func(o *Observed) {
+			o.New.Replicas, o.New.Available, o.NewReadyEndpoints = 1, 1, 0
+			o.PreviewSelector, o.ControllerPause = "new", true
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, Waiting: WaitNewEndpoints, RequeueAfter: endpointRecheckTime},
+	}, {
+		name: "preview never points at a ReplicaSet without available pods",
+		mutate: func(o *Observed) {
+			o.New.Replicas, o.New.Available = 1, 0
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, Waiting: WaitNewAvailable},
+	}, {
+		name: "previewReplicaCount scales the preview small, promotion scales it up before the switch",
+		mutate: func(o *Observed) {
+			o.Replicas, o.PreviewReplicas = 4, 1
+			o.Stable.Replicas, o.Stable.Available = 4, 4
+			o.New.Replicas, o.New.Available = 1, 1
+			o.PreviewSelector, o.ControllerPause = "new", true
+		},
+		want: Plan{Scale: map[string]int32{"old": 4, "new": 4}, Waiting: WaitNewAvailable},
+	}, {
+		name: "auto-promotion seconds: pause, then requeue for the rest of the delay",
+		mutate: func(o *Observed) {
+			o.AutoPromotionEnabled, o.AutoPromotionSeconds = true, 60
+			o.New.Replicas, o.New.Available = 1, 1
+			o.PreviewSelector, o.PauseStart, o.ControllerPause = "new", at(-20*time.Second), true
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, Waiting: WaitAutoPromotion, RequeueAfter: 40 * time.Second},
+	}, {
+		name: "auto-promotion seconds elapsed: promote",
+		mutate: func(o *Observed) {
+			o.AutoPromotionEnabled, o.AutoPromotionSeconds = true, 60
+			o.New.Replicas, o.New.Available, o.NewReadyEndpoints = 1, 1, 1
+			o.PreviewSelector, o.PauseStart, o.ControllerPause = "new", at(-61*time.Second), true
+		},
+		want: Plan{
+			Scale: map[string]int32{"old": 1, "new": 1}, ActiveSelector: "new", Promoted: true, ClearPause: true,
+			ScaleDownAt: map[string]time.Time{"old": now.Add(30 * time.Second)}, RequeueAfter: 30 * time.Second,
+		},
+	}, {
+		name: "promoteFull skips the pause",
+		mutate: func(o *Observed) {
+			o.PromoteFull = true
+			o.New.Replicas, o.New.Available, o.NewReadyEndpoints = 1, 1, 1
+			o.PreviewSelector = "new"
+		},
+		want: Plan{
+			Scale: map[string]int32{"old": 1, "new": 1}, ActiveSelector: "new", Promoted: true, ClearPause: true,
+			ScaleDownAt: map[string]time.Time{"old": now.Add(30 * time.Second)}, RequeueAfter: 30 * time.Second,
+		},
+	}, {
+		name: "spec.paused freezes the new ReplicaSet",
+		mutate: func(o *Observed) {
+			o.SpecPaused = true
+		},
+		want: Plan{Scale: map[string]int32{"old": 1}, Waiting: WaitManualPause},
+	}, {
+		name: "abort returns the preview to stable and schedules the new ReplicaSet's scale-down",
+		mutate: func(o *Observed) {
+			o.Abort = true
+			o.New.Replicas, o.New.Available = 1, 1
+			o.PreviewSelector, o.PauseStart, o.ControllerPause = "new", at(-time.Minute), true
+		},
+		want: Plan{
+			Scale: map[string]int32{"old": 1}, ActiveSelector: "old", PreviewSelector: "old", ClearPause: true,
+			ScaleDownAt: map[string]time.Time{"new": now.Add(30 * time.Second)}, RequeueAfter: 30 * time.Second, Waiting: WaitAbortScaleDown,
+		},
+	}, {
+		name: "abort after the delay scales the new ReplicaSet down",
+		mutate: func(o *Observed) {
+			o.Abort = true
+			o.New.Replicas, o.New.Available, o.New.ScaleDownAt = 1, 1, at(-time.Second)
+			o.PreviewSelector = "old"
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 0}, ActiveSelector: "old", PreviewSelector: "old"},
+	}, {
+		name: "abortScaleDownDelaySeconds 0 keeps the aborted pods",
+		mutate: func(o *Observed) {
+			o.Abort, o.AbortScaleDownDelay = true, 0
+			o.New.Replicas, o.New.Available = 1, 1
+		},
+		want: Plan{Scale: map[string]int32{"old": 1}, ActiveSelector: "old", PreviewSelector: "old"},
+	}, {
+		name: "switch done but not recorded (controller restarted): finish the promotion",
+		mutate: func(o *Observed) {
+			o.New.Replicas, o.New.Available = 1, 1
+			o.ActiveSelector, o.PreviewSelector, o.ControllerPause = "new", "new", true
+		},
+		want: Plan{
+			Scale: map[string]int32{"new": 1}, Promoted: true, ClearPause: true,
+			ScaleDownAt: map[string]time.Time{"old": now.Add(30 * time.Second)}, RequeueAfter: 30 * time.Second,
+		},
+	}, {
+		name: "after promotion the old ReplicaSet waits for its deadline",
+		mutate: func(o *Observed) {
+			o.New.Replicas, o.New.Available = 1, 1
+			o.Others = []ReplicaSet{{Hash: "old", Revision: 1, Replicas: 1, Available: 1, ScaleDownAt: at(10 * time.Second)}}
+			o.Stable = &ReplicaSet{Hash: "new", Revision: 2, Replicas: 1, Available: 1}
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+		},
+		want: Plan{Scale: map[string]int32{"new": 1}, RequeueAfter: 10 * time.Second},
+	}, {
+		name: "after the deadline the old ReplicaSet goes to zero",
+		mutate: func(o *Observed) {
+			o.New.Replicas, o.New.Available = 1, 1
+			o.Others = []ReplicaSet{{Hash: "old", Revision: 1, Replicas: 1, Available: 1, ScaleDownAt: at(-time.Second)}}
+			o.Stable = &ReplicaSet{Hash: "new", Revision: 2, Replicas: 1, Available: 1}
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+		},
+		want: Plan{Scale: map[string]int32{"new": 1, "old": 0}},
+	}, {
+		name: "scaleDownDelayRevisionLimit scales the oldest delayed ReplicaSets at once",
+		mutate: func(o *Observed) {
+			limit := int32(1)
+			o.ScaleDownRevisionLimit = &limit
+			o.New = ReplicaSet{Hash: "c", Revision: 3, Replicas: 1, Available: 1}
+			o.Stable = &ReplicaSet{Hash: "c", Revision: 3, Replicas: 1, Available: 1}
+			o.Others = []ReplicaSet{
+				{Hash: "a", Revision: 1, Replicas: 1, Available: 1, ScaleDownAt: at(20 * time.Second)},
+				{Hash: "b", Revision: 2, Replicas: 1, Available: 1, ScaleDownAt: at(25 * time.Second)},
+			}
+			o.ActiveSelector, o.PreviewSelector = "c", "c"
+		},
+		want: Plan{Scale: map[string]int32{"c": 1, "a": 0}, RequeueAfter: 25 * time.Second},
+	}, {
+		name: "a newer revision during a pause retires the previous preview, preview back to stable",
+		mutate: func(o *Observed) {
+			o.New = ReplicaSet{Hash: "newer", Revision: 3}
+			o.Others = []ReplicaSet{{Hash: "new", Revision: 2, Replicas: 1, Available: 1}}
+			o.PreviewSelector, o.PauseStart, o.ControllerPause = "new", at(-time.Minute), true
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "newer": 1, "new": 0}, PreviewSelector: "old", Waiting: WaitNewAvailable},
+	}, {
+		name: "never scales down the ReplicaSet the active Service selects",
+		mutate: func(o *Observed) {
+			o.Others = []ReplicaSet{{Hash: "odd", Revision: 0, Replicas: 1, Available: 1}}
+			o.ActiveSelector = "odd"
+			o.Stable = &ReplicaSet{Hash: "old", Revision: 1, Replicas: 1, Available: 1}
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, Waiting: WaitNewAvailable},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := seed()
+			tt.mutate(&o)
+			got := Decide(o)
+			opts := cmpopts.EquateEmpty()
+			if diff := cmp.Diff(tt.want, got, opts); diff != "" {
+				t.Errorf("Decide() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,125 @@
+// Package manager assembles Switchyard's controller-runtime manager: caches
+// narrowed to what the reconcilers read, leader election, metrics, health
+// endpoints and the reconcilers themselves. cmd/switchyard and the tests
+// share it, so tests run the controller exactly as it is shipped.
+package manager
+
+import (
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/rollout"
+)
+
+// Options are the controller's settings (the switchyard command's flags).
+type Options struct {
+	// Namespace restricts the controller to one namespace; "" watches all.
+	Namespace string
+	// MetricsAddr and HealthAddr are the metrics and probe listen
+	// addresses; "0" disables them.
+	MetricsAddr, HealthAddr string
+	LeaderElect             bool
+	LeaderElectionNamespace string
+	LeaseDuration           time.Duration
+	RenewDeadline           time.Duration
+	RetryPeriod             time.Duration
+	// RolloutThreads is how many Rollouts are reconciled in parallel.
+	RolloutThreads int
+	// PprofAddr serves net/http/pprof when set.
+	PprofAddr string
+	// Clock is injected by tests; nil is the real clock.
+	Clock clock.PassiveClock
+}
+
+// Scheme has the types Switchyard reads and writes.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// New builds a manager with the Rollout reconciler registered.
+func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	// Only ReplicaSets carrying a pod-template hash are a Rollout's (ours
+	// or Argo Rollouts'); caching every Deployment's ReplicaSets would cost
+	// memory for nothing.
+	hashed, err := labels.NewRequirement(v1alpha1.DefaultRolloutUniqueLabelKey, selection.Exists, nil)
+	if err != nil {
+		return nil, err
+	}
+	cacheOpts := cache.Options{
+		ByObject: map[client.Object]cache.ByObject{
+			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed)},
+		},
+	}
+	if opts.Namespace != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
+	}
+	mgrOpts := ctrl.Options{
+		Scheme:                        scheme,
+		Cache:                         cacheOpts,
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:        opts.HealthAddr,
+		LeaderElection:                opts.LeaderElect,
+		LeaderElectionID:              "switchyard-controller-lock",
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		PprofBindAddress:              opts.PprofAddr,
+		GracefulShutdownTimeout:       ptrDuration(30 * time.Second),
+	}
+	if opts.LeaseDuration > 0 {
+		mgrOpts.LeaseDuration = &opts.LeaseDuration
+		mgrOpts.RenewDeadline = &opts.RenewDeadline
+		mgrOpts.RetryPeriod = &opts.RetryPeriod
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOpts)
+	if err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	r := &rollout.Reconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Recorder:                mgr.GetEventRecorder("switchyard"),
+		Clock:                   clk,
+		MaxConcurrentReconciles: opts.RolloutThreads,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("set up rollout controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+func ptrDuration(d time.Duration) *time.Duration { return &d }

@@ -1,0 +1,150 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/validation"
+)
+
+const (
+	serviceIndex = "rollout.services"
+	ownerIndex   = "replicaset.rolloutOwner"
+)
+
+// indexServices lists the Services a Rollout names, for the Service watch.
+func indexServices(obj client.Object) []string {
+	ro, ok := obj.(*v1alpha1.Rollout)
+	if !ok {
+		return nil
+	}
+	return referencedServices(ro)
+}
+
+// indexOwner is the name of the Rollout controlling a ReplicaSet.
+func indexOwner(obj client.Object) []string {
+	ref := metav1.GetControllerOf(obj)
+	if ref == nil || ref.Kind != "Rollout" || !strings.HasPrefix(ref.APIVersion, v1alpha1.GroupVersion.Group+"/") {
+		return nil
+	}
+	return []string{ref.Name}
+}
+
+// referencedServices are the Service names a Rollout's strategy uses.
+func referencedServices(ro *v1alpha1.Rollout) []string {
+	var names []string
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		names = append(names, bg.ActiveService, bg.PreviewService)
+	}
+	if c := ro.Spec.Strategy.Canary; c != nil {
+		names = append(names, c.CanaryService, c.StableService)
+	}
+	out := names[:0]
+	for _, n := range names {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// validate checks the spec without I/O. An invalid spec stops the pass
+// before any write to ReplicaSets or Services: running pods are left alone.
+func (r *Reconciler) validate(ctx context.Context, s *scope) (ctrl.Result, error) {
+	errs := validation.Rollout(s.ro)
+	if len(errs) == 0 {
+		return ctrl.Result{}, nil
+	}
+	s.invalid = errs.ToAggregate().Error()
+	s.stop = true
+	ctrl.LoggerFrom(ctx).Info("invalid spec", "reason", s.invalid)
+	return ctrl.Result{}, nil
+}
+
+// gather reads the Rollout's ReplicaSets and Services. ReplicaSets that
+// match the selector but have no controller are adopted, so that a
+// namespace moved from Argo Rollouts keeps its pods.
+func (r *Reconciler) gather(ctx context.Context, s *scope) (ctrl.Result, error) {
+	for _, name := range referencedServices(s.ro) {
+		svc := &corev1.Service{}
+		err := r.Client.Get(ctx, types.NamespacedName{Namespace: s.ro.Namespace, Name: name}, svc)
+		if apierrors.IsNotFound(err) {
+			s.invalid = fmt.Sprintf("%s: Not found: Service %q", serviceField(s.ro, name), name)
+			s.stop = true
+			return ctrl.Result{}, nil
+		}
+		if err != nil {
+			return ctrl.Result{}, fmt.Errorf("get service %s: %w", name, err)
+		}
+		s.services[name] = svc
+	}
+
+	selector, err := metav1.LabelSelectorAsSelector(s.ro.Spec.Selector)
+	if err != nil {
+		// validation rejects such selectors; defensive only.
+		return ctrl.Result{}, fmt.Errorf("parse selector: %w", err)
+	}
+	var owned appsv1.ReplicaSetList
+	if err := r.Client.List(ctx, &owned, client.InNamespace(s.ro.Namespace), client.MatchingFields{ownerIndex: s.ro.Name}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list replicasets: %w", err)
+	}
+	for i := range owned.Items {
+		rs := &owned.Items[i]
+		if ref := metav1.GetControllerOf(rs); ref != nil && ref.UID == s.ro.UID {
+			s.replicaSets = append(s.replicaSets, rs)
+		}
+	}
+	var candidates appsv1.ReplicaSetList
+	if err := r.Client.List(ctx, &candidates, client.InNamespace(s.ro.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list replicasets: %w", err)
+	}
+	for i := range candidates.Items {
+		rs := &candidates.Items[i]
+		if metav1.GetControllerOf(rs) != nil || !rs.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if !selector.Matches(labels.Set(rs.Spec.Template.Labels)) {
+			continue
+		}
+		if err := r.adopt(ctx, s, rs); err != nil {
+			return ctrl.Result{}, err
+		}
+		s.replicaSets = append(s.replicaSets, rs)
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *Reconciler) adopt(ctx context.Context, s *scope, rs *appsv1.ReplicaSet) error {
+	patch := client.MergeFromWithOptions(rs.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	rs.OwnerReferences = append(rs.OwnerReferences, *metav1.NewControllerRef(s.ro, v1alpha1.GroupVersion.WithKind("Rollout")))
+	if err := r.Client.Patch(ctx, rs, patch); err != nil {
+		return fmt.Errorf("adopt replicaset %s: %w", klog.KObj(rs), err)
+	}
+	ctrl.LoggerFrom(ctx).Info("adopted ReplicaSet", "replicaSet", klog.KObj(rs))
+	return nil
+}
+
+func serviceField(ro *v1alpha1.Rollout, name string) string {
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		if bg.ActiveService == name {
+			return "spec.strategy.blueGreen.activeService"
+		}
+		return "spec.strategy.blueGreen.previewService"
+	}
+	if ro.Spec.Strategy.Canary.CanaryService == name {
+		return "spec.strategy.canary.canaryService"
+	}
+	return "spec.strategy.canary.stableService"
+}

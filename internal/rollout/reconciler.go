@@ -1,0 +1,172 @@
+// Package rollout is the Rollout reconciler: it reads a Rollout and the
+// objects it owns, lets the strategy planners (internal/bluegreen,
+// internal/canary) decide, applies their plan to ReplicaSets and Services,
+// and writes the status once per pass.
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+)
+
+// Reconciler drives Rollouts. All progress lives in the API objects
+// (ReplicaSet annotations, Service selectors, Rollout status), so a restart
+// at any point resumes where the last pass left off.
+type Reconciler struct {
+	Client client.Client
+	// APIReader reads uncached: EndpointSlices are checked right before an
+	// active switch, which is rare enough not to cache them all.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Clock     clock.PassiveClock
+	// MaxConcurrentReconciles is the number of Rollouts reconciled at once.
+	MaxConcurrentReconciles int
+}
+
+// +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=argoproj.io,resources=rollouts/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=argoproj.io,resources=rollouts/scale,verbs=get;update;patch
+// +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;patch;update
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
+// Reconcile runs one pass: fetch, validate, gather, sync the new ReplicaSet,
+// run the strategy, prune history, then write the status.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	ro := &v1alpha1.Rollout{}
+	if err := r.Client.Get(ctx, req.NamespacedName, ro); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !ro.DeletionTimestamp.IsZero() {
+		// Owned ReplicaSets go with the garbage collector.
+		return ctrl.Result{}, nil
+	}
+	log := ctrl.LoggerFrom(ctx).WithValues("rollout", klog.KObj(ro))
+	ctx = ctrl.LoggerInto(ctx, log)
+
+	s := newScope(ro, r.Clock.Now())
+	defer func() {
+		if err := r.writeStatus(ctx, s); err != nil {
+			if apierrors.IsConflict(err) {
+				// Someone (a promote, an abort) wrote first: start over.
+				result, retErr = ctrl.Result{Requeue: true}, nil
+				return
+			}
+			retErr = errors.Join(retErr, fmt.Errorf("write status of rollout %s: %w", klog.KObj(ro), err))
+		}
+	}()
+
+	phases := []struct {
+		name string
+		run  func(context.Context, *scope) (ctrl.Result, error)
+	}{
+		{"validate spec", r.validate},
+		{"gather owned objects", r.gather},
+		{"sync new ReplicaSet", r.syncNewReplicaSet},
+		{"run strategy", r.runStrategy},
+		{"prune revision history", r.pruneHistory},
+	}
+	for _, phase := range phases {
+		res, err := phase.run(ctx, s)
+		result = lowestRequeue(result, res)
+		if err != nil {
+			return result, fmt.Errorf("%s: %w", phase.name, err)
+		}
+		if s.stop {
+			break
+		}
+	}
+	if deadline := progressDeadline(s.original); !deadline.IsZero() && !paused(s.ro) {
+		// Come back when the update would time out.
+		result = lowestRequeue(result, requeueAt(deadline.Sub(s.now)+time.Second))
+	}
+	return result, nil
+}
+
+// SetupWithManager registers the reconciler and its watches: owned
+// ReplicaSets, and the Services a Rollout names (so that creating a missing
+// Service or editing a selector is noticed).
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, serviceIndex, indexServices); err != nil {
+		return fmt.Errorf("index rollouts by service: %w", err)
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, ownerIndex, indexOwner); err != nil {
+		return fmt.Errorf("index replicasets by owner: %w", err)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Rollout{}, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		Owns(&appsv1.ReplicaSet{}).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForService)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
+		Complete(r)
+}
+
+func (r *Reconciler) rolloutsForService(ctx context.Context, obj client.Object) []reconcile.Request {
+	var list v1alpha1.RolloutList
+	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{serviceIndex: obj.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list rollouts for service", "service", klog.KObj(obj))
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, ro := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ro.Namespace, Name: ro.Name}})
+	}
+	return reqs
+}
+
+// writeStatus computes the status from what this pass observed and did, and
+// patches it only when it changed, with optimistic locking so a concurrent
+// client write (promote, abort) is never overwritten.
+func (r *Reconciler) writeStatus(ctx context.Context, s *scope) error {
+	if !s.skipStatus {
+		r.computeStatus(ctx, s)
+	}
+	if equality.Semantic.DeepEqual(s.original.Status, s.ro.Status) {
+		return nil
+	}
+	return r.Client.Status().Patch(ctx, s.ro, client.MergeFromWithOptions(s.original, client.MergeFromWithOptimisticLock{}))
+}
+
+func lowestRequeue(a, b ctrl.Result) ctrl.Result {
+	out := ctrl.Result{}
+	switch {
+	case a.RequeueAfter == 0:
+		out.RequeueAfter = b.RequeueAfter
+	case b.RequeueAfter == 0:
+		out.RequeueAfter = a.RequeueAfter
+	default:
+		out.RequeueAfter = min(a.RequeueAfter, b.RequeueAfter)
+	}
+	return out
+}
+
+// requeueAt is a result that comes back after d, never sooner than a
+// millisecond (a zero RequeueAfter would mean "no requeue").
+func requeueAt(d time.Duration) ctrl.Result {
+	if d <= 0 {
+		d = time.Millisecond
+	}
+	return ctrl.Result{RequeueAfter: d}
+}

@@ -1,0 +1,238 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sort"
+	"strconv"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/hash"
+)
+
+// syncNewReplicaSet finds or creates the ReplicaSet of the current pod
+// template. It is found by its pod-template hash, computed exactly as Argo
+// Rollouts computes it, so ReplicaSets created by either controller match.
+func (r *Reconciler) syncNewReplicaSet(ctx context.Context, s *scope) (ctrl.Result, error) {
+	s.newHash = hash.PodTemplateHash(&s.ro.Spec.Template, s.ro.Status.CollisionCount)
+	s.newRS = s.replicaSetByHash(s.newHash)
+	maxRevision := int64(0)
+	for _, rs := range s.replicaSets {
+		if rs != s.newRS {
+			maxRevision = max(maxRevision, revision(rs))
+		}
+	}
+
+	if s.newRS != nil {
+		// A rollback to an older template makes its ReplicaSet the newest
+		// revision again.
+		if revision(s.newRS) <= maxRevision {
+			if err := r.setRevision(ctx, s.newRS, maxRevision+1); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		return ctrl.Result{}, r.syncRolloutRevision(ctx, s)
+	}
+
+	rs := r.newReplicaSet(s, maxRevision+1)
+	err := r.Client.Create(ctx, rs)
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		// A ReplicaSet of that name exists but is not ours for this
+		// template: a hash collision. Bump the count and recompute.
+		existing := &appsv1.ReplicaSet{}
+		if getErr := r.Client.Get(ctx, client.ObjectKeyFromObject(rs), existing); getErr != nil {
+			return ctrl.Result{}, fmt.Errorf("get colliding replicaset %s: %w", klog.KObj(rs), getErr)
+		}
+		if ref := metav1.GetControllerOf(existing); ref != nil && ref.UID == s.ro.UID && hashOf(existing) == s.newHash {
+			// Our own, not yet in the cache.
+			s.newRS = existing
+			s.replicaSets = append(s.replicaSets, existing)
+			return ctrl.Result{}, nil
+		}
+		s.ro.Status.CollisionCount = ptr.To(ptr.Deref(s.ro.Status.CollisionCount, 0) + 1)
+		s.stop = true
+		return ctrl.Result{Requeue: true}, nil
+	case err != nil:
+		return ctrl.Result{}, fmt.Errorf("create replicaset %s: %w", klog.KObj(rs), err)
+	}
+	s.newRS = rs
+	s.replicaSets = append(s.replicaSets, rs)
+	s.progressed = true
+	r.Recorder.Eventf(s.ro, rs, corev1.EventTypeNormal, EventNewReplicaSet, "Create",
+		"Created ReplicaSet %s (revision %d)", rs.Name, maxRevision+1)
+	ctrl.LoggerFrom(ctx).Info("created ReplicaSet", "replicaSet", klog.KObj(rs), "revision", maxRevision+1)
+	return ctrl.Result{}, r.syncRolloutRevision(ctx, s)
+}
+
+// newReplicaSet builds the ReplicaSet for the current template, at size 0:
+// the strategy scales it.
+func (r *Reconciler) newReplicaSet(s *scope, rev int64) *appsv1.ReplicaSet {
+	tmpl := *s.ro.Spec.Template.DeepCopy()
+	tmpl.Labels = maps.Clone(tmpl.Labels)
+	if tmpl.Labels == nil {
+		tmpl.Labels = map[string]string{}
+	}
+	tmpl.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] = s.newHash
+	selector := s.ro.Spec.Selector.DeepCopy()
+	if selector.MatchLabels == nil {
+		selector.MatchLabels = map[string]string{}
+	}
+	selector.MatchLabels[v1alpha1.DefaultRolloutUniqueLabelKey] = s.newHash
+	return &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            s.ro.Name + "-" + s.newHash,
+			Namespace:       s.ro.Namespace,
+			Labels:          tmpl.Labels,
+			Annotations:     map[string]string{v1alpha1.RevisionAnnotation: strconv.FormatInt(rev, 10), v1alpha1.DesiredReplicasAnnotation: strconv.Itoa(int(s.ro.ReplicasOrDefault()))},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(s.ro, v1alpha1.GroupVersion.WithKind("Rollout"))},
+		},
+		Spec: appsv1.ReplicaSetSpec{
+			Replicas:        ptr.To[int32](0),
+			MinReadySeconds: s.ro.Spec.MinReadySeconds,
+			Selector:        selector,
+			Template:        tmpl,
+		},
+	}
+}
+
+func (r *Reconciler) setRevision(ctx context.Context, rs *appsv1.ReplicaSet, rev int64) error {
+	patch := client.MergeFrom(rs.DeepCopy())
+	if rs.Annotations == nil {
+		rs.Annotations = map[string]string{}
+	}
+	rs.Annotations[v1alpha1.RevisionAnnotation] = strconv.FormatInt(rev, 10)
+	if err := r.Client.Patch(ctx, rs, patch); err != nil {
+		return fmt.Errorf("set revision of replicaset %s: %w", klog.KObj(rs), err)
+	}
+	return nil
+}
+
+// syncRolloutRevision mirrors the new ReplicaSet's revision onto the Rollout,
+// where `kubectl argo rollouts` and Argo CD read it.
+func (r *Reconciler) syncRolloutRevision(ctx context.Context, s *scope) error {
+	want := s.newRS.Annotations[v1alpha1.RevisionAnnotation]
+	if want == "" || s.ro.Annotations[v1alpha1.RevisionAnnotation] == want {
+		return nil
+	}
+	meta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout"}}
+	meta.Name, meta.Namespace = s.ro.Name, s.ro.Namespace
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, v1alpha1.RevisionAnnotation, want)
+	if err := r.Client.Patch(ctx, meta, client.RawPatch("application/merge-patch+json", patch)); err != nil {
+		return fmt.Errorf("annotate rollout revision: %w", err)
+	}
+	// The status patch that ends the pass carries the resourceVersion it
+	// read; keep it current so the optimistic lock holds.
+	s.ro.ResourceVersion = meta.ResourceVersion
+	s.original.ResourceVersion = meta.ResourceVersion
+	if s.ro.Annotations == nil {
+		s.ro.Annotations = map[string]string{}
+	}
+	s.ro.Annotations[v1alpha1.RevisionAnnotation] = want
+	return nil
+}
+
+// scale sets a ReplicaSet's spec.replicas.
+func (r *Reconciler) scale(ctx context.Context, s *scope, rs *appsv1.ReplicaSet, replicas int32) error {
+	old := specReplicas(rs)
+	desired := strconv.Itoa(int(s.ro.ReplicasOrDefault()))
+	if old == replicas && rs.Annotations[v1alpha1.DesiredReplicasAnnotation] == desired {
+		return nil
+	}
+	patch := client.MergeFrom(rs.DeepCopy())
+	rs.Spec.Replicas = ptr.To(replicas)
+	if rs.Annotations == nil {
+		rs.Annotations = map[string]string{}
+	}
+	rs.Annotations[v1alpha1.DesiredReplicasAnnotation] = desired
+	if replicas == 0 {
+		delete(rs.Annotations, v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey)
+	}
+	if err := r.Client.Patch(ctx, rs, patch); err != nil {
+		return fmt.Errorf("scale replicaset %s to %d: %w", klog.KObj(rs), replicas, err)
+	}
+	if old != replicas {
+		s.progressed = true
+		verb := "up"
+		if replicas < old {
+			verb = "down"
+		}
+		r.Recorder.Eventf(s.ro, rs, corev1.EventTypeNormal, EventScalingRS, "Scale",
+			"Scaled %s ReplicaSet %s (revision %d) from %d to %d", verb, rs.Name, revision(rs), old, replicas)
+		ctrl.LoggerFrom(ctx).V(1).Info("scaled ReplicaSet", "replicaSet", klog.KObj(rs), "from", old, "to", replicas)
+	}
+	return nil
+}
+
+// setScaleDownDeadline writes (or with a zero time removes) the
+// scale-down-deadline annotation, so a delay survives a controller restart.
+func (r *Reconciler) setScaleDownDeadline(ctx context.Context, rs *appsv1.ReplicaSet, at time.Time) error {
+	key := v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey
+	value := ""
+	if !at.IsZero() {
+		value = at.UTC().Format(time.RFC3339)
+	}
+	if rs.Annotations[key] == value {
+		return nil
+	}
+	patch := client.MergeFrom(rs.DeepCopy())
+	if rs.Annotations == nil {
+		rs.Annotations = map[string]string{}
+	}
+	if value == "" {
+		delete(rs.Annotations, key)
+	} else {
+		rs.Annotations[key] = value
+	}
+	if err := r.Client.Patch(ctx, rs, patch); err != nil {
+		return fmt.Errorf("annotate scale-down deadline on replicaset %s: %w", klog.KObj(rs), err)
+	}
+	return nil
+}
+
+func scaleDownDeadline(rs *appsv1.ReplicaSet) *time.Time {
+	v, ok := rs.Annotations[v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey]
+	if !ok {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
+
+// pruneHistory deletes the oldest scaled-down ReplicaSets beyond
+// revisionHistoryLimit. ReplicaSets with pods, the new and the stable one are
+// never deleted.
+func (r *Reconciler) pruneHistory(ctx context.Context, s *scope) (ctrl.Result, error) {
+	var idle []*appsv1.ReplicaSet
+	for _, rs := range s.olderReplicaSets() {
+		if specReplicas(rs) == 0 && rs.Status.Replicas == 0 && hashOf(rs) != s.ro.Status.StableRS {
+			idle = append(idle, rs)
+		}
+	}
+	limit := int(s.ro.RevisionHistoryLimitOrDefault())
+	if len(idle) <= limit {
+		return ctrl.Result{}, nil
+	}
+	sort.Slice(idle, func(i, j int) bool { return revision(idle[i]) < revision(idle[j]) })
+	for _, rs := range idle[:len(idle)-limit] {
+		err := r.Client.Delete(ctx, rs, client.Preconditions{UID: &rs.UID, ResourceVersion: &rs.ResourceVersion})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return ctrl.Result{}, fmt.Errorf("prune replicaset %s: %w", klog.KObj(rs), err)
+		}
+	}
+	return ctrl.Result{}, nil
+}

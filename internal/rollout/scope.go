@@ -1,0 +1,86 @@
+package rollout
+
+import (
+	"strconv"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+)
+
+// scope is the state of one reconcile pass. It lives only for the pass.
+type scope struct {
+	ro       *v1alpha1.Rollout
+	original *v1alpha1.Rollout
+	now      time.Time
+
+	// replicaSets are the Rollout's ReplicaSets, kept current as the pass
+	// scales them. newRS is the one of the current pod template.
+	replicaSets []*appsv1.ReplicaSet
+	newRS       *appsv1.ReplicaSet
+	newHash     string
+
+	// services are the Services the strategy names, by name.
+	services map[string]*corev1.Service
+
+	// invalid is the InvalidSpec message, if the spec cannot be acted on.
+	invalid string
+	// progressed is set when this pass changed a ReplicaSet or Service, so
+	// the progress deadline restarts.
+	progressed bool
+
+	// stop ends the pass after the current phase (the status is still
+	// written); skipStatus leaves the status as it was.
+	stop       bool
+	skipStatus bool
+}
+
+func newScope(ro *v1alpha1.Rollout, now time.Time) *scope {
+	return &scope{ro: ro, original: ro.DeepCopy(), now: now, services: map[string]*corev1.Service{}}
+}
+
+// replicaSetByHash returns the Rollout's ReplicaSet with the given
+// pod-template hash, or nil.
+func (s *scope) replicaSetByHash(hash string) *appsv1.ReplicaSet {
+	if hash == "" {
+		return nil
+	}
+	for _, rs := range s.replicaSets {
+		if rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == hash {
+			return rs
+		}
+	}
+	return nil
+}
+
+// olderReplicaSets are all but the new ReplicaSet.
+func (s *scope) olderReplicaSets() []*appsv1.ReplicaSet {
+	var out []*appsv1.ReplicaSet
+	for _, rs := range s.replicaSets {
+		if rs != s.newRS {
+			out = append(out, rs)
+		}
+	}
+	return out
+}
+
+func revision(rs *appsv1.ReplicaSet) int64 {
+	v, _ := strconv.ParseInt(rs.Annotations[v1alpha1.RevisionAnnotation], 10, 64)
+	return v
+}
+
+func specReplicas(rs *appsv1.ReplicaSet) int32 {
+	if rs.Spec.Replicas == nil {
+		return 1
+	}
+	return *rs.Spec.Replicas
+}
+
+func hashOf(rs *appsv1.ReplicaSet) string {
+	if rs == nil {
+		return ""
+	}
+	return rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+}

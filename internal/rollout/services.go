@@ -1,0 +1,77 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+)
+
+// selectedHash is the pod-template hash a Service's selector pins, or "".
+func selectedHash(svc *corev1.Service) string {
+	if svc == nil {
+		return ""
+	}
+	return svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey]
+}
+
+// pointService makes svc select the pods of one ReplicaSet by adding the
+// pod-template hash to its selector, and marks it managed by the Rollout.
+// The patch touches only that key and the annotation.
+func (r *Reconciler) pointService(ctx context.Context, s *scope, svc *corev1.Service, podHash string) error {
+	from := selectedHash(svc)
+	if from == podHash && svc.Annotations[v1alpha1.ManagedByRolloutsKey] == s.ro.Name {
+		return nil
+	}
+	patch := client.MergeFrom(svc.DeepCopy())
+	if svc.Spec.Selector == nil {
+		svc.Spec.Selector = map[string]string{}
+	}
+	svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey] = podHash
+	if svc.Annotations == nil {
+		svc.Annotations = map[string]string{}
+	}
+	svc.Annotations[v1alpha1.ManagedByRolloutsKey] = s.ro.Name
+	if err := r.Client.Patch(ctx, svc, patch); err != nil {
+		return fmt.Errorf("point service %s at %s: %w", klog.KObj(svc), podHash, err)
+	}
+	if from != podHash {
+		s.progressed = true
+		r.Recorder.Eventf(s.ro, svc, corev1.EventTypeNormal, EventSwitchService, "Switch",
+			"Switched selector for service %q from %q to %q", svc.Name, from, podHash)
+		ctrl.LoggerFrom(ctx).Info("switched service", "service", klog.KObj(svc), "from", from, "to", podHash)
+	}
+	return nil
+}
+
+// readyEndpoints counts the pods of rs that svc's EndpointSlices list as
+// ready: what a client of the Service actually reaches. Read uncached, at
+// the moment it matters.
+func (r *Reconciler) readyEndpoints(ctx context.Context, svc *corev1.Service, rs *appsv1.ReplicaSet) (int32, error) {
+	var slices discoveryv1.EndpointSliceList
+	if err := r.APIReader.List(ctx, &slices, client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
+		return 0, fmt.Errorf("list endpointslices of service %s: %w", klog.KObj(svc), err)
+	}
+	prefix := rs.Name + "-"
+	seen := map[string]bool{}
+	for _, slice := range slices.Items {
+		for _, ep := range slice.Endpoints {
+			if ep.TargetRef == nil || ep.TargetRef.Kind != "Pod" || !strings.HasPrefix(ep.TargetRef.Name, prefix) {
+				continue
+			}
+			if ptr.Deref(ep.Conditions.Ready, false) {
+				seen[ep.TargetRef.Name] = true
+			}
+		}
+	}
+	return int32(len(seen)), nil
+}

@@ -1,0 +1,183 @@
+package rollout
+
+import (
+	"context"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/bluegreen"
+)
+
+// runStrategy hands the pass to the Rollout's strategy.
+func (r *Reconciler) runStrategy(ctx context.Context, s *scope) (ctrl.Result, error) {
+	if s.ro.Spec.Strategy.BlueGreen != nil {
+		return r.runBlueGreen(ctx, s)
+	}
+	return r.runCanary(ctx, s)
+}
+
+// runBlueGreen observes, asks the blue-green planner, and applies the plan in
+// an order that never leaves the active Service without ready pods: scale
+// up, then switch Services, then mark and scale down what is left behind.
+func (r *Reconciler) runBlueGreen(ctx context.Context, s *scope) (ctrl.Result, error) {
+	bg := s.ro.Spec.Strategy.BlueGreen
+	active := s.services[bg.ActiveService]
+	preview := s.services[bg.PreviewService]
+	o := r.observeBlueGreen(s, active, preview)
+	if needsEndpointCheck(o) {
+		svc := preview
+		if svc == nil {
+			o.NewReadyEndpoints = s.newRS.Status.ReadyReplicas
+		} else {
+			n, err := r.readyEndpoints(ctx, svc, s.newRS)
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			o.NewReadyEndpoints = n
+		}
+	}
+	plan := bluegreen.Decide(o)
+	ctrl.LoggerFrom(ctx).V(1).Info("blue-green plan", "waiting", plan.Waiting, "active", plan.ActiveSelector, "preview", plan.PreviewSelector, "promoted", plan.Promoted)
+
+	// 1. Scale up.
+	for h, n := range plan.Scale {
+		if rs := s.replicaSetByHash(h); rs != nil && n > specReplicas(rs) {
+			if err := r.scale(ctx, s, rs, n); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+	}
+	for _, h := range plan.ClearScaleDownAt {
+		if rs := s.replicaSetByHash(h); rs != nil {
+			if err := r.setScaleDownDeadline(ctx, rs, time.Time{}); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+	}
+	// 2. Services: preview first, active last.
+	if plan.PreviewSelector != "" && preview != nil {
+		if err := r.pointService(ctx, s, preview, plan.PreviewSelector); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if plan.ActiveSelector != "" {
+		if err := r.pointService(ctx, s, active, plan.ActiveSelector); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	// 3. Deadlines, then scale down.
+	for h, at := range plan.ScaleDownAt {
+		if rs := s.replicaSetByHash(h); rs != nil {
+			if err := r.setScaleDownDeadline(ctx, rs, at); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+	}
+	for h, n := range plan.Scale {
+		if rs := s.replicaSetByHash(h); rs != nil && n < specReplicas(rs) {
+			if err := r.scale(ctx, s, rs, n); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+	}
+
+	r.applyPauseAndPromotion(ctx, s, plan.AddPause, plan.ClearPause, plan.Promoted, v1alpha1.PauseReasonBlueGreenPause)
+	st := &s.ro.Status
+	st.BlueGreen.ActiveSelector = selectedHash(active)
+	st.BlueGreen.PreviewSelector = selectedHash(preview)
+	if plan.RequeueAfter > 0 {
+		return requeueAt(plan.RequeueAfter), nil
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *Reconciler) observeBlueGreen(s *scope, active, preview *corev1.Service) bluegreen.Observed {
+	bg := s.ro.Spec.Strategy.BlueGreen
+	st := &s.ro.Status
+	replicas := s.ro.ReplicasOrDefault()
+	o := bluegreen.Observed{
+		Replicas:               replicas,
+		PreviewReplicas:        bg.PreviewReplicaCountOrDefault(replicas),
+		New:                    observeRS(s.newRS),
+		ActiveSelector:         selectedHash(active),
+		HasPreview:             preview != nil,
+		PreviewSelector:        selectedHash(preview),
+		AutoPromotionEnabled:   bg.AutoPromotionEnabledOrDefault(),
+		AutoPromotionSeconds:   bg.AutoPromotionSeconds,
+		ScaleDownDelay:         time.Duration(bg.ScaleDownDelaySecondsOrDefault()) * time.Second,
+		AbortScaleDownDelay:    time.Duration(bg.AbortScaleDownDelaySecondsOrDefault()) * time.Second,
+		ScaleDownRevisionLimit: bg.ScaleDownDelayRevisionLimit,
+		ControllerPause:        st.ControllerPause,
+		PromoteFull:            st.PromoteFull,
+		Abort:                  st.Abort,
+		SpecPaused:             s.ro.Spec.Paused,
+		Now:                    s.now,
+	}
+	for _, pc := range st.PauseConditions {
+		if pc.Reason == v1alpha1.PauseReasonBlueGreenPause {
+			o.PauseStart = &pc.StartTime.Time
+		}
+	}
+	stableHash := st.StableRS
+	if stableHash == "" || s.replicaSetByHash(stableHash) == nil {
+		// No recorded stable revision (status lost, or a namespace moved
+		// from another controller): whatever the active Service selects is
+		// what production runs.
+		stableHash = o.ActiveSelector
+	}
+	if rs := s.replicaSetByHash(stableHash); rs != nil {
+		stable := observeRS(rs)
+		o.Stable = &stable
+	}
+	for _, rs := range s.replicaSets {
+		if h := hashOf(rs); h != o.New.Hash && (o.Stable == nil || h != o.Stable.Hash) {
+			o.Others = append(o.Others, observeRS(rs))
+		}
+	}
+	return o
+}
+
+// needsEndpointCheck says whether the plan may switch the active Service in
+// this pass, the only time the (uncached) EndpointSlices are read.
+func needsEndpointCheck(o bluegreen.Observed) bool {
+	return o.Stable != nil && o.Stable.Hash != o.New.Hash && o.ActiveSelector != "" &&
+		o.ActiveSelector != o.New.Hash && !o.Abort && o.New.Available >= o.Replicas
+}
+
+func observeRS(rs *appsv1.ReplicaSet) bluegreen.ReplicaSet {
+	return bluegreen.ReplicaSet{
+		Hash:        hashOf(rs),
+		Revision:    revision(rs),
+		Replicas:    specReplicas(rs),
+		Available:   rs.Status.AvailableReplicas,
+		ScaleDownAt: scaleDownDeadline(rs),
+	}
+}
+
+// applyPauseAndPromotion records a strategy's pause and promotion decisions
+// in the status.
+func (r *Reconciler) applyPauseAndPromotion(ctx context.Context, s *scope, addPause, clearPause, promoted bool, reason v1alpha1.PauseReason) {
+	st := &s.ro.Status
+	if clearPause && (len(st.PauseConditions) > 0 || st.ControllerPause) {
+		st.PauseConditions = nil
+		st.ControllerPause = false
+		r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventResumed, "Resume", "Rollout resumed")
+	}
+	if addPause {
+		st.PauseConditions = append(st.PauseConditions, v1alpha1.PauseCondition{Reason: reason, StartTime: metav1.NewTime(s.now)})
+		st.ControllerPause = true
+		r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventPaused, "Pause", "Rollout paused: %s", reason)
+		ctrl.LoggerFrom(ctx).Info("paused", "reason", reason)
+	}
+	if promoted && st.StableRS != s.newHash {
+		st.StableRS = s.newHash
+		st.PromoteFull = false
+		r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventPromoted, "Promote", "Promoted revision %s to stable", s.newRS.Annotations[v1alpha1.RevisionAnnotation])
+		ctrl.LoggerFrom(ctx).Info("promoted", "stableRS", s.newHash)
+	}
+}
