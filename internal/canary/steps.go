@@ -1,0 +1,93 @@
+// Package canary holds the canary strategy's pure decisions: the step
+// machine here, and the basic canary's replica arithmetic in ./replicas.
+package canary
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+)
+
+// StepState is what the step machine reads.
+type StepState struct {
+	Steps []v1alpha1.CanaryStep
+	// Index is status.currentStepIndex.
+	Index int32
+	// PauseStart is the CanaryPauseStep pause condition's start, if present.
+	PauseStart *time.Time
+	// ControllerPause is status.controllerPause: with no pause condition it
+	// means a client promoted (cleared the conditions).
+	ControllerPause bool
+	// WeightReached says the replica counts have reached the current
+	// setWeight step's target (replicas.StepComplete).
+	WeightReached bool
+	Now           time.Time
+}
+
+// StepDecision is the step machine's verdict for one pass.
+type StepDecision struct {
+	// Index is the new status.currentStepIndex.
+	Index int32
+	// AddPause adds a CanaryPauseStep condition; ClearPause removes it and
+	// controllerPause.
+	AddPause, ClearPause bool
+	// Completed is set when the step at the old index finished.
+	Completed bool
+	// RequeueAfter is when a timed pause ends.
+	RequeueAfter time.Duration
+}
+
+// Advance moves through at most one step: a setWeight step completes when
+// its weight is reached; a pause step pauses, then completes when its
+// duration has passed or a client promotes.
+func Advance(s StepState) StepDecision {
+	d := StepDecision{Index: s.Index}
+	if int(s.Index) >= len(s.Steps) {
+		return d
+	}
+	step := s.Steps[s.Index]
+	switch {
+	case step.SetWeight != nil:
+		if s.WeightReached {
+			d.Index++
+			d.Completed = true
+		}
+	case step.Pause != nil:
+		switch {
+		case s.PauseStart == nil && s.ControllerPause:
+			// A client promoted by clearing the pause conditions.
+			d.ClearPause, d.Index, d.Completed = true, s.Index+1, true
+		case s.PauseStart == nil:
+			d.AddPause = true
+			if !step.Pause.IsIndefinite() {
+				d.RequeueAfter = step.Pause.DurationOrZero()
+			}
+			if !step.Pause.IsIndefinite() && step.Pause.DurationOrZero() == 0 {
+				d.AddPause, d.Index, d.Completed = false, s.Index+1, true
+			}
+		case !step.Pause.IsIndefinite():
+			if left := s.PauseStart.Add(step.Pause.DurationOrZero()).Sub(s.Now); left > 0 {
+				d.RequeueAfter = left
+			} else {
+				d.ClearPause, d.Index, d.Completed = true, s.Index+1, true
+			}
+		}
+	default:
+		// setCanaryScale without a traffic router has no effect (as in
+		// Argo); other step kinds are refused by validation.
+		d.Index++
+		d.Completed = true
+	}
+	return d
+}
+
+// StepsHash identifies the steps, so that editing them restarts the steps
+// (status.currentStepHash).
+func StepsHash(steps []v1alpha1.CanaryStep) string {
+	data, _ := json.Marshal(steps)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])[:10]
+}

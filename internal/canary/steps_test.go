@@ -1,0 +1,59 @@
+package canary
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+)
+
+func TestAdvance(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	ago := func(d time.Duration) *time.Time { t := now.Add(-d); return &t }
+	seedSteps := []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](30)}, {Pause: &v1alpha1.RolloutPause{}}}
+	timed := []v1alpha1.CanaryStep{{Pause: &v1alpha1.RolloutPause{Duration: ptr.To(intstr.FromString("5m"))}}, {SetWeight: ptr.To[int32](50)}}
+	zero := []v1alpha1.CanaryStep{{Pause: &v1alpha1.RolloutPause{Duration: ptr.To(intstr.FromInt32(0))}}}
+	scale := []v1alpha1.CanaryStep{{SetCanaryScale: &v1alpha1.SetCanaryScale{Replicas: ptr.To[int32](2)}}}
+
+	tests := []struct {
+		name string
+		in   StepState
+		want StepDecision
+	}{
+		{"setWeight waits for its weight", StepState{Steps: seedSteps}, StepDecision{}},
+		{"setWeight completes when reached", StepState{Steps: seedSteps, WeightReached: true}, StepDecision{Index: 1, Completed: true}},
+		{"indefinite pause pauses", StepState{Steps: seedSteps, Index: 1}, StepDecision{Index: 1, AddPause: true}},
+		{"paused stays paused", StepState{Steps: seedSteps, Index: 1, PauseStart: ago(time.Hour), ControllerPause: true}, StepDecision{Index: 1}},
+		{"promote (conditions cleared) completes the pause", StepState{Steps: seedSteps, Index: 1, ControllerPause: true}, StepDecision{Index: 2, ClearPause: true, Completed: true}},
+		{"all steps done", StepState{Steps: seedSteps, Index: 2}, StepDecision{Index: 2}},
+		{"timed pause pauses and requeues", StepState{Steps: timed}, StepDecision{AddPause: true, RequeueAfter: 5 * time.Minute}},
+		{"timed pause requeues for the rest", StepState{Steps: timed, PauseStart: ago(time.Minute), ControllerPause: true}, StepDecision{RequeueAfter: 4 * time.Minute}},
+		{"timed pause ends", StepState{Steps: timed, PauseStart: ago(5 * time.Minute), ControllerPause: true}, StepDecision{Index: 1, ClearPause: true, Completed: true}},
+		{"timed pause promoted early", StepState{Steps: timed, ControllerPause: true}, StepDecision{Index: 1, ClearPause: true, Completed: true}},
+		{"zero pause passes through", StepState{Steps: zero}, StepDecision{Index: 1, Completed: true}},
+		{"setCanaryScale has no effect without a router", StepState{Steps: scale}, StepDecision{Index: 1, Completed: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.in.Now = now
+			if diff := cmp.Diff(tt.want, Advance(tt.in)); diff != "" {
+				t.Errorf("Advance() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestStepsHashChangesWithSteps(t *testing.T) {
+	a := []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](30)}, {Pause: &v1alpha1.RolloutPause{}}}
+	b := []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](40)}, {Pause: &v1alpha1.RolloutPause{}}}
+	if StepsHash(a) == StepsHash(b) {
+		t.Fatal("different steps, same hash")
+	}
+	if StepsHash(a) != StepsHash(append([]v1alpha1.CanaryStep(nil), a...)) {
+		t.Fatal("same steps, different hash")
+	}
+}
