@@ -1,0 +1,237 @@
+package rollout_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/types"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/manager"
+	"github.com/switchyard-dev/switchyard/test/cluster"
+)
+
+// These tests run the reconciler in-process (the same manager the binary
+// runs) against a real kube-apiserver with real ReplicaSet and garbage
+// collection controllers.
+
+var (
+	env       *cluster.Cluster
+	k8sClient client.Client
+)
+
+func TestMain(m *testing.M) { os.Exit(cluster.Main(runner{m}, &env)) }
+
+type runner struct{ m *testing.M }
+
+func (r runner) Run() int {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		panic(err)
+	}
+	ctrl.SetLogger(logr.Discard())
+	scheme, err := manager.Scheme()
+	if err != nil {
+		panic(err)
+	}
+	if _, err := envtest.InstallCRDs(env.RESTConfig, envtest.CRDInstallOptions{
+		Paths: []string{filepath.Join(root, "config", "crd", "bases", "argoproj.io_rollouts.yaml")},
+	}); err != nil {
+		panic(err)
+	}
+	if k8sClient, err = client.New(env.RESTConfig, client.Options{Scheme: scheme}); err != nil {
+		panic(err)
+	}
+	mgr, err := manager.New(env.RESTConfig, manager.Options{MetricsAddr: "0", HealthAddr: "0"})
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithCancel(ctrl.SetupSignalHandler())
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			panic(err)
+		}
+	}()
+	code := r.m.Run()
+	cancel()
+	return code
+}
+
+func newNamespace(t *testing.T) (string, *WithT) {
+	t.Helper()
+	g := NewWithT(t)
+	g.SetDefaultEventuallyTimeout(time.Minute)
+	g.SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "rollout-it-"}}
+	g.Expect(k8sClient.Create(context.Background(), ns)).To(Succeed())
+	t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), ns) })
+	return ns.Name, g
+}
+
+func seed(t *testing.T, g *WithT, file, ns string) *v1alpha1.Rollout {
+	t.Helper()
+	root, err := cluster.RepoRoot()
+	g.Expect(err).NotTo(HaveOccurred())
+	data, err := os.ReadFile(filepath.Join(root, "examples", file))
+	g.Expect(err).NotTo(HaveOccurred())
+	ro := &v1alpha1.Rollout{}
+	g.Expect(yaml.Unmarshal(data, ro)).To(Succeed()) // first document: the Rollout
+	ro.Namespace = ns
+	return ro
+}
+
+func service(ns, name, app string) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": app},
+			Ports:    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}},
+		},
+	}
+}
+
+func get(ns, name string) func() *v1alpha1.Rollout {
+	return func() *v1alpha1.Rollout {
+		ro := &v1alpha1.Rollout{}
+		if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, ro); err != nil {
+			return nil
+		}
+		return ro
+	}
+}
+
+func invalidSpec(ro *v1alpha1.Rollout) string {
+	if ro == nil || ro.Status.ObservedGeneration != v1alpha1.ObservedGenerationString(ro.Generation) {
+		return ""
+	}
+	c := ro.Status.GetCondition(v1alpha1.RolloutInvalidSpec)
+	if c == nil || c.Status != corev1.ConditionTrue || ro.Status.Phase != v1alpha1.RolloutPhaseDegraded {
+		return ""
+	}
+	return c.Message
+}
+
+func TestInvalidSpecs(t *testing.T) {
+	tests := []struct {
+		name     string
+		mutate   func(ns string, ro *v1alpha1.Rollout) []client.Object
+		contains []string
+	}{{
+		name: "missing active Service",
+		mutate: func(ns string, ro *v1alpha1.Rollout) []client.Object {
+			return []client.Object{service(ns, "backend-preview", "backend-bluegreen")}
+		},
+		contains: []string{"spec.strategy.blueGreen.activeService", `"backend-active"`, "Not found"},
+	}, {
+		name: "selector does not match the template labels",
+		mutate: func(ns string, ro *v1alpha1.Rollout) []client.Object {
+			ro.Spec.Selector.MatchLabels = map[string]string{"app": "something-else"}
+			return nil
+		},
+		contains: []string{"spec.template.metadata.labels", "`selector` does not match template `labels`"},
+	}, {
+		name: "both strategies",
+		mutate: func(ns string, ro *v1alpha1.Rollout) []client.Object {
+			ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{}
+			return nil
+		},
+		contains: []string{"spec.strategy"},
+	}, {
+		name: "unsupported field",
+		mutate: func(ns string, ro *v1alpha1.Rollout) []client.Object {
+			ro.Spec.Strategy.BlueGreen.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{}
+			return nil
+		},
+		contains: []string{"spec.strategy.blueGreen.prePromotionAnalysis", "not supported yet"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ns, g := newNamespace(t)
+			ro := seed(t, g, "bluegreen-rollout.yaml", ns)
+			extra := tt.mutate(ns, ro)
+			if extra == nil {
+				extra = []client.Object{service(ns, "backend-active", "backend-bluegreen"), service(ns, "backend-preview", "backend-bluegreen")}
+			}
+			for _, o := range extra {
+				g.Expect(k8sClient.Create(context.Background(), o)).To(Succeed())
+			}
+			g.Expect(k8sClient.Create(context.Background(), ro)).To(Succeed())
+			matchers := []types.GomegaMatcher{}
+			for _, c := range tt.contains {
+				matchers = append(matchers, ContainSubstring(c))
+			}
+			g.Eventually(get(ns, ro.Name)).Should(WithTransform(invalidSpec, SatisfyAll(matchers...)))
+			g.Expect(get(ns, ro.Name)().Status.Message).To(HavePrefix("InvalidSpec: "))
+			var rsList appsv1.ReplicaSetList
+			g.Expect(k8sClient.List(context.Background(), &rsList, client.InNamespace(ns))).To(Succeed())
+			g.Expect(rsList.Items).To(BeEmpty(), "an invalid Rollout creates nothing")
+		})
+	}
+}
+
+// TestInvalidSpecLeavesRunningPodsAlone: a healthy Rollout edited into an
+// invalid one (a new image together with an unsupported field) gets
+// InvalidSpec, and its ReplicaSets and pods are not touched; fixing the spec
+// resumes the update.
+func TestInvalidSpecLeavesRunningPodsAlone(t *testing.T) {
+	t.Parallel()
+	ns, g := newNamespace(t)
+	ctx := context.Background()
+	ro := seed(t, g, "canary-rollout.yaml", ns)
+	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+	g.Eventually(get(ns, ro.Name)).Should(WithTransform(func(ro *v1alpha1.Rollout) v1alpha1.RolloutPhase {
+		if ro == nil {
+			return ""
+		}
+		return ro.Status.Phase
+	}, Equal(v1alpha1.RolloutPhaseHealthy)))
+
+	snapshot := func() map[string]string {
+		var rsList appsv1.ReplicaSetList
+		var pods corev1.PodList
+		g.Expect(k8sClient.List(ctx, &rsList, client.InNamespace(ns))).To(Succeed())
+		g.Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
+		out := map[string]string{}
+		for _, rs := range rsList.Items {
+			out["rs/"+rs.Name] = rs.ResourceVersion
+		}
+		for _, p := range pods.Items {
+			out["pod/"+p.Name] = string(p.Status.Phase)
+		}
+		return out
+	}
+	before := snapshot()
+
+	live := get(ns, ro.Name)()
+	live.Spec.Template.Spec.Containers[0].Image = "backend:v2"
+	live.Spec.Strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{}
+	g.Expect(k8sClient.Update(ctx, live)).To(Succeed())
+	g.Eventually(get(ns, ro.Name)).Should(WithTransform(invalidSpec, ContainSubstring("spec.strategy.canary.analysis")))
+	g.Consistently(snapshot, 3*time.Second, 200*time.Millisecond).Should(Equal(before))
+
+	live = get(ns, ro.Name)()
+	live.Spec.Strategy.Canary.Analysis = nil
+	g.Expect(k8sClient.Update(ctx, live)).To(Succeed())
+	g.Eventually(func() int32 {
+		ro := get(ns, ro.Name)()
+		if ro == nil || ro.Status.GetCondition(v1alpha1.RolloutInvalidSpec) != nil {
+			return -1
+		}
+		return ptr.Deref(ro.Status.CurrentStepIndex, -1)
+	}).Should(Equal(int32(1)), "the update resumes and pauses at the seed's pause step")
+}
