@@ -221,4 +221,3 @@ func removeCondition(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType
 	}
 	st.Conditions = out
 }
-
