@@ -13,3 +13,8 @@ go tool controller-gen crd:maxDescLen=0,generateEmbeddedObjectMeta=true paths=./
 # Let spec.template.metadata keep unknown keys (e.g. creationTimestamp: null),
 # as Argo Rollouts' CRD does; controller-gen markers cannot express this.
 go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml
+# RBAC from the +kubebuilder:rbac markers on the reconcilers.
+go tool controller-gen rbac:roleName=switchyard paths=./internal/... output:rbac:artifacts:config=config/rbac
+# The single-file installs, built from the kustomize bases.
+go run ./hack/installyaml config/default install.yaml
+go run ./hack/installyaml config/namespaced namespace-install.yaml

@@ -44,6 +44,14 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
+	e := newBareTestEnv(t)
+	e.controller = e.startController()
+	return e
+}
+
+// newBareTestEnv is a namespace without a controller.
+func newBareTestEnv(t *testing.T) *testEnv {
+	t.Helper()
 	g := NewWithT(t)
 	g.SetDefaultEventuallyTimeout(timeout)
 	g.SetDefaultEventuallyPollingInterval(poll)
@@ -59,8 +67,10 @@ func newTestEnv(t *testing.T) *testEnv {
 	}, metav1.CreateOptions{})
 	g.Expect(err).NotTo(HaveOccurred())
 	e := &testEnv{t: t, g: g, ns: ns.Name, kube: kube, client: c}
-	e.controller = e.startController()
 	t.Cleanup(func() {
+		if e.controller == nil {
+			return
+		}
 		e.controller.stop()
 		if t.Failed() {
 			t.Logf("controller log:\n%s", e.controller.log())
@@ -80,10 +90,15 @@ type controllerProcess struct {
 }
 
 func (e *testEnv) startController() *controllerProcess {
+	return e.startControllerAs(env.Kubeconfig)
+}
+
+// startControllerAs runs the controller with the identity of kubeconfig.
+func (e *testEnv) startControllerAs(kubeconfig string) *controllerProcess {
 	e.t.Helper()
 	out := &lockedBuffer{}
 	cmd := exec.Command(filepath.Join(binDir, "switchyard"),
-		"--kubeconfig="+env.Kubeconfig,
+		"--kubeconfig="+kubeconfig,
 		"--namespace="+e.ns,
 		"--leader-elect=false",
 		"--metrics-bind-address=0",
