@@ -76,8 +76,8 @@ func Advance(s StepState) StepDecision {
 			}
 		}
 	default:
-		// setCanaryScale without a traffic router has no effect (as in
-		// Argo); other step kinds are refused by validation.
+		// Validation refuses the other step kinds (setCanaryScale needs a
+		// traffic router, as in Argo); nothing to wait for.
 		d.Index++
 		d.Completed = true
 	}

@@ -235,3 +235,46 @@ func TestInvalidSpecLeavesRunningPodsAlone(t *testing.T) {
 		return ptr.Deref(ro.Status.CurrentStepIndex, -1)
 	}).Should(Equal(int32(1)), "the update resumes and pauses at the seed's pause step")
 }
+
+// TestRestartAt replaces every pod created before spec.restartAt, one at a
+// time (maxUnavailable 0), and records status.restartedAt.
+func TestRestartAt(t *testing.T) {
+	t.Parallel()
+	ns, g := newNamespace(t)
+	ctx := context.Background()
+	ro := seed(t, g, "canary-rollout.yaml", ns)
+	ro.Spec.Replicas = ptr.To[int32](3)
+	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+	podNames := func() []string {
+		var pods corev1.PodList
+		g.Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
+		var names []string
+		for _, p := range pods.Items {
+			names = append(names, p.Name)
+		}
+		return names
+	}
+	g.Eventually(func() v1alpha1.RolloutPhase {
+		if ro := get(ns, ro.Name)(); ro != nil {
+			return ro.Status.Phase
+		}
+		return ""
+	}).Should(Equal(v1alpha1.RolloutPhaseHealthy))
+	before := podNames()
+	g.Expect(before).To(HaveLen(3))
+
+	restartAt := metav1.NewTime(time.Now().Add(time.Second).Truncate(time.Second))
+	live := get(ns, ro.Name)()
+	live.Spec.RestartAt = &restartAt
+	g.Expect(k8sClient.Update(ctx, live)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		ro := get(ns, ro.Name)()
+		g.Expect(ro.Status.RestartedAt).NotTo(BeNil())
+		g.Expect(ro.Status.RestartedAt.Time).To(BeTemporally("==", restartAt.Time))
+		g.Expect(ro.Status.Phase).To(Equal(v1alpha1.RolloutPhaseHealthy))
+		g.Expect(podNames()).To(HaveLen(3))
+	}).Should(Succeed())
+	for _, name := range before {
+		g.Expect(podNames()).NotTo(ContainElement(name))
+	}
+}

@@ -86,6 +86,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		{"gather owned objects", r.gather},
 		{"sync new ReplicaSet", r.syncNewReplicaSet},
 		{"run strategy", r.runStrategy},
+		{"restart pods", r.restartPods},
 		{"prune revision history", r.pruneHistory},
 	}
 	for _, phase := range phases {

@@ -170,7 +170,7 @@ func validateCanary(c *v1alpha1.CanaryStrategy, path *field.Path) field.ErrorLis
 		errs = append(errs, field.Invalid(path.Child("stableService"), c.StableService, SameCanaryServicesMessage))
 	}
 	for i := range c.Steps {
-		errs = append(errs, validateStep(&c.Steps[i], path.Child("steps").Index(i))...)
+		errs = append(errs, validateStep(&c.Steps[i], path.Child("steps").Index(i), c.TrafficRouting != nil)...)
 	}
 	errs = appendUnsupported(errs, path.Child("trafficRouting"), c.TrafficRouting != nil)
 
@@ -205,7 +205,7 @@ func validateCanary(c *v1alpha1.CanaryStrategy, path *field.Path) field.ErrorLis
 	return errs
 }
 
-func validateStep(step *v1alpha1.CanaryStep, path *field.Path) field.ErrorList {
+func validateStep(step *v1alpha1.CanaryStep, path *field.Path, trafficRouting bool) field.ErrorList {
 	var errs field.ErrorList
 	if actions := stepActions(step); len(actions) != 1 {
 		found := "none"
@@ -228,6 +228,11 @@ func validateStep(step *v1alpha1.CanaryStep, path *field.Path) field.ErrorList {
 			errs = append(errs, field.Invalid(scalePath.Child("weight"), *s.Weight, "must be between 0 and 100"))
 		}
 		errs = append(errs, nonNegative(scalePath.Child("replicas"), s.Replicas)...)
+		// Without a traffic router the canary's size is the weight: a
+		// separate scale would be silently ignored, so refuse it as Argo does.
+		if !trafficRouting {
+			errs = append(errs, field.Invalid(scalePath, "setCanaryScale", "setCanaryScale requires trafficRouting to be set"))
+		}
 	}
 	errs = appendUnsupported(errs, path.Child("experiment"), step.Experiment != nil)
 	errs = appendUnsupported(errs, path.Child("analysis"), step.Analysis != nil)

@@ -336,13 +336,12 @@ func TestRollout(t *testing.T) {
 			want:   []string{"spec.strategy.canary.steps[0]: Invalid value: \"setWeight, pause\""},
 		},
 		{
-			name: "setCanaryScale is supported", seed: "canary",
+			name: "setCanaryScale needs trafficRouting, as in Argo", seed: "canary",
 			mutate: func(ro *v1alpha1.Rollout) {
 				ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps,
-					v1alpha1.CanaryStep{SetCanaryScale: &v1alpha1.SetCanaryScale{Weight: ptr.To[int32](50)}},
-					v1alpha1.CanaryStep{SetCanaryScale: &v1alpha1.SetCanaryScale{Replicas: ptr.To[int32](2)}},
 					v1alpha1.CanaryStep{SetCanaryScale: &v1alpha1.SetCanaryScale{MatchTrafficWeight: true}})
 			},
+			want: []string{"spec.strategy.canary.steps[2].setCanaryScale: Invalid value: \"setCanaryScale\": setCanaryScale requires trafficRouting to be set"},
 		},
 		{
 			name: "setCanaryScale out of range", seed: "canary",
@@ -353,6 +352,7 @@ func TestRollout(t *testing.T) {
 			want: []string{
 				"spec.strategy.canary.steps[2].setCanaryScale.weight: Invalid value: 150",
 				"spec.strategy.canary.steps[2].setCanaryScale.replicas: Invalid value: -1",
+				"setCanaryScale requires trafficRouting to be set",
 			},
 		},
 		{
