@@ -1,9 +1,9 @@
 // Command localcluster runs a local Kubernetes cluster for Switchyard's
 // sandbox, tests and benchmark: a real control plane with kwok-simulated nodes.
 //
-//	localcluster up    build once, start, wait until ready, print KUBECONFIG
-//	localcluster down  stop every process by PID and remove the data
-//	localcluster env   print the export line for the running cluster
+//	localcluster up          build once, start, wait until ready, print KUBECONFIG
+//	localcluster down        stop every process by PID and remove the data
+//	localcluster env         print the export line for the running cluster
 //	localcluster kubeconfig  print the kubeconfig path
 package main
 
@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -38,59 +37,31 @@ func run(args []string) error {
 		return err
 	}
 	stateDir := filepath.Join(root, ".localcluster")
-	kubeconfig := filepath.Join(stateDir, "kubeconfig")
-	current := filepath.Join(stateDir, "current")
+	kubeconfig := cluster.KubeconfigPath(stateDir)
 
 	switch args[0] {
 	case "up":
 		fs := flag.NewFlagSet("up", flag.ExitOnError)
-		opts := cluster.Options{Detach: true, Log: os.Stderr}
+		opts := cluster.Options{Log: os.Stderr}
 		fs.DurationVar(&opts.ReadyDelay, "ready-delay", time.Second, "time a simulated pod stays Running before it becomes Ready")
 		fs.IntVar(&opts.PrivateNodes, "private-nodes", 4, "nodes in the subnettype=private group (labelled and tainted)")
 		fs.IntVar(&opts.DefaultNodes, "default-nodes", 2, "untainted nodes")
 		fs.IntVar(&opts.PodsPerNode, "pods-per-node", 500, "pod capacity of each node")
 		fs.BoolVar(&opts.AuditLog, "audit-log", false, "write kube-apiserver's audit log to <data dir>/audit.log")
 		_ = fs.Parse(args[1:])
-
-		// A previous cluster, or the remains of a crashed "up", goes first.
-		if err := stopCurrent(current); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(stateDir, 0o755); err != nil {
-			return err
-		}
-		dir, err := os.MkdirTemp("", "localcluster-")
-		if err != nil {
-			return err
-		}
-		opts.Dir = dir
-		if err := os.WriteFile(current, []byte(dir), 0o644); err != nil {
-			return err
-		}
 		ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer cancel()
-		c, err := cluster.Start(ctx, opts)
-		if err != nil {
-			// Stop what did start, keep the logs for the error's reader.
-			_ = cluster.KillDir(dir)
-			_ = os.Remove(current)
-			return err
-		}
-		data, err := os.ReadFile(c.Kubeconfig)
+		c, err := cluster.Up(ctx, stateDir, opts)
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "local cluster ready in %s (data in %s)\n", c.StartupTime.Round(100*time.Millisecond), dir)
+		fmt.Fprintf(os.Stderr, "local cluster ready in %s (data in %s)\n", c.StartupTime.Round(100*time.Millisecond), c.Dir)
 		fmt.Printf("export KUBECONFIG=%s\n", kubeconfig)
 		return nil
 	case "down":
-		if err := stopCurrent(current); err != nil {
+		if err := cluster.Down(stateDir); err != nil {
 			return err
 		}
-		_ = os.Remove(kubeconfig)
 		fmt.Fprintln(os.Stderr, "local cluster stopped")
 		return nil
 	case "env":
@@ -105,20 +76,4 @@ func run(args []string) error {
 	default:
 		return fmt.Errorf("unknown command %q: want up, down, env or kubeconfig", args[0])
 	}
-}
-
-func stopCurrent(current string) error {
-	data, err := os.ReadFile(current)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if dir := strings.TrimSpace(string(data)); dir != "" {
-		if err := cluster.StopDir(dir); err != nil {
-			return fmt.Errorf("stop previous cluster in %s: %w", dir, err)
-		}
-	}
-	return os.Remove(current)
 }
