@@ -53,3 +53,25 @@ cluster-up: ## Build (once) and start the local cluster; kubeconfig at .localclu
 .PHONY: cluster-down
 cluster-down: ## Stop the local cluster and remove its data.
 	$(LOCALCLUSTER) down
+
+##@ Sandbox
+
+.PHONY: sandbox
+sandbox: ## Bring up the seed's world: local cluster, Switchyard in default, a registry with backend:latest, the seed Rollouts.
+	$(GO) run ./hack/sandbox up
+
+.PHONY: sandbox-push
+sandbox-push: ## Push a new build under the same backend:latest tag.
+	$(GO) run ./hack/sandbox push
+
+.PHONY: sandbox-down
+sandbox-down: ## Stop everything the sandbox started.
+	$(GO) run ./hack/sandbox down
+
+.PHONY: run
+run: ## Run the controller locally against $$KUBECONFIG (image updater included).
+	$(GO) run ./cmd/switchyard --leader-elect=false --enable-image-updater
+
+.PHONY: install
+install: ## Apply the CRDs to the cluster of $$KUBECONFIG.
+	kubectl apply -k config/crd

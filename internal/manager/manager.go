@@ -22,6 +22,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater"
 	"github.com/switchyard-dev/switchyard/internal/rollout"
 )
 
@@ -41,6 +42,8 @@ type Options struct {
 	RolloutThreads int
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
+	// ImageUpdater also runs the image updater (ImageUpdater objects).
+	ImageUpdater bool
 	// Clock is injected by tests; nil is the real clock.
 	Clock clock.PassiveClock
 }
@@ -112,6 +115,12 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up rollout controller: %w", err)
+	}
+	if opts.ImageUpdater {
+		iu := &imageupdater.Reconciler{Client: mgr.GetClient()}
+		if err := iu.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("set up image updater: %w", err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err

@@ -1,0 +1,62 @@
+// Command sandbox brings up the seed's world in miniature: the local cluster
+// with its subnettype=private node group, Switchyard installed into
+// `default` from config/ (as the seed installs Argo Rollouts), a local OCI
+// registry holding backend:latest, the image updater watching that tag, and
+// the seed's two Rollouts applied verbatim with their image pointed at the
+// local registry by a kustomize overlay.
+//
+//	sandbox up     build, start everything, wait until both Rollouts are Healthy
+//	sandbox push   push a new build under the same backend:latest tag
+//	sandbox down   stop everything it started and remove its state
+//
+// State lives in .sandbox/ (SANDBOX_DIR overrides it).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/switchyard-dev/switchyard/test/cluster"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "sandbox: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	if len(os.Args) != 2 {
+		return errors.New("usage: sandbox up|push|down")
+	}
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	dir := os.Getenv("SANDBOX_DIR")
+	if dir == "" {
+		dir = filepath.Join(root, ".sandbox")
+	}
+	s := &sandbox{root: root, dir: dir}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	switch os.Args[1] {
+	case "up":
+		ctx, cancel := context.WithTimeout(ctx, 45*time.Minute)
+		defer cancel()
+		return s.up(ctx)
+	case "push":
+		return s.push(ctx)
+	case "down":
+		return s.down()
+	default:
+		return fmt.Errorf("unknown command %q: want up, push or down", os.Args[1])
+	}
+}

@@ -1,0 +1,385 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/ptr"
+
+	"github.com/switchyard-dev/switchyard/test/cluster"
+)
+
+const (
+	seedImage = "XXXXXXXXXXXX.dkr.ecr.{AWS-REGION}.amazonaws.com/backend"
+	namespace = "default"
+)
+
+// registryAddr is the sandbox registry: the overlay and the ImageUpdaters
+// name it, so it is fixed (SANDBOX_REGISTRY overrides it).
+var registryAddr = func() string {
+	if a := os.Getenv("SANDBOX_REGISTRY"); a != "" {
+		return a
+	}
+	return "127.0.0.1:5001"
+}()
+
+var sandboxImage = registryAddr + "/backend"
+
+type sandbox struct {
+	root, dir string
+}
+
+// state records the processes the sandbox started outside the cluster.
+type state struct {
+	PIDs map[string]int `json:"pids"`
+}
+
+func (s *sandbox) path(parts ...string) string {
+	return filepath.Join(append([]string{s.dir}, parts...)...)
+}
+
+func step(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "==> "+format+"\n", args...)
+}
+
+func (s *sandbox) up(ctx context.Context) error {
+	began := time.Now()
+	if err := s.down(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+
+	step("building switchyard and kubectl-argo-rollouts into bin/")
+	if err := s.command(ctx, "go", "build", "-o", filepath.Join(s.root, "bin")+string(filepath.Separator), "./cmd/switchyard", "./cmd/kubectl-argo-rollouts"); err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+
+	step("starting the local cluster (the first start builds Kubernetes from Go modules: about 15 minutes, then cached)")
+	c, err := cluster.Up(ctx, s.path("cluster"), cluster.Options{Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	kubeconfig := cluster.KubeconfigPath(s.path("cluster"))
+
+	step("starting the OCI registry on %s", registryAddr)
+	st := &state{PIDs: map[string]int{}}
+	pid, err := s.startRegistry()
+	if err != nil {
+		return err
+	}
+	st.PIDs["docker-registry"] = pid
+	if err := s.save(st); err != nil {
+		return err
+	}
+	digest, err := pushRandom(ctx)
+	if err != nil {
+		return err
+	}
+	step("pushed %s:latest (%s)", sandboxImage, digest)
+
+	step("installing Switchyard into %q with kubectl apply -k config/overlays/default-namespace", namespace)
+	if err := s.kubectl(ctx, kubeconfig, "apply", "-k", filepath.Join(s.root, "config", "overlays", "default-namespace")); err != nil {
+		return err
+	}
+	if err := s.kubectl(ctx, kubeconfig, "wait", "--for=condition=Established", "crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev", "--timeout=60s"); err != nil {
+		return err
+	}
+
+	// Simulated nodes run no containers, so the installed Deployment's pod
+	// is a stand-in: the controller runs here, with that Deployment's
+	// ServiceAccount identity and RBAC.
+	step("starting the controller (with the installed ServiceAccount's token; log in %s)", s.path("switchyard.log"))
+	saConfig, err := s.serviceAccountKubeconfig(ctx, c)
+	if err != nil {
+		return err
+	}
+	pid, err = s.detach("switchyard", filepath.Join(s.root, "bin", "switchyard"),
+		"--kubeconfig="+saConfig, "--leader-elect=false", "--enable-image-updater",
+		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=0")
+	if err != nil {
+		return err
+	}
+	st.PIDs["switchyard"] = pid
+	if err := s.save(st); err != nil {
+		return err
+	}
+
+	step("applying the seed's Rollouts verbatim through a kustomize overlay (%s)", s.path("seed"))
+	if err := s.writeOverlay(digest); err != nil {
+		return err
+	}
+	if err := s.kubectl(ctx, kubeconfig, "apply", "-k", s.path("seed")); err != nil {
+		return err
+	}
+	step("waiting for both Rollouts to be Healthy")
+	for _, ro := range []string{"backend-bluegreen", "backend-canary"} {
+		if err := s.kubectl(ctx, kubeconfig, "wait", "--for=jsonpath={.status.phase}=Healthy", "rollout/"+ro, "--timeout=180s"); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, `
+Sandbox ready in %s. Next:
+
+  export KUBECONFIG=%s PATH=%s:$PATH
+  kubectl argo rollouts list rollouts
+  make sandbox-push                                  # a new build under backend:latest
+  kubectl argo rollouts get rollout backend-canary --watch
+  kubectl argo rollouts promote backend-canary
+
+make sandbox-down stops everything.
+`, time.Since(began).Round(time.Second), kubeconfig, filepath.Join(s.root, "bin"))
+	return nil
+}
+
+func (s *sandbox) push(ctx context.Context) error {
+	digest, err := pushRandom(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("pushed %s:latest %s\n", sandboxImage, digest)
+	return nil
+}
+
+// down stops the controller and the registry by PID, then the cluster, and
+// removes the state. It is safe to run when nothing is running.
+func (s *sandbox) down() error {
+	if data, err := os.ReadFile(s.path("state.json")); err == nil {
+		var st state
+		if err := json.Unmarshal(data, &st); err == nil {
+			for name, pid := range st.PIDs {
+				stopPID(pid, name)
+			}
+		}
+	}
+	if err := cluster.Down(s.path("cluster")); err != nil {
+		return err
+	}
+	return os.RemoveAll(s.dir)
+}
+
+func (s *sandbox) save(st *state) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(s.path("state.json"), data, 0o644)
+}
+
+func (s *sandbox) startRegistry() (int, error) {
+	config := fmt.Sprintf(`version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+`, s.path("registry", "data"), registryAddr)
+	if err := os.MkdirAll(s.path("registry", "data"), 0o755); err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(s.path("registry", "config.yml"), []byte(config), 0o644); err != nil {
+		return 0, err
+	}
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		return 0, fmt.Errorf("docker-registry not found: apt-get install docker-registry")
+	}
+	pid, err := s.detach("docker-registry", bin, "serve", s.path("registry", "config.yml"))
+	if err != nil {
+		return 0, err
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := remote.Catalog(context.Background(), mustRegistry())
+		if err == nil {
+			return pid, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("registry not answering on %s: %w (log in %s)", registryAddr, err, s.path("docker-registry.log"))
+		}
+		time.Sleep(100 * time.Millisecond) // a child process we do not watch: nothing to wait on but the port
+	}
+}
+
+// detach starts a process that outlives the sandbox command.
+func (s *sandbox) detach(name, bin string, args ...string) (int, error) {
+	log, err := os.Create(s.path(name + ".log"))
+	if err != nil {
+		return 0, err
+	}
+	defer log.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("start %s: %w", name, err)
+	}
+	pid := cmd.Process.Pid
+	_ = cmd.Process.Release()
+	return pid, nil
+}
+
+func stopPID(pid int, name string) {
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || !strings.Contains(string(cmdline), name) {
+		return
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// serviceAccountKubeconfig writes a kubeconfig with a token of the
+// ServiceAccount the install created.
+func (s *sandbox) serviceAccountKubeconfig(ctx context.Context, c *cluster.Cluster) (string, error) {
+	kube, err := kubernetes.NewForConfig(c.RESTConfig)
+	if err != nil {
+		return "", err
+	}
+	tok, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, "switchyard", &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](7 * 24 * 3600)},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("token for serviceaccount switchyard: %w", err)
+	}
+	admin, err := clientcmd.LoadFromFile(c.Kubeconfig)
+	if err != nil {
+		return "", err
+	}
+	cfg := clientcmdapi.NewConfig()
+	for name, cl := range admin.Clusters {
+		cfg.Clusters[name] = cl
+		cfg.Contexts["switchyard"] = &clientcmdapi.Context{Cluster: name, AuthInfo: "switchyard", Namespace: namespace}
+	}
+	cfg.AuthInfos["switchyard"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	cfg.CurrentContext = "switchyard"
+	path := s.path("switchyard.kubeconfig")
+	return path, clientcmd.WriteToFile(*cfg, path)
+}
+
+// writeOverlay writes the kustomize overlay a user would keep next to the
+// seed: the two manifests, unchanged, and an images entry pointing them at
+// the sandbox registry, pinned to the digest just pushed (as the image
+// updater's git write-back leaves it), plus the ImageUpdaters.
+func (s *sandbox) writeOverlay(digest string) error {
+	dir := s.path("seed")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range []string{"bluegreen-rollout.yaml", "canary-rollout.yaml"} {
+		data, err := os.ReadFile(filepath.Join(s.root, "examples", f))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			return err
+		}
+	}
+	updaters := ""
+	for _, ro := range []string{"backend-bluegreen", "backend-canary"} {
+		updaters += fmt.Sprintf(`---
+apiVersion: images.switchyard.dev/v1alpha1
+kind: ImageUpdater
+metadata:
+  name: %[1]s
+spec:
+  interval: 10s
+  images:
+  - name: backend
+    image: %[2]s
+    strategy: digest
+    tag: latest
+    insecure: true
+  writeBack:
+    method: workload
+    workload:
+      kind: Rollout
+      name: %[1]s
+      container: %[1]s
+`, ro, sandboxImage)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "imageupdaters.yaml"), []byte(updaters), 0o644); err != nil {
+		return err
+	}
+	kustomization := fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: %s
+resources:
+- bluegreen-rollout.yaml
+- canary-rollout.yaml
+- imageupdaters.yaml
+images:
+- name: %s
+  newName: %s
+  newTag: latest
+  digest: %s
+`, namespace, seedImage, sandboxImage, digest)
+	return os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644)
+}
+
+func pushRandom(ctx context.Context) (string, error) {
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		return "", err
+	}
+	ref, err := name.ParseReference(sandboxImage+":latest", name.Insecure)
+	if err != nil {
+		return "", err
+	}
+	if err := remote.Write(ref, img, remote.WithContext(ctx)); err != nil {
+		return "", fmt.Errorf("push %s: %w", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return "", err
+	}
+	return d.String(), nil
+}
+
+func mustRegistry() name.Registry {
+	r, err := name.NewRegistry(registryAddr, name.Insecure)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func (s *sandbox) kubectl(ctx context.Context, kubeconfig string, args ...string) error {
+	return s.command(ctx, "kubectl", append([]string{"--kubeconfig=" + kubeconfig, "-n", namespace}, args...)...)
+}
+
+func (s *sandbox) command(ctx context.Context, bin string, args ...string) error {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = s.root
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(os.Stderr), os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", bin, strings.Join(args, " "), err)
+	}
+	return nil
+}
