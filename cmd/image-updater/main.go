@@ -1,0 +1,89 @@
+// Command image-updater runs only the Switchyard image updater: the
+// controller of images.switchyard.dev ImageUpdaters, which polls registries
+// and writes new image digests or tags to git, an Argo CD Application or a
+// workload. The switchyard manager can run the same reconciler by a flag.
+package main
+
+import (
+	"flag"
+	"os"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater"
+)
+
+func main() {
+	var (
+		metricsAddr, healthAddr, namespace string
+		leaderElect, crossNamespace        bool
+	)
+	// --kubeconfig is registered by controller-runtime and read by ctrl.GetConfig.
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8090", "address of the /metrics endpoint (\"0\" disables it)")
+	flag.StringVar(&healthAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints (\"0\" disables them)")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader so only one replica polls and writes back")
+	flag.StringVar(&namespace, "namespace", "", "watch ImageUpdaters in this namespace only (default: all namespaces)")
+	flag.BoolVar(&crossNamespace, "allow-cross-namespace-refs", false, "let an ImageUpdater patch an Argo CD Application in another namespace")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		log.Error(err, "Load kubeconfig")
+		os.Exit(1)
+	}
+	cfg.UserAgent = "switchyard-image-updater"
+
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		log.Error(err, "Build scheme")
+		os.Exit(1)
+	}
+	if err := imagesv1.AddToScheme(scheme); err != nil {
+		log.Error(err, "Build scheme")
+		os.Exit(1)
+	}
+	opts := ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress: healthAddr,
+		LeaderElection:         leaderElect,
+		LeaderElectionID:       "image-updater.images.switchyard.dev",
+	}
+	if namespace != "" {
+		opts.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{namespace: {}}}
+	}
+	mgr, err := ctrl.NewManager(cfg, opts)
+	if err != nil {
+		log.Error(err, "Set up manager")
+		os.Exit(1)
+	}
+	r := &imageupdater.Reconciler{Client: mgr.GetClient(), AllowCrossNamespaceRefs: crossNamespace}
+	if err := r.SetupWithManager(mgr); err != nil {
+		log.Error(err, "Set up image updater")
+		os.Exit(1)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		log.Error(err, "Add health check")
+		os.Exit(1)
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		log.Error(err, "Add ready check")
+		os.Exit(1)
+	}
+	log.Info("Starting image updater", "namespace", namespace, "leaderElect", leaderElect)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		log.Error(err, "Run manager")
+		os.Exit(1)
+	}
+}

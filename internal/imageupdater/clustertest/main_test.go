@@ -1,0 +1,219 @@
+// Package clustertest runs the image updater's reconciler in a
+// controller-runtime manager against a real kube-apiserver (test/cluster),
+// with a real registry (test/registry) and a real git server
+// (test/gitserver). It is a package of its own so the image updater's pure
+// tests do not start a cluster.
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/funcr"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater"
+	"github.com/switchyard-dev/switchyard/test/cluster"
+)
+
+var (
+	env       *cluster.Cluster
+	k8sClient client.Client
+	// logs collects everything the manager and the reconciler log, to check
+	// that no credential reaches a log line.
+	logs = &lockedBuffer{}
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("clustertest: skipping the tests that need a local cluster in -short mode")
+		os.Exit(0)
+	}
+	os.Exit(cluster.Main(runner{m}, &env))
+}
+
+type runner struct{ m *testing.M }
+
+func (r runner) Run() int {
+	if err := setup(); err != nil {
+		fmt.Fprintf(os.Stderr, "clustertest setup: %v\n", err)
+		return 1
+	}
+	return r.m.Run()
+}
+
+func setup() error {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := imagesv1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if _, err := envtest.InstallCRDs(env.RESTConfig, envtest.CRDInstallOptions{
+		Paths: []string{
+			filepath.Join(root, "config", "crd", "bases", "images.switchyard.dev_imageupdaters.yaml"),
+			filepath.Join(root, "config", "crd", "bases", "argoproj.io_rollouts.yaml"),
+		},
+		CRDs:               []*apiextensionsv1.CustomResourceDefinition{applicationCRD()},
+		ErrorIfPathMissing: true,
+	}); err != nil {
+		return fmt.Errorf("install CRDs: %w", err)
+	}
+	if k8sClient, err = client.New(env.RESTConfig, client.Options{Scheme: scheme}); err != nil {
+		return err
+	}
+
+	// The controller runs with exactly the permissions its RBAC markers
+	// grant, so a missing marker fails these tests.
+	cfg, err := controllerIdentity(root)
+	if err != nil {
+		return err
+	}
+
+	logger := funcr.New(func(prefix, args string) {
+		fmt.Fprintf(logs, "%s %s\n", prefix, args)
+	}, funcr.Options{Verbosity: 10})
+	// client-go and controller-runtime log through the global logger too.
+	ctrl.SetLogger(logger)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Logger:                 logger,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return err
+	}
+	r := &imageupdater.Reconciler{
+		Client: mgr.GetClient(),
+		// Short enough for tests to see several polls in a few seconds.
+		MinInterval: time.Second,
+		MaxBackoff:  2 * time.Second,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	go func() {
+		if err := mgr.Start(context.Background()); err != nil {
+			fmt.Fprintf(os.Stderr, "manager: %v\n", err)
+			os.Exit(1)
+		}
+	}()
+	return nil
+}
+
+// controllerIdentity creates a user bound to the ClusterRole that
+// controller-gen generates from the reconciler's RBAC markers, and returns a
+// config authenticating as it.
+func controllerIdentity(root string) (*rest.Config, error) {
+	const user = "switchyard-image-updater"
+	gen := exec.Command("go", "tool", "controller-gen", "rbac:roleName="+user,
+		"paths=./internal/imageupdater/...", "output:rbac:stdout")
+	gen.Dir = root
+	var stderr bytes.Buffer
+	gen.Stderr = &stderr
+	out, err := gen.Output()
+	if err != nil {
+		return nil, fmt.Errorf("controller-gen rbac: %w\n%s", err, stderr.String())
+	}
+	role := &rbacv1.ClusterRole{}
+	if err := yaml.Unmarshal(bytes.TrimPrefix(bytes.TrimSpace(out), []byte("---")), role); err != nil {
+		return nil, fmt.Errorf("decode generated ClusterRole: %w", err)
+	}
+	if len(role.Rules) == 0 {
+		return nil, fmt.Errorf("generated ClusterRole has no rules:\n%s", out)
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: user},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: user},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
+	}
+	for _, obj := range []client.Object{role, binding} {
+		if err := k8sClient.Create(context.Background(), obj); err != nil {
+			return nil, fmt.Errorf("create %T: %w", obj, err)
+		}
+	}
+	return env.UserConfig(user)
+}
+
+// applicationCRD is a stand-in for Argo CD's Application CRD: the real
+// group, version and kind, and a schema that keeps any field.
+func applicationCRD() *apiextensionsv1.CustomResourceDefinition {
+	return &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: "applications.argoproj.io"},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: "argoproj.io",
+			Names: apiextensionsv1.CustomResourceDefinitionNames{
+				Plural: "applications", Singular: "application", Kind: "Application", ListKind: "ApplicationList",
+			},
+			Scope: apiextensionsv1.NamespaceScoped,
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
+				Name: "v1alpha1", Served: true, Storage: true,
+				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+					Type:                   "object",
+					XPreserveUnknownFields: ptr.To(true),
+				}},
+			}},
+		},
+	}
+}
+
+// newNamespace creates a namespace for one test and a gomega with the
+// suite's timeouts.
+func newNamespace(t *testing.T) (string, *WithT) {
+	t.Helper()
+	g := NewWithT(t)
+	g.SetDefaultEventuallyTimeout(time.Minute)
+	g.SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	g.SetDefaultConsistentlyDuration(3 * time.Second)
+	g.SetDefaultConsistentlyPollingInterval(200 * time.Millisecond)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "imageupdater-"}}
+	g.Expect(k8sClient.Create(context.Background(), ns)).To(Succeed())
+	t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), ns) })
+	return ns.Name, g
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
