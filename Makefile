@@ -62,7 +62,7 @@ sandbox: ## Bring up the seed's world: local cluster, Switchyard in default, a r
 
 .PHONY: sandbox-push
 sandbox-push: ## Push a new build under the same backend:latest tag.
-	$(GO) run ./hack/sandbox push
+	@$(GO) run ./hack/sandbox push
 
 .PHONY: sandbox-down
 sandbox-down: ## Stop everything the sandbox started.

@@ -18,11 +18,16 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	imagesv1alpha1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/test/cluster"
 )
 
@@ -100,7 +105,7 @@ func (s *sandbox) up(ctx context.Context) error {
 	if err := s.kubectl(ctx, kubeconfig, "apply", "-k", filepath.Join(s.root, "config", "overlays", "default-namespace")); err != nil {
 		return err
 	}
-	if err := s.kubectl(ctx, kubeconfig, "wait", "--for=condition=Established", "crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev", "--timeout=60s"); err != nil {
+	if err := s.waitFor(ctx, kubeconfig, time.Minute, "--for=condition=Established", "crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev"); err != nil {
 		return err
 	}
 
@@ -132,7 +137,7 @@ func (s *sandbox) up(ctx context.Context) error {
 	}
 	step("waiting for both Rollouts to be Healthy")
 	for _, ro := range []string{"backend-bluegreen", "backend-canary"} {
-		if err := s.kubectl(ctx, kubeconfig, "wait", "--for=jsonpath={.status.phase}=Healthy", "rollout/"+ro, "--timeout=180s"); err != nil {
+		if err := s.waitFor(ctx, kubeconfig, 3*time.Minute, "--for=jsonpath={.status.phase}=Healthy", "rollout/"+ro); err != nil {
 			return err
 		}
 	}
@@ -150,13 +155,48 @@ make sandbox-down stops everything.
 	return nil
 }
 
+// push pushes a new build under backend:latest and waits until the image
+// updater has written its digest to both Rollouts, so what follows in the
+// walkthrough sees the new revision.
 func (s *sandbox) push(ctx context.Context) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", cluster.KubeconfigPath(s.path("cluster")))
+	if err != nil {
+		return fmt.Errorf("no sandbox running (make sandbox): %w", err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: updaterScheme()})
+	if err != nil {
+		return err
+	}
+	began := time.Now()
 	digest, err := pushRandom(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("pushed %s:latest %s\n", sandboxImage, digest)
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		for _, ro := range []string{"backend-bluegreen", "backend-canary"} {
+			iu := &imagesv1alpha1.ImageUpdater{}
+			if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ro}, iu); err != nil {
+				return false, nil
+			}
+			if len(iu.Status.Images) == 0 || iu.Status.Images[0].LastWriteBack == nil ||
+				!strings.HasSuffix(iu.Status.Images[0].LastWriteBack.Image, "@"+digest) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the image updater did not write %s back: %w", digest, err)
+	}
+	fmt.Printf("the image updater set it on backend-bluegreen and backend-canary after %s\n", time.Since(began).Round(time.Second))
 	return nil
+}
+
+func updaterScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(imagesv1alpha1.AddToScheme(s))
+	return s
 }
 
 // down stops the controller and the registry by PID, then the cluster, and
@@ -368,6 +408,23 @@ func mustRegistry() name.Registry {
 		panic(err)
 	}
 	return r
+}
+
+// waitFor runs kubectl wait until it succeeds: kubectl fails, rather than
+// waits, while the field it waits on does not exist yet.
+func (s *sandbox) waitFor(ctx context.Context, kubeconfig string, timeout time.Duration, args ...string) error {
+	var out []byte
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig=" + kubeconfig, "-n", namespace, "wait", "--timeout=10s"}, args...)...)
+		var err error
+		out, err = cmd.CombinedOutput()
+		return err == nil, nil
+	})
+	os.Stderr.Write(out)
+	if err != nil {
+		return fmt.Errorf("kubectl wait %s: %w", strings.Join(args, " "), err)
+	}
+	return nil
 }
 
 func (s *sandbox) kubectl(ctx context.Context, kubeconfig string, args ...string) error {

@@ -26,9 +26,15 @@ func TestInstallManifests(t *testing.T) {
 		{"namespace-install.yaml", "switchyard"},
 	} {
 		e.mustKubectl("-n", tc.namespace, "apply", "-f", filepath.Join(root, tc.file))
-		e.mustKubectl("-n", tc.namespace, "wait", "--for=condition=Available", "deployment/switchyard-controller", "--timeout=90s")
+		g.Eventually(func() error {
+			_, err := e.kubectl("-n", tc.namespace, "wait", "--for=condition=Available", "deployment/switchyard-controller", "--timeout=10s")
+			return err
+		}).Should(Succeed())
 	}
-	e.mustKubectl("wait", "--for=condition=Established", "crd/rollouts.argoproj.io", "--timeout=30s")
+	g.Eventually(func() error {
+		_, err := e.kubectl("wait", "--for=condition=Established", "crd/rollouts.argoproj.io", "--timeout=10s")
+		return err
+	}).Should(Succeed())
 
 	token, err := e.kube.CoreV1().ServiceAccounts("switchyard-system").CreateToken(context.Background(), "switchyard",
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}, metav1.CreateOptions{})

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/switchyard-dev/switchyard/test/cluster"
 )
 
@@ -64,7 +66,13 @@ func (s *setupCRDs) Run() int {
 		fmt.Fprintf(os.Stderr, "install CRDs: %v\n%s", err, out)
 		return 1
 	}
-	out, err = exec.CommandContext(ctx, "kubectl", "wait", "--for=condition=Established", "crd/rollouts.argoproj.io", "--timeout=60s").CombinedOutput()
+	// kubectl wait fails, rather than waits, while a new CRD has no
+	// conditions yet: retry it until the deadline.
+	err = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		out, err = exec.CommandContext(ctx, "kubectl", "wait", "--for=condition=Established",
+			"crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev", "--timeout=30s").CombinedOutput()
+		return err == nil, nil
+	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "wait for CRDs: %v\n%s", err, out)
 		return 1
