@@ -71,7 +71,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if err := r.writeStatus(ctx, s); err != nil {
 			if apierrors.IsConflict(err) {
 				// Someone (a promote, an abort) wrote first: start over.
-				result, retErr = ctrl.Result{Requeue: true}, nil
+				result, retErr = requeueAt(100*time.Millisecond), nil
 				return
 			}
 			retErr = errors.Join(retErr, fmt.Errorf("write status of rollout %s: %w", klog.KObj(ro), err))

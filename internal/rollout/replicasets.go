@@ -63,7 +63,7 @@ func (r *Reconciler) syncNewReplicaSet(ctx context.Context, s *scope) (ctrl.Resu
 		}
 		s.ro.Status.CollisionCount = ptr.To(ptr.Deref(s.ro.Status.CollisionCount, 0) + 1)
 		s.stop = true
-		return ctrl.Result{Requeue: true}, nil
+		return requeueAt(time.Millisecond), nil
 	case err != nil:
 		return ctrl.Result{}, fmt.Errorf("create replicaset %s: %w", klog.KObj(rs), err)
 	}
