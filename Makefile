@@ -75,3 +75,12 @@ run: ## Run the controller locally against $$KUBECONFIG (image updater included)
 .PHONY: install
 install: ## Apply the CRDs to the cluster of $$KUBECONFIG.
 	kubectl apply -k config/crd
+
+##@ Benchmark
+
+BENCH_N ?= 100
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: ## Benchmark the controller on a local cluster: BENCH_N Rollouts (100; 1000 for the large fleet, with BENCH_FLAGS=-timeout=40m); table on stdout, JSON in bench-results/.
+	$(GO) run ./test/bench -n $(BENCH_N) -out bench-results $(BENCH_FLAGS)

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // KubernetesVersion is the version of the components built from k8s.io/kubernetes.
@@ -61,6 +62,22 @@ func Binaries(ctx context.Context, log io.Writer) (string, error) {
 		cache = filepath.Join(base, "switchyard", "localcluster")
 	}
 	dir := filepath.Join(cache, key)
+	if complete(dir) {
+		return dir, nil
+	}
+	// Test packages start in parallel: one builds, the others wait for it.
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", err
+	}
+	lock, err := os.OpenFile(filepath.Join(cache, key+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck // released on close anyway
 	if complete(dir) {
 		return dir, nil
 	}
