@@ -1,0 +1,429 @@
+package cmdtest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/ptr"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+)
+
+func TestPromote(t *testing.T) {
+	t.Parallel()
+	t.Run("blue-green at its pause", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.create(blueGreen("bg"), pausedAt(v1alpha1.PauseReasonBlueGreenPause))
+		r := f.run("promote", "bg")
+		f.g.Expect(r).To(Equal(result{out: "rollout 'bg' promoted\n"}))
+		ro := f.get("bg")
+		f.g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+		// controllerPause is the controller's to clear: it tells "resumed
+		// by a user" from "never paused".
+		f.g.Expect(ro.Status.ControllerPause).To(BeTrue())
+		f.g.Expect(ro.Spec.Paused).To(BeFalse())
+	})
+	t.Run("blue-green not paused", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		before := f.create(blueGreen("bg"), healthy)
+		r := f.run("promote", "bg")
+		f.g.Expect(r.code).To(Equal(1))
+		f.g.Expect(r.out).To(BeEmpty())
+		f.g.Expect(r.err).To(Equal("Error: rollout 'bg' is not paused: nothing to promote\n"))
+		f.g.Expect(f.get("bg").ResourceVersion).To(Equal(before.ResourceVersion), "nothing may be written")
+	})
+	t.Run("manually paused", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		ro := blueGreen("bg")
+		ro.Spec.Paused = true
+		f.create(ro, healthy)
+		f.g.Expect(f.run("promote", "bg")).To(Equal(result{out: "rollout 'bg' promoted\n"}))
+		f.g.Expect(f.get("bg").Spec.Paused).To(BeFalse())
+	})
+	t.Run("canary at a pause step keeps its step", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.create(canary("c"), func(st *v1alpha1.RolloutStatus) {
+			pausedAt(v1alpha1.PauseReasonCanaryPauseStep)(st)
+			st.CurrentStepIndex = ptr.To[int32](1)
+		})
+		f.g.Expect(f.run("promote", "c")).To(Equal(result{out: "rollout 'c' promoted\n"}))
+		ro := f.get("c")
+		f.g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+		f.g.Expect(ro.Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(1)))
+	})
+	t.Run("canary without a pause skips to the next step", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.create(canary("c"), func(st *v1alpha1.RolloutStatus) {
+			progressing(st)
+			st.CurrentStepIndex = ptr.To[int32](0)
+		})
+		f.g.Expect(f.run("promote", "c")).To(Equal(result{out: "rollout 'c' promoted\n"}))
+		f.g.Expect(f.get("c").Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(1)))
+	})
+	t.Run("full", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		ro := canary("c")
+		ro.Spec.Paused = true
+		f.create(ro, pausedAt(v1alpha1.PauseReasonCanaryPauseStep))
+		f.g.Expect(f.run("promote", "c", "--full")).To(Equal(result{out: "rollout 'c' fully promoted\n"}))
+		got := f.get("c")
+		f.g.Expect(got.Status.PromoteFull).To(BeTrue())
+		f.g.Expect(got.Spec.Paused).To(BeFalse())
+		// The controller clears the pause conditions when it acts on promoteFull.
+		f.g.Expect(got.Status.PauseConditions).To(HaveLen(1))
+	})
+	t.Run("unknown rollout", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.g.Expect(f.run("promote", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+	})
+}
+
+func TestAbortAndRetry(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.create(blueGreen("bg"), pausedAt(v1alpha1.PauseReasonBlueGreenPause))
+
+	f.g.Expect(f.run("abort", "bg")).To(Equal(result{out: "rollout 'bg' aborted\n"}))
+	f.g.Expect(f.get("bg").Status.Abort).To(BeTrue())
+
+	r := f.run("abort", "bg")
+	f.g.Expect(r.code).To(Equal(1))
+	f.g.Expect(r.err).To(HavePrefix("Error: rollout 'bg' is already aborted"))
+
+	f.g.Expect(f.run("retry", "rollout", "bg")).To(Equal(result{out: "rollout 'bg' retried\n"}))
+	f.g.Expect(f.get("bg").Status.Abort).To(BeFalse())
+
+	f.g.Expect(f.run("abort", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+	f.g.Expect(f.run("retry", "rollout", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+}
+
+func TestPause(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.create(canary("a"), healthy)
+	f.create(canary("b"), healthy)
+	f.g.Expect(f.run("pause", "a", "b")).To(Equal(result{out: "rollout 'a' paused\nrollout 'b' paused\n"}))
+	f.g.Expect(f.get("a").Spec.Paused).To(BeTrue())
+	f.g.Expect(f.get("b").Spec.Paused).To(BeTrue())
+	f.g.Expect(f.run("pause", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+}
+
+func TestRestart(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.create(canary("c"), healthy)
+
+	f.g.Expect(f.run("restart", "c", "--in", "30s")).To(Equal(result{out: "rollout 'c' restarts in 30s\n"}))
+	f.g.Expect(f.get("c").Spec.RestartAt.Time).To(BeTemporally("==", fixedNow.Add(30*time.Second)))
+
+	f.g.Expect(f.run("restart", "c")).To(Equal(result{out: "rollout 'c' restarts in 0s\n"}))
+	f.g.Expect(f.get("c").Spec.RestartAt.Time).To(BeTemporally("==", fixedNow))
+
+	r := f.run("restart", "c", "--in", "soon")
+	f.g.Expect(r.code).To(Equal(1))
+	f.g.Expect(r.err).To(ContainSubstring(`invalid --in "soon"`))
+	f.g.Expect(f.run("restart", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+}
+
+func TestSetImage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.create(canary("c"), healthy)
+
+	f.g.Expect(f.run("set", "image", "c", "app=demo:2")).To(Equal(result{out: "rollout \"c\" image updated\n"}))
+	spec := f.get("c").Spec.Template.Spec
+	f.g.Expect(spec.Containers[0].Image).To(Equal("demo:2"))
+	f.g.Expect(spec.Containers[1].Image).To(Equal("proxy:1"), "other containers keep their image")
+	f.g.Expect(spec.InitContainers[0].Image).To(Equal("busybox:1"))
+
+	f.g.Expect(f.run("set", "image", "c", "*=all:3")).To(Equal(result{out: "rollout \"c\" image updated\n"}))
+	spec = f.get("c").Spec.Template.Spec
+	for _, c := range append(spec.InitContainers, spec.Containers...) {
+		f.g.Expect(c.Image).To(Equal("all:3"), c.Name)
+	}
+
+	f.g.Expect(f.run("set", "image", "c", "init=busybox:2")).To(Equal(result{out: "rollout \"c\" image updated\n"}))
+	f.g.Expect(f.get("c").Spec.Template.Spec.InitContainers[0].Image).To(Equal("busybox:2"))
+
+	r := f.run("set", "image", "c", "missing=x:1")
+	f.g.Expect(r.code).To(Equal(1))
+	f.g.Expect(r.err).To(Equal("Error: unable to find container named \"missing\"\n"))
+	f.g.Expect(f.run("set", "image", "nope", "app=x:1")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+	r = f.run("set", "image", "c", "app")
+	f.g.Expect(r.code).To(Equal(1))
+	f.g.Expect(r.err).To(ContainSubstring("expected CONTAINER=IMAGE"))
+}
+
+func TestUndo(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ro := f.create(canary("c"), healthy)
+	v1 := podTemplate("demo:1")
+	v2 := podTemplate("demo:2")
+	v3 := podTemplate("demo:3")
+	f.replicaSet(ro, "1", "aaaa", v1, 0)
+	f.replicaSet(ro, "2", "bbbb", v2, 0)
+	f.replicaSet(ro, "3", "cccc", v3, 0)
+	// A ReplicaSet with the rollout's labels but of another Rollout is
+	// not part of its history.
+	other := f.create(canary("other"), nil)
+	stranger := v1.DeepCopy()
+	stranger.Spec.Containers[0].Image = "stranger:1"
+	f.replicaSetOwnedBy(other.Name, other.UID, "9", "dddd", *stranger, 0)
+
+	ro.Spec.Template = v3
+	f.g.Expect(f.c.Update(f.ctx, ro)).To(Succeed())
+
+	// Default: the revision before the newest one.
+	f.g.Expect(f.run("undo", "c")).To(Equal(result{out: "rollout 'c' undo\n"}))
+	got := f.get("c").Spec.Template
+	f.g.Expect(got.Labels).NotTo(HaveKey(v1alpha1.DefaultRolloutUniqueLabelKey))
+	f.g.Expect(equality.Semantic.DeepDerivative(v2, got)).To(BeTrue(), "template %+v", got)
+
+	f.g.Expect(f.run("undo", "c", "--to-revision", "1")).To(Equal(result{out: "rollout 'c' undo\n"}))
+	f.g.Expect(f.get("c").Spec.Template.Spec.Containers[0].Image).To(Equal("demo:1"))
+
+	f.g.Expect(f.run("undo", "c", "--to-revision", "1")).To(Equal(result{out: "skipped rollback (current template already matches revision 1)\n"}))
+
+	r := f.run("undo", "c", "--to-revision", "9")
+	f.g.Expect(r.code).To(Equal(1))
+	f.g.Expect(r.err).To(Equal("Error: rollout 'c': unable to find specified revision 9 in history\n"))
+	f.g.Expect(f.run("undo", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+}
+
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	t.Run("healthy", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.create(blueGreen("bg"), healthy)
+		f.g.Expect(f.run("status", "bg")).To(Equal(result{out: "Healthy\n"}))
+		f.g.Expect(f.run("status", "bg", "--watch=false")).To(Equal(result{out: "Healthy\n"}))
+	})
+	t.Run("degraded", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.create(blueGreen("bg"), degraded)
+		want := result{
+			out:  "Degraded - RolloutAborted: Rollout aborted update to revision 2\n",
+			err:  "Error: The rollout is in a degraded state with message: RolloutAborted: Rollout aborted update to revision 2\n",
+			code: 1,
+		}
+		f.g.Expect(f.run("status", "bg")).To(Equal(want))
+		want.out = "Degraded\n"
+		f.g.Expect(f.run("status", "bg", "--watch=false")).To(Equal(want))
+	})
+	t.Run("paused without --until paused times out", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.create(blueGreen("bg"), pausedAt(v1alpha1.PauseReasonBlueGreenPause))
+		f.g.Expect(f.run("status", "bg", "--timeout", "1s")).To(Equal(result{
+			out:  "Paused - BlueGreenPause\n",
+			err:  "Error: Rollout status watch exceeded timeout\n",
+			code: 1,
+		}))
+		f.g.Expect(f.run("status", "bg", "--until", "paused")).To(Equal(result{out: "Paused - BlueGreenPause\n"}))
+		f.g.Expect(f.run("status", "bg", "-w=false")).To(Equal(result{out: "Paused - BlueGreenPause\n"}))
+	})
+	t.Run("waits for the controller", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.create(blueGreen("bg"), progressing)
+		run := f.start("status", "bg", "--until", "paused", "--timeout", "50s")
+		f.g.Eventually(run.out.String).Should(Equal("Progressing - more replicas need to be updated\n"))
+		f.setStatus("bg", pausedAt(v1alpha1.PauseReasonBlueGreenPause))
+		f.g.Expect(run.wait()).To(Equal(result{out: "Progressing - more replicas need to be updated\nPaused - BlueGreenPause\n"}))
+
+		// A promote the controller has not acted on yet is not "Paused"
+		// any more, and a stale Healthy of an unobserved spec is not Healthy.
+		f.g.Expect(f.run("promote", "bg").code).To(Equal(0))
+		run = f.start("status", "bg", "--timeout", "50s")
+		f.g.Eventually(run.out.String).Should(Equal("Progressing - waiting for rollout to unpause\n"))
+		f.setStatus("bg", func(st *v1alpha1.RolloutStatus) {
+			healthy(st)
+			st.PauseConditions, st.ControllerPause = nil, false
+		})
+		f.g.Expect(run.wait()).To(Equal(result{out: "Progressing - waiting for rollout to unpause\nHealthy\n"}))
+	})
+	t.Run("errors", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.g.Expect(f.run("status", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+		r := f.run("status", "nope", "--until", "done")
+		f.g.Expect(r.code).To(Equal(1))
+		f.g.Expect(r.err).To(ContainSubstring(`invalid --until "done"`))
+	})
+}
+
+func TestGetRollout(t *testing.T) {
+	t.Parallel()
+	t.Run("tree with pods", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		ro := f.create(blueGreen("bg"), func(st *v1alpha1.RolloutStatus) {
+			healthy(st)
+			st.CurrentPodHash, st.StableRS = "aaaa", "aaaa"
+			st.BlueGreen.ActiveSelector, st.BlueGreen.PreviewSelector = "aaaa", "aaaa"
+		})
+		// A real ReplicaSet: kube-controller-manager makes its pod and the
+		// simulated node runs it.
+		f.replicaSet(ro, "1", "aaaa", podTemplate("demo:1"), 1)
+		f.g.Eventually(func(g Gomega) {
+			r := f.run("get", "rollout", "bg", "--no-color")
+			g.Expect(r.code).To(Equal(0), r.err)
+			g.Expect(r.out).To(HavePrefix("Name:            bg\nNamespace:       " + f.ns + "\nStatus:          ✔ Healthy\nStrategy:        BlueGreen\n"))
+			g.Expect(r.out).To(ContainSubstring("Images:          demo:1 (active, stable)\n                 proxy:1 (active, stable)\n"))
+			g.Expect(r.out).To(MatchRegexp(`(?m)^└──# revision:1\n   └──⧉ bg-aaaa +ReplicaSet  ✔ Healthy +\S+ +stable,active\n      └──□ bg-aaaa-\S+ +Pod +✔ Running +\S+ +ready:2/2$`))
+		}, time.Minute).Should(Succeed())
+	})
+	t.Run("watch until settled", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.create(canary("c"), func(st *v1alpha1.RolloutStatus) {
+			progressing(st)
+			st.CurrentStepIndex = ptr.To[int32](0)
+		})
+		run := f.start("get", "rollout", "c", "--until-settled", "--no-color", "--timeout-seconds", "50")
+		f.g.Eventually(run.out.String).Should(ContainSubstring("Status:          ◌ Progressing\n"))
+		f.setStatus("c", func(st *v1alpha1.RolloutStatus) {
+			pausedAt(v1alpha1.PauseReasonCanaryPauseStep)(st)
+			st.CurrentStepIndex = ptr.To[int32](1)
+		})
+		r := run.wait()
+		f.g.Expect(r.code).To(Equal(0), r.err)
+		frames := strings.Split(r.out, "\n\nName:")
+		f.g.Expect(len(frames)).To(BeNumerically(">=", 2), "a redraw after the change:\n%s", r.out)
+		f.g.Expect(frames[len(frames)-1]).To(ContainSubstring("Status:          ॥ Paused\nMessage:         CanaryPauseStep\nStrategy:        Canary\n  Step:          1/2\n  SetWeight:     30\n"))
+	})
+	t.Run("watch ends on Degraded with an error", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.create(blueGreen("bg"), degraded)
+		r := f.run("get", "rollout", "bg", "--until-settled", "--no-color")
+		f.g.Expect(r.code).To(Equal(1))
+		f.g.Expect(r.out).To(ContainSubstring("Status:          ✖ Degraded\n"))
+		f.g.Expect(r.err).To(Equal("Error: rollout 'bg' is Degraded: RolloutAborted: Rollout aborted update to revision 2\n"))
+	})
+	t.Run("watch with a timeout ends quietly", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.create(blueGreen("bg"), progressing)
+		r := f.run("get", "rollout", "bg", "-w", "--no-color", "--timeout-seconds", "1")
+		f.g.Expect(r.code).To(Equal(0), r.err)
+		f.g.Expect(r.out).To(ContainSubstring("◌ Progressing"))
+	})
+	t.Run("unknown rollout", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		want := result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}
+		f.g.Expect(f.run("get", "rollout", "nope")).To(Equal(want))
+		f.g.Expect(f.run("get", "rollout", "nope", "-w")).To(Equal(want))
+	})
+}
+
+func TestListRollouts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	r := f.run("list", "rollouts")
+	f.g.Expect(r).To(Equal(result{err: "No resources found.\n"}))
+
+	f.create(blueGreen("bg"), healthy)
+	f.create(canary("canary-demo"), func(st *v1alpha1.RolloutStatus) {
+		pausedAt(v1alpha1.PauseReasonCanaryPauseStep)(st)
+		st.CurrentStepIndex = ptr.To[int32](1)
+		st.Replicas, st.UpdatedReplicas, st.ReadyReplicas, st.AvailableReplicas = 2, 1, 2, 2
+	})
+	f.g.Expect(f.run("list", "rollouts")).To(Equal(result{out: "" +
+		"NAME         STRATEGY   STATUS        STEP  SET-WEIGHT  READY  DESIRED  UP-TO-DATE  AVAILABLE\n" +
+		"bg           BlueGreen  Healthy       -     -           1/1    1        1           1\n" +
+		"canary-demo  Canary     Paused        1/2   30          2/2    1        1           2\n"}))
+	f.g.Expect(f.run("list", "rollouts", "--name", "bg")).To(Equal(result{out: "" +
+		"NAME        STRATEGY   STATUS        STEP  SET-WEIGHT  READY  DESIRED  UP-TO-DATE  AVAILABLE\n" +
+		"bg          BlueGreen  Healthy       -     -           1/1    1        1           1\n"}))
+	r = f.run("list", "rollouts", "-A")
+	f.g.Expect(r.code).To(Equal(0))
+	f.g.Expect(r.out).To(HavePrefix("NAMESPACE  "))
+	f.g.Expect(r.out).To(MatchRegexp(`(?m)^` + f.ns + ` +canary-demo +Canary +Paused +1/2 +30 `))
+
+	// --watch prints a line when a rollout's columns change, until interrupted.
+	run := f.start("list", "rollouts", "--watch")
+	f.g.Eventually(run.out.String).Should(ContainSubstring("canary-demo  Canary     Paused "))
+	f.setStatus("canary-demo", func(st *v1alpha1.RolloutStatus) {
+		healthy(st)
+		st.PauseConditions, st.CurrentStepIndex = nil, ptr.To[int32](2)
+	})
+	f.g.Eventually(run.out.String).Should(ContainSubstring("canary-demo  Canary     Healthy       2/2   100 "))
+	run.cancel()
+	r = run.wait()
+	f.g.Expect(r.code).To(Equal(0), r.err)
+	f.g.Expect(strings.Count(r.out, "\n")).To(Equal(4), "header, two rollouts, one change:\n%s", r.out)
+}
+
+func TestCreate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	root := repoRoot(t)
+	seed := filepath.Join(root, "examples", "canary-rollout.yaml")
+	f.g.Expect(f.run("create", "-f", seed)).To(Equal(result{out: "rollout.argoproj.io/backend-canary created\n"}))
+	ro := f.get("backend-canary")
+	f.g.Expect(ro.Spec.Replicas).To(HaveValue(BeEquivalentTo(10)))
+	f.g.Expect(ro.Spec.Strategy.Canary.Steps).To(HaveLen(2))
+
+	f.g.Expect(f.run("create", "-f", seed)).To(Equal(result{err: "Error: rollouts.argoproj.io \"backend-canary\" already exists\n", code: 1}))
+
+	// A file with a Service is refused before anything is created.
+	r := f.run("create", "-f", filepath.Join(root, "examples", "bluegreen-rollout.yaml"))
+	f.g.Expect(r.code).To(Equal(1))
+	f.g.Expect(r.err).To(ContainSubstring("document 2: creates of /Service unsupported"))
+	f.g.Expect(f.c.Get(f.ctx, key(f.ns, "backend-bluegreen"), &v1alpha1.Rollout{})).NotTo(Succeed())
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	f.g.Expect(os.WriteFile(bad, []byte("apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: x}\nspec: {replicaz: 1}\n"), 0o600)).To(Succeed())
+	r = f.run("create", "-f", bad)
+	f.g.Expect(r.code).To(Equal(1))
+	f.g.Expect(r.err).To(ContainSubstring(`unknown field "replicaz"`))
+}
+
+// TestForbidden runs commands as a user without any RBAC: the API server's
+// message is passed through.
+func TestForbidden(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.create(blueGreen("bg"), pausedAt(v1alpha1.PauseReasonBlueGreenPause))
+	kubeconfig := nobodyKubeconfig(t)
+	for _, args := range [][]string{
+		{"promote", "bg"}, {"abort", "bg"}, {"pause", "bg"}, {"status", "bg"}, {"get", "rollout", "bg"}, {"set", "image", "bg", "app=x"},
+	} {
+		r := f.runAs(kubeconfig, args...)
+		f.g.Expect(r.code).To(Equal(1), "%v", args)
+		f.g.Expect(r.err).To(MatchRegexp(`^Error: rollouts.argoproj.io "bg" is forbidden: User "nobody" cannot \w+ resource "rollouts" in API group "argoproj.io" in the namespace "%s"\n$`, f.ns), "%v", args)
+	}
+	f.g.Expect(f.get("bg").Status.PauseConditions).To(HaveLen(1), "nothing was changed")
+}
+
+// TestCommandLine checks usage errors, which need no object.
+func TestCommandLine(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for args, want := range map[string]string{
+		"promote":             "Error: expected exactly one rollout name, got 0 arguments\nSee 'kubectl argo rollouts promote --help' for usage.\n",
+		"promote a b":         "Error: expected exactly one rollout name, got 2 arguments\nSee 'kubectl argo rollouts promote --help' for usage.\n",
+		"retry":               "Error: specify what to retry: \"retry rollout ROLLOUT_NAME\"\nSee 'kubectl argo rollouts retry --help' for usage.\n",
+		"status x --timeout=": "Error: invalid argument \"\" for \"-t, --timeout\" flag: time: invalid duration \"\"\nSee 'kubectl argo rollouts status --help' for usage.\n",
+	} {
+		r := f.run(strings.Fields(args)...)
+		f.g.Expect(r).To(Equal(result{err: want, code: 1}), args)
+	}
+}

@@ -1,0 +1,175 @@
+// Package get implements `kubectl argo rollouts get rollout`: the summary
+// and the revision tree of one Rollout, printed once or redrawn as it
+// changes.
+package get
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/plugin/cli"
+	"github.com/switchyard-dev/switchyard/internal/plugin/view"
+)
+
+// NewCmd returns `get` with its `rollout` subcommand. Experiments do not
+// exist in Switchyard, so `get experiment` is not offered.
+func NewCmd(f *cli.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "get <rollout> RESOURCE_NAME",
+		Short: "Get details about rollouts",
+		Example: `  # Get a rollout
+  kubectl argo rollouts get rollout ROLLOUT`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return cli.Usagef("specify what to get: %q", "get rollout ROLLOUT_NAME")
+		},
+	}
+	cmd.AddCommand(NewRolloutCmd(f))
+	return cmd
+}
+
+// Options of get rollout.
+type Options struct {
+	*cli.Factory
+	// Watch redraws the view on every change.
+	Watch bool
+	// NoColor leaves out colour codes.
+	NoColor bool
+	// TimeoutSeconds stops a watch after that many seconds (0: never).
+	TimeoutSeconds int
+	// UntilSettled (Switchyard extension) ends a watch once the rollout is
+	// Healthy, Paused or Degraded.
+	UntilSettled bool
+
+	name     string
+	ns       string
+	rollouts *cli.Rollouts
+	kube     kubernetes.Interface
+}
+
+// NewRolloutCmd returns the get rollout command; create -w reuses it.
+func NewRolloutCmd(f *cli.Factory) *cobra.Command {
+	o := &Options{Factory: f}
+	cmd := &cobra.Command{
+		Use:     "rollout ROLLOUT_NAME",
+		Aliases: []string{"ro", "rollouts"},
+		Short:   "Get details about a rollout",
+		Long: `Get details about and visual representation of a rollout. It returns a bunch of metadata on a resource and a tree view of the child resources created by the parent.
+
+Tree view icons
+
+| Icon | Kind |
+|:----:|:-----------:|
+| ⟳ | Rollout |
+| # | Revision |
+| ⧉ | ReplicaSet |
+| □ | Pod |
+
+With --until-settled (a Switchyard extension) the watch ends once the rollout
+is Healthy or Paused (exit 0) or Degraded (exit 1).`,
+		Example: `  # Get a rollout
+  kubectl argo rollouts get rollout backend-canary
+
+  # Watch progress of a rollout
+  kubectl argo rollouts get rollout backend-canary -w
+
+  # Watch the rollout, fail if it takes more than 60 seconds
+  kubectl argo rollouts get rollout backend-canary -w --timeout-seconds 60
+
+  # Watch the rollout until it is Healthy, Paused or Degraded
+  kubectl argo rollouts get rollout backend-canary --until-settled`,
+		RunE:              cli.RunE(o),
+		ValidArgsFunction: f.CompleteRolloutNames,
+	}
+	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", false, "Watch live updates to the rollout")
+	cmd.Flags().BoolVar(&o.NoColor, "no-color", false, "Do not colorize output")
+	cmd.Flags().IntVar(&o.TimeoutSeconds, "timeout-seconds", 0, "Timeout after specified seconds")
+	cmd.Flags().BoolVar(&o.UntilSettled, "until-settled", false, "Watch (implies --watch) until the rollout is Healthy, Paused or Degraded, then exit: 0, or 1 when Degraded (Switchyard extension)")
+	return cmd
+}
+
+// Complete reads the name, the colour preference and builds the clients.
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
+	var err error
+	if o.name, err = cli.OneName(args, "rollout"); err != nil {
+		return err
+	}
+	if o.UntilSettled {
+		o.Watch = true
+	}
+	// NO_COLOR (no-color.org) and a dumb terminal turn colours off too.
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		o.NoColor = true
+	}
+	if o.rollouts, o.ns, err = o.RolloutsInNamespace(); err != nil {
+		return err
+	}
+	o.kube, err = o.Kube()
+	return err
+}
+
+// Validate checks --timeout-seconds.
+func (o *Options) Validate() error {
+	if o.TimeoutSeconds < 0 {
+		return cli.Usagef("invalid --timeout-seconds %d: must not be negative", o.TimeoutSeconds)
+	}
+	return nil
+}
+
+// Run prints the rollout once, or watches it.
+func (o *Options) Run(cmd *cobra.Command) error {
+	if o.Watch {
+		return o.watch(cmd.Context())
+	}
+	ro, rss, pods, err := Load(cmd.Context(), o.rollouts, o.kube, o.name)
+	if err != nil {
+		return err
+	}
+	return o.printer().Print(o.Out, view.NewRollout(ro, rss, pods))
+}
+
+func (o *Options) printer() view.Printer {
+	return view.Printer{NoColor: o.NoColor, Now: o.Clock.Now()}
+}
+
+// Load reads the Rollout and the ReplicaSets and pods its selector matches.
+func Load(ctx context.Context, rollouts *cli.Rollouts, kube kubernetes.Interface, name string) (*v1alpha1.Rollout, []appsv1.ReplicaSet, []corev1.Pod, error) {
+	ro, err := rollouts.Get(ctx, name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	opts, err := listOptions(ro)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rss, err := kube.AppsV1().ReplicaSets(ro.Namespace).List(ctx, opts)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("list ReplicaSets of rollout %s: %w", name, err)
+	}
+	pods, err := kube.CoreV1().Pods(ro.Namespace).List(ctx, opts)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("list pods of rollout %s: %w", name, err)
+	}
+	return ro, rss.Items, pods.Items, nil
+}
+
+// listOptions narrows ReplicaSets and pods to the Rollout's selector (they
+// carry its labels); ownership is checked afterwards by the view.
+func listOptions(ro *v1alpha1.Rollout) (metav1.ListOptions, error) {
+	if ro.Spec.Selector == nil {
+		return metav1.ListOptions{}, nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector)
+	if err != nil {
+		return metav1.ListOptions{}, fmt.Errorf("rollout %s has an invalid selector: %w", ro.Name, err)
+	}
+	return metav1.ListOptions{LabelSelector: sel.String()}, nil
+}

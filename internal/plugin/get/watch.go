@@ -1,0 +1,197 @@
+package get
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/plugin/cli"
+	"github.com/switchyard-dev/switchyard/internal/plugin/view"
+)
+
+// ageRefresh is how often the view is re-rendered from the caches when
+// nothing changed, so ages and scale-down delays keep counting. It reads
+// no API: the informers already hold the objects.
+const ageRefresh = time.Second
+
+// watch keeps informers on the Rollout, its ReplicaSets and its pods and
+// redraws whenever the rendered text changes.
+func (o *Options) watch(parent context.Context) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	timedOut := func() bool { return false }
+	if o.TimeoutSeconds > 0 {
+		var tcancel context.CancelFunc
+		ctx, tcancel = context.WithTimeout(ctx, time.Duration(o.TimeoutSeconds)*time.Second)
+		defer tcancel()
+		timedOut = func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil }
+	}
+
+	// Fail fast on a missing rollout or permission, and learn the selector.
+	ro, err := o.rollouts.Get(ctx, o.name)
+	if err != nil {
+		return err
+	}
+	opts, err := listOptions(ro)
+	if err != nil {
+		return err
+	}
+
+	changed := make(chan struct{}, 1)
+	notify := func() {
+		select {
+		case changed <- struct{}{}:
+		default: // a redraw is already pending
+		}
+	}
+	handler := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { notify() },
+		UpdateFunc: func(any, any) { notify() },
+		DeleteFunc: func(any) { notify() },
+	}
+
+	roInformer := cache.NewSharedIndexInformer(o.rollouts.ListWatch(o.name), &unstructured.Unstructured{}, 0, cache.Indexers{})
+	factory := informers.NewSharedInformerFactoryWithOptions(o.kube, 0,
+		informers.WithNamespace(o.ns),
+		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = opts.LabelSelector }))
+	rsInformer := factory.Apps().V1().ReplicaSets().Informer()
+	podInformer := factory.Core().V1().Pods().Informer()
+	for _, inf := range []cache.SharedIndexInformer{roInformer, rsInformer, podInformer} {
+		if _, err := inf.AddEventHandler(handler); err != nil {
+			return fmt.Errorf("watch rollout %s: %w", o.name, err)
+		}
+	}
+	go roInformer.RunWithContext(ctx)
+	factory.Start(ctx.Done())
+	// Shutdown waits for the informers, which stop when ctx ends: cancel first.
+	defer func() {
+		cancel()
+		factory.Shutdown()
+	}()
+	if !cache.WaitForCacheSync(ctx.Done(), roInformer.HasSynced, rsInformer.HasSynced, podInformer.HasSynced) {
+		if timedOut() {
+			return o.timeout()
+		}
+		return ctx.Err()
+	}
+
+	screen := newScreen(o.Out)
+	ticker := o.Clock.NewTicker(ageRefresh)
+	defer ticker.Stop()
+	for {
+		ro, err := o.cachedRollout(roInformer.GetStore())
+		if err != nil {
+			return err
+		}
+		v := view.NewRollout(ro, cachedList[appsv1.ReplicaSet](rsInformer.GetStore()), cachedList[corev1.Pod](podInformer.GetStore()))
+		if err := screen.draw(o.printer().Render(v)); err != nil {
+			return err
+		}
+		if o.UntilSettled {
+			switch v.Phase {
+			case v1alpha1.RolloutPhaseHealthy, v1alpha1.RolloutPhasePaused:
+				return nil
+			case v1alpha1.RolloutPhaseDegraded:
+				return fmt.Errorf("rollout '%s' is Degraded: %s", o.name, v.Message)
+			}
+		}
+		select {
+		case <-changed:
+		case <-ticker.C():
+		case <-ctx.Done():
+			if timedOut() && o.UntilSettled {
+				return o.timeout()
+			}
+			if parent.Err() != nil {
+				return parent.Err()
+			}
+			// --timeout-seconds without --until-settled ends the watch
+			// quietly, as in Argo's plugin.
+			return nil
+		}
+	}
+}
+
+func (o *Options) timeout() error {
+	return fmt.Errorf("timed out after %ds waiting for rollout '%s'", o.TimeoutSeconds, o.name)
+}
+
+func (o *Options) cachedRollout(store cache.Store) (*v1alpha1.Rollout, error) {
+	obj, ok, err := store.GetByKey(o.ns + "/" + o.name)
+	if err != nil {
+		return nil, fmt.Errorf("read rollout %s from cache: %w", o.name, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("rollout '%s' was deleted", o.name)
+	}
+	return cli.FromUnstructured(obj.(*unstructured.Unstructured))
+}
+
+func cachedList[T any](store cache.Store) []T {
+	objs := store.List()
+	out := make([]T, 0, len(objs))
+	for _, obj := range objs {
+		if t, ok := obj.(*T); ok {
+			out = append(out, *t)
+		}
+	}
+	return out
+}
+
+// screen redraws a frame only when its text changed. On a terminal it
+// moves the cursor home and overwrites the previous frame line by line,
+// clearing each line's rest and whatever is below: no blank screen between
+// frames, so no flicker. Elsewhere (a pipe, a CI log) frames are appended,
+// separated by a blank line, with no escape codes.
+type screen struct {
+	out      io.Writer
+	terminal bool
+	last     string
+	frames   int
+}
+
+func newScreen(out io.Writer) *screen {
+	s := &screen{out: out}
+	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		s.terminal = true
+	}
+	return s
+}
+
+func (s *screen) draw(text string) error {
+	if text == s.last {
+		return nil
+	}
+	s.last = text
+	var b strings.Builder
+	switch {
+	case s.terminal:
+		if s.frames == 0 {
+			b.WriteString("\x1b[2J") // start from a blank screen once
+		}
+		b.WriteString("\x1b[H")
+		b.WriteString(strings.ReplaceAll(text, "\n", "\x1b[K\n"))
+		b.WriteString("\x1b[J")
+	case s.frames > 0:
+		b.WriteString("\n")
+		b.WriteString(text)
+	default:
+		b.WriteString(text)
+	}
+	s.frames++
+	_, err := io.WriteString(s.out, b.String())
+	return err
+}
