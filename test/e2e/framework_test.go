@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os/exec"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/manager"
+	"github.com/switchyard-dev/switchyard/test/syncbuf"
 )
 
 const (
@@ -85,7 +85,7 @@ func newBareTestEnv(t *testing.T) *testEnv {
 // controllerProcess is the switchyard binary watching one namespace.
 type controllerProcess struct {
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *syncbuf.Buffer
 	done chan struct{}
 }
 
@@ -96,7 +96,7 @@ func (e *testEnv) startController() *controllerProcess {
 // startControllerAs runs the controller with the identity of kubeconfig.
 func (e *testEnv) startControllerAs(kubeconfig string) *controllerProcess {
 	e.t.Helper()
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd := exec.Command(filepath.Join(binDir, "switchyard"),
 		"--kubeconfig="+kubeconfig,
 		"--namespace="+e.ns,
@@ -282,21 +282,4 @@ func (w *endpointWatcher) hasStarted() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.started
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/switchyard-dev/switchyard/test/syncbuf"
 )
 
 // Server is a running git smart-HTTP server.
@@ -37,7 +39,7 @@ type Server struct {
 
 	backend string
 	srv     *httptest.Server
-	stderr  *lockedBuffer
+	stderr  *syncbuf.Buffer
 
 	mu    sync.Mutex
 	hook  func(*http.Request)
@@ -80,7 +82,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 		Password: "git-pw-" + strings.ReplaceAll(t.Name(), "/", "-"),
 		Root:     t.TempDir(),
 		backend:  backend,
-		stderr:   &lockedBuffer{},
+		stderr:   &syncbuf.Buffer{},
 	}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	if o.TLS {
@@ -300,22 +302,4 @@ func gitEnv() []string {
 		"GIT_COMMITTER_NAME=Test Setup", "GIT_COMMITTER_EMAIL=setup@example.com",
 		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=safe.directory", "GIT_CONFIG_VALUE_0=*",
 	)
-}
-
-// lockedBuffer collects CGI stderr written from several requests.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

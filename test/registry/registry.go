@@ -8,7 +8,6 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -23,7 +22,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,6 +36,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/crypto/bcrypt"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/switchyard-dev/switchyard/test/syncbuf"
 )
 
 // Registry is a running docker-registry.
@@ -53,7 +53,7 @@ type Registry struct {
 	bin  string
 	cmd  *exec.Cmd
 	done chan struct{}
-	logs *lockedBuffer
+	logs *syncbuf.Buffer
 }
 
 // Binary returns the docker-registry executable, or "" when it is missing.
@@ -82,7 +82,7 @@ func Start(t testing.TB) *Registry {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("docker-registry log:\n%s", r.logs.String())
+			t.Logf("docker-registry log:\n%s", strings.TrimSpace(r.logs.String()))
 		}
 		r.Stop()
 	})
@@ -169,7 +169,7 @@ auth:
 		return err
 	}
 
-	r.logs = &lockedBuffer{}
+	r.logs = &syncbuf.Buffer{}
 	r.cmd = exec.Command(r.bin, "serve", cfgPath)
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
 	// Die with the test binary even if it is killed before cleanup runs.
@@ -188,7 +188,7 @@ auth:
 		func(ctx context.Context) (bool, error) {
 			select {
 			case <-r.done:
-				return false, fmt.Errorf("docker-registry exited: %s", r.logs.String())
+				return false, fmt.Errorf("docker-registry exited: %s", strings.TrimSpace(r.logs.String()))
 			default:
 			}
 			resp, err := client.Get("https://" + r.Host + "/v2/")
@@ -367,22 +367,4 @@ func randomHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-// lockedBuffer collects a child's output written from another goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.TrimSpace(b.buf.String())
 }

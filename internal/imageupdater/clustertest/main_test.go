@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +35,7 @@ import (
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater"
 	"github.com/switchyard-dev/switchyard/test/cluster"
+	"github.com/switchyard-dev/switchyard/test/syncbuf"
 )
 
 var (
@@ -43,7 +43,7 @@ var (
 	k8sClient client.Client
 	// logs collects everything the manager and the reconciler log, to check
 	// that no credential reaches a log line.
-	logs = &lockedBuffer{}
+	logs = &syncbuf.Buffer{}
 )
 
 func TestMain(m *testing.M) {
@@ -199,21 +199,4 @@ func newNamespace(t *testing.T) (string, *WithT) {
 	g.Expect(k8sClient.Create(context.Background(), ns)).To(Succeed())
 	t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), ns) })
 	return ns.Name, g
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
