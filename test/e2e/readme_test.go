@@ -78,7 +78,16 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatalf("found %d walkthrough commands in README.md; the section or its console blocks moved", len(steps))
 	}
 
-	environ := append(os.Environ(), "KUBECONFIG=/nonexistent")
+	// A fresh shell: no kubeconfig yet, and no make variables from a
+	// `make test` above us (a nested make announces its directories).
+	var environ []string
+	for _, kv := range os.Environ() {
+		switch strings.SplitN(kv, "=", 2)[0] {
+		case "MAKELEVEL", "MAKEFLAGS", "MFLAGS", "KUBECONFIG":
+		default:
+			environ = append(environ, kv)
+		}
+	}
 	run := func(command string, timeout time.Duration) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
