@@ -45,6 +45,7 @@ func TestBlueGreenSeed(t *testing.T) {
 
 	active := e.watchEndpoints("backend-active")
 	g.Eventually(active.hasStarted).Should(BeTrue())
+	switches := e.watchSelector("backend-active")
 
 	// A new build: the preview gets it, production stays, the rollout pauses.
 	e.setImage("backend-bluegreen", newBuild)
@@ -88,4 +89,5 @@ func TestBlueGreenSeed(t *testing.T) {
 	g.Expect(e.replicaSets()).To(HaveLen(2))
 
 	g.Expect(active.stop()).To(BeEmpty(), "moments the active Service had no ready endpoint")
+	g.Expect(switches.stop()).To(Equal([]string{seedBlueGreenHash, newHash}), "the active Service switches once, despite two controller kills")
 }

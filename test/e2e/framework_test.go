@@ -283,3 +283,44 @@ func (w *endpointWatcher) hasStarted() bool {
 	defer w.mu.Unlock()
 	return w.started
 }
+
+// selectorWatcher records each distinct pod-template hash a Service selects,
+// in order.
+type selectorWatcher struct {
+	mu     sync.Mutex
+	seen   []string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (e *testEnv) watchSelector(service string) *selectorWatcher {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &selectorWatcher{cancel: cancel, done: make(chan struct{})}
+	watcher, err := e.kube.CoreV1().Services(e.ns).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + service})
+	e.g.Expect(err).NotTo(HaveOccurred())
+	go func() {
+		defer close(w.done)
+		for ev := range watcher.ResultChan() {
+			svc, ok := ev.Object.(*corev1.Service)
+			if !ok {
+				continue
+			}
+			h := svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey]
+			w.mu.Lock()
+			if len(w.seen) == 0 || w.seen[len(w.seen)-1] != h {
+				w.seen = append(w.seen, h)
+			}
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+func (w *selectorWatcher) stop() []string {
+	w.cancel()
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seen
+}
