@@ -82,5 +82,5 @@ BENCH_N ?= 100
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: ## Benchmark the controller on a local cluster: BENCH_N Rollouts (100; 1000 for the large fleet, with BENCH_FLAGS=-timeout=40m); table on stdout, JSON in bench-results/.
+bench: ## Benchmark the controller on a local cluster with BENCH_N Rollouts (100; BENCH_N=1000 for the large fleet): table on stdout, JSON in bench-results/.
 	$(GO) run ./test/bench -n $(BENCH_N) -out bench-results $(BENCH_FLAGS)

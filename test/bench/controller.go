@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// controllerProc is the controller under test: one the bench built and
+// started, or an external one known by its PID.
+type controllerProc struct {
+	proc
+	// Name describes it in the report.
+	Name string
+	// binary is the executable, for pprof symbolisation ("" if unknown).
+	binary string
+	// pprofURL is the base URL of its net/http/pprof handlers, or "".
+	pprofURL string
+	// cmd is set when the bench started it.
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// buildController builds cmd/switchyard into dir.
+func buildController(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "switchyard")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/switchyard")
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build cmd/switchyard: %w", err)
+	}
+	return bin, nil
+}
+
+// startController runs bin with kubeconfig, waits for its readiness
+// endpoint and returns it. Its output goes to logPath.
+func startController(ctx context.Context, bin, kubeconfig, logPath string, pprof bool, extra []string) (*controllerProc, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	health := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	args := []string{
+		"--kubeconfig=" + kubeconfig,
+		"--leader-elect=false",
+		"--metrics-bind-address=0",
+		"--health-probe-bind-address=" + health,
+	}
+	c := &controllerProc{Name: "switchyard (built from ./cmd/switchyard)", binary: bin, done: make(chan struct{})}
+	if pprof {
+		addr := fmt.Sprintf("127.0.0.1:%d", ports[1])
+		args = append(args, "--pprof-address="+addr)
+		c.pprofURL = "http://" + addr
+	}
+	args = append(args, extra...)
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	c.cmd = exec.Command(bin, args...)
+	c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
+	// Dies with the bench, whatever ends it.
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := c.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start controller: %w", err)
+	}
+	c.pid = c.cmd.Process.Pid
+	go func() {
+		c.err = c.cmd.Wait()
+		logFile.Close()
+		close(c.done)
+	}()
+	if err := c.waitReady(ctx, "http://"+health+"/readyz", time.Minute); err != nil {
+		c.stop()
+		return nil, fmt.Errorf("%w (log in %s)", err, logPath)
+	}
+	return c, nil
+}
+
+// waitReady polls the readiness endpoint: it is HTTP, not an API object,
+// so there is nothing to watch.
+func (c *controllerProc) waitReady(ctx context.Context, url string, timeout time.Duration) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	hc := &http.Client{Timeout: time.Second}
+	for {
+		if resp, err := hc.Get(url); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-c.done:
+			return fmt.Errorf("controller exited: %v", c.err)
+		case <-deadline.C:
+			return fmt.Errorf("controller not ready within %s", timeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// alive fails when the controller the bench started has exited.
+func (c *controllerProc) alive() error {
+	if c.done == nil {
+		if err := syscall.Kill(c.pid, 0); err != nil {
+			return fmt.Errorf("controller pid %d: %w", c.pid, err)
+		}
+		return nil
+	}
+	select {
+	case <-c.done:
+		return fmt.Errorf("controller exited: %v", c.err)
+	default:
+		return nil
+	}
+}
+
+// stop ends a controller the bench started: SIGTERM, then SIGKILL.
+func (c *controllerProc) stop() {
+	if c.cmd == nil {
+		return
+	}
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+// writeKubeconfig writes cfg (a client-certificate identity) as a
+// kubeconfig file, readable only by its owner.
+func writeKubeconfig(path string, cfg *rest.Config) error {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["controller"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
+	kc.Contexts["controller"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "controller"}
+	kc.CurrentContext = "controller"
+	return clientcmd.WriteToFile(*kc, path)
+}
+
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var out []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}
+
+// cpuProfiler takes back-to-back CPU profiles of the controller (pprof
+// cannot end a profile early), to be merged into one.
+type cpuProfiler struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	files  []string
+	err    error
+}
+
+const profileChunk = 5 * time.Second
+
+func startCPUProfile(ctx context.Context, base, dir, prefix string) *cpuProfiler {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &cpuProfiler{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		for i := 0; ctx.Err() == nil; i++ {
+			path := filepath.Join(dir, fmt.Sprintf("%s-cpu-%02d.pprof", prefix, i))
+			// The request is not tied to ctx: cancelling it mid-profile
+			// would lose the chunk. stop waits for the last one.
+			url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(profileChunk/time.Second))
+			if err := fetch(context.WithoutCancel(ctx), url, path, profileChunk+30*time.Second); err != nil {
+				p.err = err
+				return
+			}
+			p.files = append(p.files, path)
+		}
+	}()
+	return p
+}
+
+// stop waits for the chunk in progress and merges the chunks into out.
+func (p *cpuProfiler) stop(ctx context.Context, out string) error {
+	p.cancel()
+	<-p.done
+	if p.err != nil {
+		return p.err
+	}
+	if len(p.files) == 0 {
+		return fmt.Errorf("no CPU profile taken")
+	}
+	args := append([]string{"tool", "pprof", "-proto"}, p.files...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = f, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("merge CPU profiles: %w: %s", err, stderr.String())
+	}
+	for _, c := range p.files {
+		_ = os.Remove(c)
+	}
+	return nil
+}
+
+func fetch(ctx context.Context, url, path string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// pprofTop is `go tool pprof -top` of profiles.
+func pprofTop(ctx context.Context, binary, sampleIndex string, nodes int, profiles ...string) (string, error) {
+	args := []string{"tool", "pprof", "-top", fmt.Sprintf("-nodecount=%d", nodes)}
+	if sampleIndex != "" {
+		args = append(args, "-sample_index="+sampleIndex)
+	} else {
+		// CPU: by cumulative time, which shows where (which reconcile
+		// step, decoding, events) rather than which leaf function.
+		args = append(args, "-cum")
+	}
+	if binary != "" {
+		args = append(args, binary)
+	}
+	args = append(args, profiles...)
+	out, err := exec.CommandContext(ctx, "go", args...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go tool pprof: %w: %s", err, out)
+	}
+	return string(out), nil
+}
+
+// memStats reads the runtime.MemStats lines ("# HeapInuse = 123") that
+// net/http/pprof appends to a debug heap profile, after a GC.
+func memStats(base string) (map[string]int64, error) {
+	hc := &http.Client{Timeout: 30 * time.Second}
+	resp, err := hc.Get(base + "/debug/pprof/heap?debug=1&gc=1")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("heap profile: %s", resp.Status)
+	}
+	out := map[string]int64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "# "), " = ")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			out[k] = n
+		}
+	}
+	if _, ok := out["HeapInuse"]; !ok {
+		return nil, fmt.Errorf("no runtime.MemStats in the heap profile")
+	}
+	return out, sc.Err()
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+)
+
+// fleet drives N blue-green Rollouts through one release: created at once
+// until all Healthy, all images changed until all Paused, all promoted until
+// all Healthy, then the old ReplicaSets' scale-down after the delay.
+func (b *bench) fleet(ctx context.Context) error {
+	n := b.cfg.N
+	ros := names("bg", n)
+	b.openWindow("fleet: Services created")
+	err := parallel(ctx, 2*n, b.cfg.Workers, func(ctx context.Context, i int) error {
+		name := ros[i/2]
+		svc := activeService(name)
+		if i%2 == 1 {
+			svc = previewService(name)
+		}
+		return b.cl.Create(ctx, service(b.ns, svc, name, roleFleet))
+	})
+	if err != nil {
+		return fmt.Errorf("create Services: %w", err)
+	}
+	if err := b.settle(ctx); err != nil {
+		return err
+	}
+
+	var cpu *cpuProfiler
+	if b.cfg.Pprof && b.ctrl.pprofURL != "" {
+		cpu = startCPUProfile(ctx, b.ctrl.pprofURL, b.cfg.Out, b.stamp)
+	}
+
+	// 1. Created at once → all Healthy.
+	b.openWindow(phaseCreate)
+	t, _, err := b.runStep(ctx, step{
+		name: phaseCreate, proto: &v1alpha1.Rollout{}, names: ros, count: n, desc: describeRollout,
+		check: func(o client.Object) bool { return phaseOf(o.(*v1alpha1.Rollout)) == v1alpha1.RolloutPhaseHealthy },
+		write: func(ctx context.Context, i int) error {
+			return b.cl.Create(ctx, blueGreen(b.ns, ros[i], roleFleet, int32(b.cfg.ScaleDownDelay)))
+		},
+	})
+	if err != nil {
+		return err
+	}
+	b.addPhase(phaseCreate, t)
+	if err := b.settle(ctx); err != nil {
+		return err
+	}
+	b.idle(fmt.Sprintf("idle, %d Rollouts Healthy", n))
+
+	// 2. Every image changed at once → all Paused at the blue-green pause.
+	b.openWindow(phaseImage)
+	img := image(2)
+	t, res, err := b.runStep(ctx, step{
+		name: phaseImage, proto: &v1alpha1.Rollout{}, names: ros, count: n, desc: describeRollout,
+		check: func(o client.Object) bool {
+			ro := o.(*v1alpha1.Rollout)
+			return imageOf(ro) == img && phaseOf(ro) == v1alpha1.RolloutPhasePaused
+		},
+		write: func(ctx context.Context, i int) error {
+			return b.cl.Patch(ctx, rolloutRef(b.ns, ros[i]), imagePatch(img))
+		},
+	})
+	if err != nil {
+		return err
+	}
+	b.addPhase(phaseImage, t)
+	newHash := map[string]string{}
+	var oldRS []string
+	for _, name := range ros {
+		ro := res.Last[name].(*v1alpha1.Rollout)
+		newHash[name] = ro.Status.CurrentPodHash
+		oldRS = append(oldRS, name+"-"+ro.Status.StableRS)
+	}
+	if err := b.settle(ctx); err != nil {
+		return err
+	}
+
+	// 3. Every Rollout promoted at once → all Healthy on the new revision;
+	// 4. then the old ReplicaSets scaled down after scaleDownDelaySeconds.
+	scaledDown, err := b.watchFor(ctx, &appsv1.ReplicaSet{}, oldRS, func(o client.Object) bool {
+		rs := o.(*appsv1.ReplicaSet)
+		return ptr.Deref(rs.Spec.Replicas, 1) == 0 && rs.Status.Replicas == 0
+	})
+	if err != nil {
+		return err
+	}
+	b.openWindow(phasePromote)
+	t, _, err = b.runStep(ctx, step{
+		name: phasePromote, proto: &v1alpha1.Rollout{}, names: ros, count: n, desc: describeRollout,
+		check: func(o client.Object) bool {
+			ro := o.(*v1alpha1.Rollout)
+			st := &ro.Status
+			return phaseOf(ro) == v1alpha1.RolloutPhaseHealthy && st.CurrentPodHash == newHash[ro.Name] &&
+				st.StableRS == st.CurrentPodHash && st.BlueGreen.ActiveSelector == st.CurrentPodHash
+		},
+		write: func(ctx context.Context, i int) error {
+			return b.cl.Status().Patch(ctx, rolloutRef(b.ns, ros[i]), promotePatch)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	b.addPhase(phasePromote, t)
+	b.fleetPromote = [2]time.Time{t.start, t.done.Add(time.Second)}
+	// The promote window takes the events a controller sends just after
+	// its last status write, but ends before the first scale-down is due.
+	grace := min(time.Until(t.done.Add(500*time.Millisecond)), time.Until(t.start.Add(time.Duration(b.cfg.ScaleDownDelay)*time.Second-250*time.Millisecond)))
+	if err := sleepCtx(ctx, grace); err != nil {
+		return err
+	}
+	b.openWindow(phaseScaleDown)
+	sres, err := scaledDown.wait(ctx, b.cfg.PhaseTimeout, phaseScaleDown, describeReplicaSet)
+	if err != nil {
+		return err
+	}
+	sd := timing{
+		Seconds:   sres.Done.Sub(t.start).Seconds(),
+		PerObject: distOf(sres.since(t.start)),
+		start:     t.start, done: sres.Done,
+	}
+	logf("%s: %d ReplicaSets at 0 %.2fs after the first promote (per ReplicaSet p50 %.0fms p95 %.0fms)",
+		phaseScaleDown, n, sd.Seconds, sd.PerObject.P50, sd.PerObject.P95)
+	b.addPhase(phaseScaleDown, sd)
+	if err := b.settle(ctx); err != nil {
+		return err
+	}
+	b.idle(fmt.Sprintf("idle, %d Rollouts, after the cycle", n))
+
+	if cpu != nil {
+		if err := b.captureHeap(ctx); err != nil {
+			logf("heap profile: %v", err)
+		}
+		out := filepath.Join(b.cfg.Out, b.stamp+"-cpu.pprof")
+		if err := cpu.stop(ctx, out); err != nil {
+			logf("CPU profile: %v", err)
+		} else {
+			b.res.Profiles.CPU = out
+		}
+	}
+	return nil
+}
+
+// deleteFleet deletes every Rollout and Service of the run and waits until
+// the Rollouts and their ReplicaSets are gone; the controller's memory is
+// then read once more, for growth over the cycle.
+func (b *bench) deleteFleet(ctx context.Context) error {
+	b.openWindow(phaseDelete)
+	inNS := client.InNamespace(b.ns)
+	var ros v1alpha1.RolloutList
+	if err := b.cache.List(ctx, &ros, inNS); err != nil {
+		return err
+	}
+	var names []string
+	for _, ro := range ros.Items {
+		names = append(names, ro.Name)
+	}
+	gone, err := b.watchGone(ctx, &v1alpha1.Rollout{}, names)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	bg := client.PropagationPolicy(metav1.DeletePropagationBackground)
+	if err := b.cl.DeleteAllOf(ctx, &v1alpha1.Rollout{}, inNS, bg); err != nil {
+		return fmt.Errorf("delete Rollouts: %w", err)
+	}
+	var svcs corev1.ServiceList
+	if err := b.cache.List(ctx, &svcs, inNS); err != nil {
+		return err
+	}
+	if err := parallel(ctx, len(svcs.Items), b.cfg.Workers, func(ctx context.Context, i int) error {
+		return client.IgnoreNotFound(b.cl.Delete(ctx, &svcs.Items[i]))
+	}); err != nil {
+		return fmt.Errorf("delete Services: %w", err)
+	}
+	if _, err := gone.wait(ctx, b.cfg.PhaseTimeout, "Rollouts deleted", describeRollout); err != nil {
+		return err
+	}
+	err = b.waitUntil(ctx, &appsv1.ReplicaSet{}, b.cfg.PhaseTimeout, "ReplicaSets garbage-collected", func(ctx context.Context) (bool, error) {
+		var list appsv1.ReplicaSetList
+		if err := b.cache.List(ctx, &list, inNS); err != nil {
+			return false, err
+		}
+		return len(list.Items) == 0, nil
+	})
+	if err != nil {
+		return err
+	}
+	logf("%s: %d Rollouts and their ReplicaSets gone in %.1fs", phaseDelete, len(names), time.Since(start).Seconds())
+	if err := b.settle(ctx); err != nil {
+		return err
+	}
+	b.idle("idle, after deleting every Rollout")
+	return nil
+}
+
+// captureHeap saves the controller's heap profile (what it holds now, and
+// everything it allocated since it started).
+func (b *bench) captureHeap(ctx context.Context) error {
+	out := filepath.Join(b.cfg.Out, b.stamp+"-heap.pprof")
+	if err := fetch(ctx, b.ctrl.pprofURL+"/debug/pprof/heap", out, time.Minute); err != nil {
+		return err
+	}
+	b.res.Profiles.Heap = out
+	return nil
+}
+
+func rolloutRef(ns, name string) *v1alpha1.Rollout {
+	return &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+}
+
+// sleepCtx waits d (a fixed window boundary, not a poll).
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,534 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Rig measurements.
+const (
+	rigPodsReady     = "replicasets-ready"
+	rigScaleDown     = "replicasets-scale-down"
+	rigServiceWrites = "service-writes"
+	rigDeployCreate  = "deployments-create"
+	rigDeployUpdate  = "deployments-update"
+)
+
+// Phases (and their request-counting windows).
+const (
+	phaseCreate        = "created → Healthy"
+	phaseImage         = "image changed → Paused"
+	phasePromote       = "promoted → Healthy"
+	phaseScaleDown     = "old revision scaled down"
+	phaseLatencyBG     = "promote latency: blue-green"
+	phaseLatencyCanary = "promote latency: canary"
+	phaseDelete        = "fleet deleted"
+	// phaseRelease is promote and scale-down together: the controller's
+	// Events are throttled and sent late, so where one window ends and the
+	// next begins moves requests between the two; their sum does not move.
+	phaseRelease = "promoted → old revision at 0 (sum)"
+)
+
+// reference is what the reference controller did for the same fleet (issue
+// 8): API requests per Rollout for each transition, and memory. Switchyard's
+// targets are half of each.
+var reference = map[string]float64{
+	phaseCreate:    12.8,
+	phaseImage:     12.2,
+	phasePromote:   6.5,
+	phaseScaleDown: 6.2,
+	phaseRelease:   6.5 + 6.2,
+}
+
+const (
+	refIdleMiB       = 86
+	refWith100MiB    = 108
+	refAfter500MiB   = 178
+	refPromoteMs     = 20
+	targetPromoteMs  = 10
+	targetRigRatio   = 1.2
+	targetFraction   = 0.5
+	idleGrowthMargin = 1.10
+)
+
+type results struct {
+	Started time.Time `json:"started"`
+	Seconds float64   `json:"seconds"`
+	// Error is why the run stopped early; the figures before it stand.
+	Error         string         `json:"error,omitempty"`
+	Config        config         `json:"config"`
+	Machine       machine        `json:"machine"`
+	Cluster       string         `json:"cluster"`
+	Controller    string         `json:"controller"`
+	ControllerPID int            `json:"controllerPID"`
+	Identity      string         `json:"controllerIdentity"`
+	Rig           []rigResult    `json:"rig"`
+	Fleet         []*phaseResult `json:"fleet"`
+	Latency       latencyResults `json:"promoteLatency"`
+	Idle          []idleRSS      `json:"idleRSS"`
+	Windows       []windowResult `json:"windows"`
+	Targets       []target       `json:"targets"`
+	Profiles      profiles       `json:"profiles"`
+}
+
+type machine struct {
+	CPUs      int    `json:"cpus"`
+	GoVersion string `json:"goVersion"`
+	LoadAvg   string `json:"loadAverageAtStart"`
+}
+
+type phaseResult struct {
+	Name     string `json:"name"`
+	Rollouts int    `json:"rollouts"`
+	timing
+	RigLimit     string       `json:"rigLimit,omitempty"`
+	RigSeconds   float64      `json:"rigLimitSeconds,omitempty"`
+	Ratio        float64      `json:"ratioToRig,omitempty"`
+	Controller   cost         `json:"controller"`
+	Requests     requestStats `json:"requests"`
+	PerRollout   float64      `json:"requestsPerRollout"`
+	EventsPerRo  float64      `json:"eventCreatesPerRollout"`
+	ReferencePer float64      `json:"referenceRequestsPerRollout,omitempty"`
+	TargetPer    float64      `json:"targetRequestsPerRollout,omitempty"`
+}
+
+type cost struct {
+	CPUSeconds float64 `json:"cpuSeconds"`
+	PeakRSSMiB float64 `json:"peakRSSMiB"`
+}
+
+type idleRSS struct {
+	Name   string  `json:"name"`
+	RSSMiB float64 `json:"rssMiB"`
+	// AnonMiB (heap, stacks) and FileMiB (the mapped binary) add up to
+	// RSSMiB.
+	AnonMiB float64 `json:"rssAnonMiB"`
+	FileMiB float64 `json:"rssFileMiB"`
+	// HeapLiveMiB (in use after a GC) and HeapKeptMiB (free but not yet
+	// returned to the OS), when the controller serves pprof.
+	HeapLiveMiB float64 `json:"goHeapLiveMiB,omitempty"`
+	HeapKeptMiB float64 `json:"goHeapKeptMiB,omitempty"`
+}
+
+type windowResult struct {
+	Name       string       `json:"name"`
+	Seconds    float64      `json:"seconds"`
+	Controller cost         `json:"controller"`
+	Requests   requestStats `json:"requests"`
+}
+
+type latencyResults struct {
+	BlueGreen *latencyRun `json:"blueGreen"`
+	Canary    *latencyRun `json:"canary"`
+	// Fleet is promote → active Service write for every Rollout of the
+	// fleet promoted at once (audit log): latency under load.
+	Fleet *dist `json:"fleetPromoteToServiceWriteMs,omitempty"`
+}
+
+type target struct {
+	Figure    string  `json:"figure"`
+	Ours      float64 `json:"ours"`
+	Reference float64 `json:"reference,omitempty"`
+	Target    float64 `json:"target"`
+	Unit      string  `json:"unit"`
+	Met       bool    `json:"met"`
+	Note      string  `json:"note,omitempty"`
+}
+
+type profiles struct {
+	CPU          string `json:"cpu,omitempty"`
+	Heap         string `json:"heap,omitempty"`
+	CPUTop       string `json:"cpuTop,omitempty"`
+	HeapInuseTop string `json:"heapInuseTop,omitempty"`
+	HeapAllocTop string `json:"heapAllocTop,omitempty"`
+}
+
+// dist is a distribution of durations, in milliseconds.
+type dist struct {
+	N    int     `json:"n"`
+	P50  float64 `json:"p50"`
+	P95  float64 `json:"p95"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+func distOf(ds []time.Duration) dist {
+	if len(ds) == 0 {
+		return dist{}
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	rank := func(p float64) time.Duration { return s[max(0, int(math.Ceil(p*float64(len(s))))-1)] }
+	var sum time.Duration
+	for _, d := range s {
+		sum += d
+	}
+	return dist{N: len(s), P50: ms(rank(0.50)), P95: ms(rank(0.95)), Max: ms(s[len(s)-1]), Mean: ms(sum / time.Duration(len(s)))}
+}
+
+func newResults(cfg config, began time.Time) *results {
+	load, _ := os.ReadFile("/proc/loadavg")
+	return &results{
+		Started: began,
+		Config:  cfg,
+		Machine: machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), LoadAvg: strings.TrimSpace(string(load))},
+	}
+}
+
+func (b *bench) addPhase(name string, t timing) {
+	b.res.Fleet = append(b.res.Fleet, &phaseResult{Name: name, Rollouts: b.cfg.N, timing: t})
+}
+
+func (r *results) rig(name string) *rigResult {
+	for i := range r.Rig {
+		if r.Rig[i].Name == name {
+			return &r.Rig[i]
+		}
+	}
+	return nil
+}
+
+func (r *results) idle(prefix string) (float64, bool) {
+	for _, i := range r.Idle {
+		if strings.HasPrefix(i.Name, prefix) {
+			return i.RSSMiB, true
+		}
+	}
+	return 0, false
+}
+
+// fill adds the audit log's request counts, the controller's costs, the
+// rig ratios and the targets.
+func (r *results) fill(b *bench, log *auditLog) {
+	stats := attribute(log.controller, b.windows)
+	for _, w := range b.windows {
+		r.Windows = append(r.Windows, windowResult{Name: w.Name, Seconds: w.End.Sub(w.Start).Seconds(), Controller: b.costs[w.Name], Requests: *stats[w.Name]})
+	}
+	if o := stats["other"]; o.Total > 0 {
+		r.Windows = append(r.Windows, windowResult{Name: "other", Requests: *o})
+	}
+
+	n := float64(b.cfg.N)
+	rigSeconds := func(name string) float64 {
+		if rr := r.rig(name); rr != nil {
+			return rr.Seconds
+		}
+		return 0
+	}
+	for _, p := range r.Fleet {
+		p.Requests = *stats[p.Name]
+		p.Controller = b.costs[p.Name]
+		p.PerRollout = float64(p.Requests.Total) / n
+		p.EventsPerRo = float64(p.Requests.EventCreates) / n
+		p.ReferencePer = reference[p.Name]
+		p.TargetPer = reference[p.Name] * targetFraction
+		switch p.Name {
+		case phaseCreate, phaseImage:
+			p.RigLimit, p.RigSeconds = "ReplicaSets created → pods Ready", rigSeconds(rigPodsReady)
+		case phasePromote:
+			p.RigLimit, p.RigSeconds = "Service selectors patched → seen", rigSeconds(rigServiceWrites)
+		case phaseScaleDown:
+			if s := rigSeconds(rigScaleDown); s > 0 {
+				p.RigLimit = fmt.Sprintf("Service writes + %ds delay + ReplicaSets scaled to 0", b.cfg.ScaleDownDelay)
+				p.RigSeconds = rigSeconds(rigServiceWrites) + float64(b.cfg.ScaleDownDelay) + s
+			}
+		}
+		if p.RigSeconds > 0 {
+			p.Ratio = p.Seconds / p.RigSeconds
+		}
+	}
+	if sum := r.release(); sum != nil {
+		sum.PerRollout = float64(sum.Requests.Total) / n
+		sum.EventsPerRo = float64(sum.Requests.EventCreates) / n
+		sum.ReferencePer = reference[phaseRelease]
+		sum.TargetPer = reference[phaseRelease] * targetFraction
+		r.Fleet = append(r.Fleet, sum)
+	}
+
+	for _, lr := range []struct {
+		run  *latencyRun
+		name string
+	}{{r.Latency.BlueGreen, phaseLatencyBG}, {r.Latency.Canary, phaseLatencyCanary}} {
+		if lr.run == nil {
+			continue
+		}
+		lr.run.CPUSeconds = b.costs[lr.name].CPUSeconds / float64(lr.run.Updates)
+		lr.run.Requests = float64(stats[lr.name].Total) / float64(lr.run.Updates)
+	}
+	if bg := r.Latency.BlueGreen; bg != nil {
+		if ds := promoteToService(log, blueGreenName, activeService(blueGreenName), bg.from, bg.to); len(ds) > 0 {
+			d := distOf(ds)
+			bg.Audit = &d
+		}
+	}
+	if !b.fleetPromote[0].IsZero() {
+		if ds := fleetPromoteToService(log, activeService, b.fleetPromote[0], b.fleetPromote[1]); len(ds) > 0 {
+			d := distOf(ds)
+			r.Latency.Fleet = &d
+		}
+	}
+	r.targets(b)
+}
+
+// release adds up the promote and scale-down phases.
+func (r *results) release() *phaseResult {
+	var promote, down *phaseResult
+	for _, p := range r.Fleet {
+		switch p.Name {
+		case phasePromote:
+			promote = p
+		case phaseScaleDown:
+			down = p
+		}
+	}
+	if promote == nil || down == nil {
+		return nil
+	}
+	sum := &phaseResult{Name: phaseRelease, Rollouts: promote.Rollouts, timing: down.timing}
+	sum.Controller = cost{
+		CPUSeconds: promote.Controller.CPUSeconds + down.Controller.CPUSeconds,
+		PeakRSSMiB: max(promote.Controller.PeakRSSMiB, down.Controller.PeakRSSMiB),
+	}
+	sum.Requests = requestStats{ByVerb: map[string]int{}}
+	for _, p := range []*phaseResult{promote, down} {
+		sum.Requests.Total += p.Requests.Total
+		sum.Requests.EventCreates += p.Requests.EventCreates
+		sum.Requests.EventWrites += p.Requests.EventWrites
+		sum.Requests.Conflicts += p.Requests.Conflicts
+		sum.Requests.Errors += p.Requests.Errors
+		for k, v := range p.Requests.ByVerb {
+			sum.Requests.ByVerb[k] += v
+		}
+	}
+	return sum
+}
+
+func (r *results) targets(b *bench) {
+	add := func(t target) { r.Targets = append(r.Targets, t) }
+	for _, p := range r.Fleet {
+		add(target{Figure: "API requests per Rollout, " + p.Name, Ours: p.PerRollout, Reference: p.ReferencePer, Target: p.TargetPer,
+			Unit: "requests", Met: p.PerRollout <= p.TargetPer})
+	}
+	if v, ok := r.idle("idle, no Rollouts"); ok {
+		add(target{Figure: "controller RSS idle, no Rollouts", Ours: v, Reference: refIdleMiB, Target: refIdleMiB * targetFraction, Unit: "MiB", Met: v <= refIdleMiB*targetFraction})
+	}
+	if v, ok := r.idle(fmt.Sprintf("idle, %d Rollouts Healthy", b.cfg.N)); ok {
+		t := target{Figure: fmt.Sprintf("controller RSS with %d Rollouts", b.cfg.N), Ours: v, Unit: "MiB"}
+		if b.cfg.N == 100 {
+			t.Reference, t.Target, t.Met = refWith100MiB, refWith100MiB*targetFraction, v <= refWith100MiB*targetFraction
+		} else {
+			t.Note = "reference measured with 100 Rollouts only"
+		}
+		add(t)
+	}
+	if v, ok := r.idle(fmt.Sprintf("idle, %d Rollouts, after the cycle", b.cfg.N)); ok && b.cfg.N == 500 {
+		add(target{Figure: "controller RSS after a 500-Rollout cycle", Ours: v, Reference: refAfter500MiB, Target: refAfter500MiB * targetFraction, Unit: "MiB", Met: v <= refAfter500MiB*targetFraction})
+	}
+	before, ok1 := r.idle("idle, no Rollouts")
+	after, ok2 := r.idle("idle, after deleting")
+	if ok1 && ok2 {
+		add(target{Figure: "idle RSS after the cycle (all Rollouts deleted) vs before", Ours: after, Target: before * idleGrowthMargin, Unit: "MiB",
+			Met: after <= before*idleGrowthMargin, Note: "no growth: within 10% of the idle RSS before the cycle"})
+	}
+	if bg := r.Latency.BlueGreen; bg != nil {
+		if bg.Audit != nil {
+			add(target{Figure: "blue-green promote → active Service, median (API server)", Ours: bg.Audit.P50, Reference: refPromoteMs, Target: targetPromoteMs, Unit: "ms", Met: bg.Audit.P50 <= targetPromoteMs})
+		}
+		add(target{Figure: "blue-green promote → active Service, median (seen by a watch)", Ours: bg.Watch.P50, Reference: refPromoteMs, Target: targetPromoteMs, Unit: "ms", Met: bg.Watch.P50 <= targetPromoteMs,
+			Note: "includes the bench's own write round trip and watch delivery"})
+	}
+	for _, p := range r.Fleet {
+		if p.Ratio > 0 {
+			add(target{Figure: "fleet time / rig limit, " + p.Name, Ours: p.Ratio, Target: targetRigRatio, Unit: "x", Met: p.Ratio <= targetRigRatio})
+		}
+	}
+}
+
+// profileTops summarises the profiles with go tool pprof -top.
+func (b *bench) profileTops(ctx context.Context) {
+	bin := ""
+	if b.ctrl != nil {
+		bin = b.ctrl.binary
+	}
+	p := &b.res.Profiles
+	var err error
+	if p.CPU != "" {
+		if p.CPUTop, err = pprofTop(ctx, bin, "", 30, p.CPU); err != nil {
+			logf("%v", err)
+		}
+	}
+	if p.Heap != "" {
+		if p.HeapInuseTop, err = pprofTop(ctx, bin, "inuse_space", 20, p.Heap); err != nil {
+			logf("%v", err)
+		}
+		if p.HeapAllocTop, err = pprofTop(ctx, bin, "alloc_space", 20, p.Heap); err != nil {
+			logf("%v", err)
+		}
+	}
+}
+
+func (r *results) write(path string) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+func (r *results) print(out io.Writer) {
+	n := r.Config.N
+	fmt.Fprintf(out, "\nSWITCHYARD BENCHMARK: %d blue-green Rollouts (1 replica, active+preview Services, scaleDownDelaySeconds=%d)\n", n, r.Config.ScaleDownDelay)
+	fmt.Fprintf(out, "cluster:    %s\n", r.Cluster)
+	fmt.Fprintf(out, "controller: %s, pid %d, requests counted for %s\n", r.Controller, r.ControllerPID, r.Identity)
+	fmt.Fprintf(out, "machine:    %d CPUs (shared), load average at start %s\n", r.Machine.CPUs, r.Machine.LoadAvg)
+	if r.Error != "" {
+		fmt.Fprintf(out, "STOPPED EARLY: %s\n", r.Error)
+	}
+
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	if len(r.Rig) > 0 {
+		fmt.Fprintf(out, "\nRIG LIMITS (no Rollout controller involved)\n")
+		fmt.Fprintln(tw, "  measurement\tall done\twrites sent in\tper object p50\tp95")
+		for _, g := range r.Rig {
+			fmt.Fprintf(tw, "  %s\t%.2fs\t%.2fs\t%.0fms\t%.0fms\n", g.What, g.Seconds, g.IssueSeconds, g.PerObject.P50, g.PerObject.P95)
+		}
+		tw.Flush()
+	}
+
+	fmt.Fprintf(out, "\nFLEET (%d Rollouts, every change sent at once)\n", n)
+	fmt.Fprintln(tw, "  phase\tall done\tper Rollout p50/p95\trig limit\tratio (≤1.2)\tctrl CPU\tpeak RSS\treq/Rollout\ttarget\treference\tevent creates/Rollout\t409s")
+	for _, p := range r.Fleet {
+		rig, ratio := "—", "—"
+		if p.Ratio > 0 {
+			rig, ratio = fmt.Sprintf("%.2fs", p.RigSeconds), fmt.Sprintf("%.2f%s", p.Ratio, mark(p.Ratio <= targetRigRatio))
+		}
+		fmt.Fprintf(tw, "  %s\t%.2fs\t%.0f/%.0fms\t%s\t%s\t%.2fs\t%.1f MiB\t%.2f%s\t≤%.2f\t%.1f\t%.2f\t%d\n",
+			p.Name, p.Seconds, p.PerObject.P50, p.PerObject.P95, rig, ratio, p.Controller.CPUSeconds, p.Controller.PeakRSSMiB,
+			p.PerRollout, mark(p.PerRollout <= p.TargetPer), p.TargetPer, p.ReferencePer, p.EventsPerRo, p.Requests.Conflicts)
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "  (scale-down is timed from the first promote write; its rig limit is the Service-write limit + the delay + ReplicaSets scaled to 0)\n")
+
+	fmt.Fprintf(out, "\nCONTROLLER REQUESTS BY VERB AND RESOURCE, per Rollout (audit log, %s)\n", r.Identity)
+	keys := map[string]bool{}
+	for _, p := range r.Fleet {
+		for k := range p.Requests.ByVerb {
+			keys[k] = true
+		}
+	}
+	var ks []string
+	for k := range keys {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	header := "  verb resource"
+	for _, p := range r.Fleet {
+		header += "\t" + p.Name
+	}
+	fmt.Fprintln(tw, header)
+	for _, k := range ks {
+		line := "  " + k
+		for _, p := range r.Fleet {
+			line += fmt.Sprintf("\t%.2f", float64(p.Requests.ByVerb[k])/float64(n))
+		}
+		fmt.Fprintln(tw, line)
+	}
+	line := "  total"
+	for _, p := range r.Fleet {
+		line += fmt.Sprintf("\t%.2f", p.PerRollout)
+	}
+	fmt.Fprintln(tw, line)
+	tw.Flush()
+
+	fmt.Fprintf(out, "\nPROMOTE LATENCY (%d updates each, one at a time, fleet idle)\n", r.Config.Updates)
+	fmt.Fprintln(tw, "  measurement\tp50\tp95\tmax\ttarget\treference\tctrl CPU/update\treq/update")
+	if bg := r.Latency.BlueGreen; bg != nil {
+		if bg.Audit != nil {
+			fmt.Fprintf(tw, "  blue-green: promote write → active Service write (API server, audit)\t%.1fms%s\t%.1fms\t%.1fms\t≤%dms\t~%dms\t%.3fs\t%.1f\n",
+				bg.Audit.P50, mark(bg.Audit.P50 <= targetPromoteMs), bg.Audit.P95, bg.Audit.Max, targetPromoteMs, refPromoteMs, bg.CPUSeconds, bg.Requests)
+		}
+		fmt.Fprintf(tw, "  blue-green: promote sent → active Service change seen by a watch\t%.1fms\t%.1fms\t%.1fms\t\t\t\t\n", bg.Watch.P50, bg.Watch.P95, bg.Watch.Max)
+	}
+	if f := r.Latency.Fleet; f != nil {
+		fmt.Fprintf(tw, "  blue-green, %d promoted at once: promote write → active Service write (audit)\t%.1fms\t%.1fms\t%.1fms\t\t\t\t\n", n, f.P50, f.P95, f.Max)
+	}
+	if c := r.Latency.Canary; c != nil {
+		fmt.Fprintf(tw, "  canary (%d replicas): promote --full sent → stable ReplicaSet at 0\t%.0fms\t%.0fms\t%.0fms\t\t\t%.3fs\t%.1f\n",
+			r.Config.CanaryReplicas, c.Watch.P50, c.Watch.P95, c.Watch.Max, c.CPUSeconds, c.Requests)
+		if c.Reaction != nil {
+			fmt.Fprintf(tw, "  canary: new ReplicaSet available → stable at 0 (controller's share)\t%.1fms\t%.1fms\t%.1fms\t\t\t\t\n", c.Reaction.P50, c.Reaction.P95, c.Reaction.Max)
+		}
+	}
+	tw.Flush()
+
+	fmt.Fprintf(out, "\nCONTROLLER MEMORY (RSS after it went quiet)\n")
+	fmt.Fprintln(tw, "  when\tRSS\tanonymous\tfile-backed\tGo heap live\tGo heap free, kept")
+	for _, i := range r.Idle {
+		live, kept := "—", "—"
+		if i.HeapLiveMiB > 0 {
+			live, kept = fmt.Sprintf("%.1f MiB", i.HeapLiveMiB), fmt.Sprintf("%.1f MiB", i.HeapKeptMiB)
+		}
+		fmt.Fprintf(tw, "  %s\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%s\t%s\n", i.Name, i.RSSMiB, i.AnonMiB, i.FileMiB, live, kept)
+	}
+	tw.Flush()
+
+	fmt.Fprintf(out, "\nEVERY WINDOW (controller CPU, peak RSS and requests, settling time included)\n")
+	fmt.Fprintln(tw, "  window\tseconds\tctrl CPU\tpeak RSS\trequests\tevent creates\t409s")
+	for _, w := range r.Windows {
+		fmt.Fprintf(tw, "  %s\t%.1f\t%.2fs\t%.1f MiB\t%d\t%d\t%d\n", w.Name, w.Seconds, w.Controller.CPUSeconds, w.Controller.PeakRSSMiB, w.Requests.Total, w.Requests.EventCreates, w.Requests.Conflicts)
+	}
+	tw.Flush()
+
+	met := 0
+	for _, t := range r.Targets {
+		if t.Met {
+			met++
+		}
+	}
+	fmt.Fprintf(out, "\nTARGETS (issue 8): %d of %d met\n", met, len(r.Targets))
+	fmt.Fprintln(tw, "  figure\tours\ttarget\treference\t")
+	for _, t := range r.Targets {
+		ref := ""
+		if t.Reference > 0 {
+			ref = fmt.Sprintf("%.4g %s", t.Reference, t.Unit)
+		}
+		goal, verdict := fmt.Sprintf("≤%.4g %s", t.Target, t.Unit), strings.TrimSpace(mark(t.Met))
+		if t.Target == 0 {
+			goal, verdict = "—", "("+t.Note+")"
+		}
+		fmt.Fprintf(tw, "  %s\t%.4g %s\t%s\t%s\t%s\n", t.Figure, t.Ours, t.Unit, goal, ref, verdict)
+	}
+	tw.Flush()
+
+	p := r.Profiles
+	for _, s := range []struct{ title, file, top string }{
+		{"CPU PROFILE (fleet phases)", p.CPU, p.CPUTop},
+		{"HEAP PROFILE, in use (idle with the fleet)", p.Heap, p.HeapInuseTop},
+		{"HEAP PROFILE, allocated since start", p.Heap, p.HeapAllocTop},
+	} {
+		if s.top == "" {
+			continue
+		}
+		fmt.Fprintf(out, "\n%s: %s\n", s.title, s.file)
+		for _, l := range strings.Split(strings.TrimRight(s.top, "\n"), "\n") {
+			fmt.Fprintln(out, "  "+l)
+		}
+	}
+}
+
+func mark(ok bool) string {
+	if ok {
+		return " ✓"
+	}
+	return " ✗"
+}
