@@ -69,8 +69,8 @@ sandbox-down: ## Stop everything the sandbox started.
 	$(GO) run ./hack/sandbox down
 
 .PHONY: run
-run: ## Run the controller locally against $$KUBECONFIG (image updater included).
-	$(GO) run ./cmd/switchyard --leader-elect=false --enable-image-updater
+run: ## Run the controller locally against $$KUBECONFIG.
+	$(GO) run ./cmd/switchyard --leader-elect=false
 
 .PHONY: install
 install: ## Apply the CRDs to the cluster of $$KUBECONFIG.

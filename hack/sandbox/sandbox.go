@@ -73,8 +73,8 @@ func (s *sandbox) up(ctx context.Context) error {
 		return err
 	}
 
-	step("building switchyard and kubectl-argo-rollouts into bin/")
-	if err := s.command(ctx, "go", "build", "-o", filepath.Join(s.root, "bin")+string(filepath.Separator), "./cmd/switchyard", "./cmd/kubectl-argo-rollouts"); err != nil {
+	step("building switchyard, image-updater and kubectl-argo-rollouts into bin/")
+	if err := s.command(ctx, "go", "build", "-o", filepath.Join(s.root, "bin")+string(filepath.Separator), "./cmd/switchyard", "./cmd/image-updater", "./cmd/kubectl-argo-rollouts"); err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
 
@@ -112,20 +112,22 @@ func (s *sandbox) up(ctx context.Context) error {
 	// Simulated nodes run no containers, so the installed Deployment's pod
 	// is a stand-in: the controller runs here, with that Deployment's
 	// ServiceAccount identity and RBAC.
-	step("starting the controller (with the installed ServiceAccount's token; log in %s)", s.path("switchyard.log"))
+	step("starting the controller and the image updater (with the installed ServiceAccount's token; logs in %s)", s.dir)
 	saConfig, err := s.serviceAccountKubeconfig(ctx, c)
 	if err != nil {
 		return err
 	}
-	pid, err = s.detach("switchyard", filepath.Join(s.root, "bin", "switchyard"),
-		"--kubeconfig="+saConfig, "--leader-elect=false", "--enable-image-updater",
-		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=0")
-	if err != nil {
-		return err
-	}
-	st.PIDs["switchyard"] = pid
-	if err := s.save(st); err != nil {
-		return err
+	for _, bin := range []string{"switchyard", "image-updater"} {
+		pid, err := s.detach(bin, filepath.Join(s.root, "bin", bin),
+			"--kubeconfig="+saConfig, "--leader-elect=false",
+			"--metrics-bind-address=0", "--health-probe-bind-address=0")
+		if err != nil {
+			return err
+		}
+		st.PIDs[bin] = pid
+		if err := s.save(st); err != nil {
+			return err
+		}
 	}
 
 	step("applying the seed's Rollouts verbatim through a kustomize overlay (%s)", s.path("seed"))

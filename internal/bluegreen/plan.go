@@ -27,8 +27,10 @@ type Observed struct {
 	// New is the ReplicaSet of the current pod template.
 	New ReplicaSet
 	// Stable is status.stableRS's ReplicaSet, nil before the first promotion
-	// or when it no longer exists.
-	Stable *ReplicaSet
+	// or when it no longer exists. Without a recorded stableRS it is the
+	// ReplicaSet the active Service selects, and StableRecorded is false.
+	Stable         *ReplicaSet
+	StableRecorded bool
 	// Others are every other ReplicaSet of the Rollout.
 	Others []ReplicaSet
 
@@ -136,6 +138,11 @@ func (p *Plan) firstDeploy(o Observed) {
 
 func (p *Plan) steady(o Observed) {
 	p.Scale[o.New.Hash] = o.Replicas
+	if !o.StableRecorded && o.ActiveSelector == o.New.Hash && o.New.Available >= o.Replicas {
+		// The Services were switched but the status write recording it was
+		// lost (a conflict, a crash): record the promotion now.
+		p.Promoted = true
+	}
 	if o.New.ScaleDownAt != nil {
 		p.ClearScaleDownAt = append(p.ClearScaleDownAt, o.New.Hash)
 	}

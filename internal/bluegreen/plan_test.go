@@ -16,7 +16,8 @@ func at(d time.Duration) *time.Time { t := now.Add(d); return &t }
 // behind the active Service, new revision "new".
 func seed() Observed {
 	return Observed{
-		Replicas: 1, PreviewReplicas: 1,
+		StableRecorded: true,
+		Replicas:       1, PreviewReplicas: 1,
 		New:            ReplicaSet{Hash: "new", Revision: 2},
 		Stable:         &ReplicaSet{Hash: "old", Revision: 1, Replicas: 1, Available: 1},
 		ActiveSelector: "old", PreviewSelector: "old", HasPreview: true,

@@ -22,7 +22,6 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
-	"github.com/switchyard-dev/switchyard/internal/imageupdater"
 	"github.com/switchyard-dev/switchyard/internal/rollout"
 )
 
@@ -42,8 +41,6 @@ type Options struct {
 	RolloutThreads int
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
-	// ImageUpdater also runs the image updater (ImageUpdater objects).
-	ImageUpdater bool
 	// Clock is injected by tests; nil is the real clock.
 	Clock clock.PassiveClock
 }
@@ -74,6 +71,9 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	cacheOpts := cache.Options{
+		// managedFields are never read here and are a large part of each
+		// cached object.
+		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
 			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed)},
 		},
@@ -115,12 +115,6 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up rollout controller: %w", err)
-	}
-	if opts.ImageUpdater {
-		iu := &imageupdater.Reconciler{Client: mgr.GetClient()}
-		if err := iu.SetupWithManager(mgr); err != nil {
-			return nil, fmt.Errorf("set up image updater: %w", err)
-		}
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -41,6 +42,12 @@ type Reconciler struct {
 	Clock     clock.PassiveClock
 	// MaxConcurrentReconciles is the number of Rollouts reconciled at once.
 	MaxConcurrentReconciles int
+
+	// ownWrites maps a Rollout to the resourceVersion its last write by this
+	// controller replaced. While the cache still shows that version, a pass
+	// would act on stale state and its writes would conflict; the watch
+	// event of our own write brings the Rollout back.
+	ownWrites sync.Map
 }
 
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;update;patch
@@ -57,11 +64,20 @@ type Reconciler struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	ro := &v1alpha1.Rollout{}
 	if err := r.Client.Get(ctx, req.NamespacedName, ro); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.ownWrites.Delete(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !ro.DeletionTimestamp.IsZero() {
 		// Owned ReplicaSets go with the garbage collector.
 		return ctrl.Result{}, nil
+	}
+	if replaced, ok := r.ownWrites.Load(req.NamespacedName); ok {
+		if replaced == ro.ResourceVersion {
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
+		r.ownWrites.Delete(req.NamespacedName)
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues("rollout", klog.KObj(ro))
 	ctx = ctrl.LoggerInto(ctx, log)
@@ -147,7 +163,20 @@ func (r *Reconciler) writeStatus(ctx context.Context, s *scope) error {
 	if equality.Semantic.DeepEqual(s.original.Status, s.ro.Status) {
 		return nil
 	}
-	return r.Client.Status().Patch(ctx, s.ro, client.MergeFromWithOptions(s.original, client.MergeFromWithOptimisticLock{}))
+	if err := r.Client.Status().Patch(ctx, s.ro, client.MergeFromWithOptions(s.original, client.MergeFromWithOptimisticLock{})); err != nil {
+		return err
+	}
+	r.rememberOwnWrite(s, s.ro.ResourceVersion)
+	return nil
+}
+
+// rememberOwnWrite notes that this pass moved the Rollout past the version it
+// read. A write the API server found to change nothing keeps the version,
+// and must not be waited for.
+func (r *Reconciler) rememberOwnWrite(s *scope, newVersion string) {
+	if newVersion != "" && newVersion != s.startResourceVersion {
+		r.ownWrites.Store(client.ObjectKeyFromObject(s.ro), s.startResourceVersion)
+	}
 }
 
 func lowestRequeue(a, b ctrl.Result) ctrl.Result {

@@ -134,6 +134,7 @@ func (r *Reconciler) syncRolloutRevision(ctx context.Context, s *scope) error {
 	}
 	// The status patch that ends the pass carries the resourceVersion it
 	// read; keep it current so the optimistic lock holds.
+	r.rememberOwnWrite(s, meta.ResourceVersion)
 	s.ro.ResourceVersion = meta.ResourceVersion
 	s.original.ResourceVersion = meta.ResourceVersion
 	if s.ro.Annotations == nil {

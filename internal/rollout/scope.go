@@ -15,6 +15,8 @@ type scope struct {
 	ro       *v1alpha1.Rollout
 	original *v1alpha1.Rollout
 	now      time.Time
+	// startResourceVersion is the Rollout's version as the pass read it.
+	startResourceVersion string
 
 	// replicaSets are the Rollout's ReplicaSets, kept current as the pass
 	// scales them. newRS is the one of the current pod template.
@@ -38,7 +40,7 @@ type scope struct {
 }
 
 func newScope(ro *v1alpha1.Rollout, now time.Time) *scope {
-	return &scope{ro: ro, original: ro.DeepCopy(), now: now, services: map[string]*corev1.Service{}}
+	return &scope{ro: ro, original: ro.DeepCopy(), now: now, services: map[string]*corev1.Service{}, startResourceVersion: ro.ResourceVersion}
 }
 
 // replicaSetByHash returns the Rollout's ReplicaSet with the given

@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -55,10 +56,16 @@ func (r *Reconciler) pointService(ctx context.Context, s *scope, svc *corev1.Ser
 
 // readyEndpoints counts the pods of rs that svc's EndpointSlices list as
 // ready: what a client of the Service actually reaches. Read uncached, at
-// the moment it matters.
+// the moment it matters, from the API server's watch cache (resourceVersion
+// "0"): a quorum read can wait ~100 ms for that cache to catch up, on the
+// promote's critical path. The ReplicaSet's status already says the pods
+// are available; this confirms the Service's endpoints agree.
 func (r *Reconciler) readyEndpoints(ctx context.Context, svc *corev1.Service, rs *appsv1.ReplicaSet) (int32, error) {
 	var slices discoveryv1.EndpointSliceList
-	if err := r.APIReader.List(ctx, &slices, client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
+	err := r.APIReader.List(ctx, &slices, client.InNamespace(svc.Namespace),
+		client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name},
+		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: "0"}})
+	if err != nil {
 		return 0, fmt.Errorf("list endpointslices of service %s: %w", klog.KObj(svc), err)
 	}
 	prefix := rs.Name + "-"

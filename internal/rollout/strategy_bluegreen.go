@@ -29,19 +29,20 @@ func (r *Reconciler) runBlueGreen(ctx context.Context, s *scope) (ctrl.Result, e
 	active := s.services[bg.ActiveService]
 	preview := s.services[bg.PreviewService]
 	o := r.observeBlueGreen(s, active, preview)
-	if needsEndpointCheck(o) {
-		svc := preview
-		if svc == nil {
+	plan := bluegreen.Decide(o)
+	if plan.Waiting == bluegreen.WaitNewEndpoints {
+		// Only right before the active switch are EndpointSlices read.
+		if preview == nil {
 			o.NewReadyEndpoints = s.newRS.Status.ReadyReplicas
 		} else {
-			n, err := r.readyEndpoints(ctx, svc, s.newRS)
+			n, err := r.readyEndpoints(ctx, preview, s.newRS)
 			if err != nil {
 				return ctrl.Result{}, err
 			}
 			o.NewReadyEndpoints = n
 		}
+		plan = bluegreen.Decide(o)
 	}
-	plan := bluegreen.Decide(o)
 	ctrl.LoggerFrom(ctx).V(1).Info("blue-green plan", "waiting", plan.Waiting, "active", plan.ActiveSelector, "preview", plan.PreviewSelector, "promoted", plan.Promoted)
 
 	// 1. Scale up.
@@ -124,7 +125,8 @@ func (r *Reconciler) observeBlueGreen(s *scope, active, preview *corev1.Service)
 		}
 	}
 	stableHash := st.StableRS
-	if stableHash == "" || s.replicaSetByHash(stableHash) == nil {
+	o.StableRecorded = stableHash != "" && s.replicaSetByHash(stableHash) != nil
+	if !o.StableRecorded {
 		// No recorded stable revision (status lost, or a namespace moved
 		// from another controller): whatever the active Service selects is
 		// what production runs.
@@ -140,13 +142,6 @@ func (r *Reconciler) observeBlueGreen(s *scope, active, preview *corev1.Service)
 		}
 	}
 	return o
-}
-
-// needsEndpointCheck says whether the plan may switch the active Service in
-// this pass, the only time the (uncached) EndpointSlices are read.
-func needsEndpointCheck(o bluegreen.Observed) bool {
-	return o.Stable != nil && o.Stable.Hash != o.New.Hash && o.ActiveSelector != "" &&
-		o.ActiveSelector != o.New.Hash && !o.Abort && o.New.Available >= o.Replicas
 }
 
 func observeRS(rs *appsv1.ReplicaSet) bluegreen.ReplicaSet {

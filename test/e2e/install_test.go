@@ -27,7 +27,7 @@ func TestInstallManifests(t *testing.T) {
 	} {
 		e.mustKubectl("-n", tc.namespace, "apply", "-f", filepath.Join(root, tc.file))
 		g.Eventually(func() error {
-			_, err := e.kubectl("-n", tc.namespace, "wait", "--for=condition=Available", "deployment/switchyard-controller", "--timeout=10s")
+			_, err := e.kubectl("-n", tc.namespace, "wait", "--for=condition=Available", "deployment/switchyard-controller", "deployment/switchyard-image-updater", "--timeout=10s")
 			return err
 		}).Should(Succeed())
 	}
