@@ -71,13 +71,13 @@ func (r *Reconciler) syncNewReplicaSet(ctx context.Context, s *scope) (ctrl.Resu
 	s.replicaSets = append(s.replicaSets, rs)
 	s.progressed = true
 	r.Recorder.Eventf(s.ro, rs, corev1.EventTypeNormal, EventNewReplicaSet, "Create",
-		"Created ReplicaSet %s (revision %d)", rs.Name, maxRevision+1)
+		"Created ReplicaSet %s (revision %d) with %d replicas", rs.Name, maxRevision+1, specReplicas(rs))
 	ctrl.LoggerFrom(ctx).Info("created ReplicaSet", "replicaSet", klog.KObj(rs), "revision", maxRevision+1)
 	return ctrl.Result{}, r.syncRolloutRevision(ctx, s)
 }
 
-// newReplicaSet builds the ReplicaSet for the current template, at size 0:
-// the strategy scales it.
+// newReplicaSet builds the ReplicaSet for the current template at the size
+// its strategy will want first, which saves a scale-up write per revision.
 func (r *Reconciler) newReplicaSet(s *scope, rev int64) *appsv1.ReplicaSet {
 	tmpl := *s.ro.Spec.Template.DeepCopy()
 	tmpl.Labels = maps.Clone(tmpl.Labels)
@@ -99,7 +99,7 @@ func (r *Reconciler) newReplicaSet(s *scope, rev int64) *appsv1.ReplicaSet {
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(s.ro, v1alpha1.GroupVersion.WithKind("Rollout"))},
 		},
 		Spec: appsv1.ReplicaSetSpec{
-			Replicas:        ptr.To[int32](0),
+			Replicas:        ptr.To(r.initialReplicas(s)),
 			MinReadySeconds: s.ro.Spec.MinReadySeconds,
 			Selector:        selector,
 			Template:        tmpl,

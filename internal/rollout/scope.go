@@ -29,6 +29,8 @@ type scope struct {
 
 	// invalid is the InvalidSpec message, if the spec cannot be acted on.
 	invalid string
+	// promotedEvent is set when this pass announced a promotion.
+	promotedEvent bool
 	// progressed is set when this pass changed a ReplicaSet or Service, so
 	// the progress deadline restarts.
 	progressed bool

@@ -45,11 +45,15 @@ func (r *Reconciler) pointService(ctx context.Context, s *scope, svc *corev1.Ser
 	if err := r.Client.Patch(ctx, svc, patch); err != nil {
 		return fmt.Errorf("point service %s at %s: %w", klog.KObj(svc), podHash, err)
 	}
-	if from != podHash {
-		s.progressed = true
+	if from == podHash {
+		return nil
+	}
+	s.progressed = true
+	ctrl.LoggerFrom(ctx).Info("switched service", "service", klog.KObj(svc), "from", from, "to", podHash)
+	if from != "" {
+		// Injecting the first hash is not a switch: no event for it.
 		r.Recorder.Eventf(s.ro, svc, corev1.EventTypeNormal, EventSwitchService, "Switch",
 			"Switched selector for service %q from %q to %q", svc.Name, from, podHash)
-		ctrl.LoggerFrom(ctx).Info("switched service", "service", klog.KObj(svc), "from", from, "to", podHash)
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ func (r *Reconciler) computeStatus(ctx context.Context, s *scope) {
 	st.Phase, st.Message = phase.Compute(s.ro)
 	if st.Phase == v1alpha1.RolloutPhaseHealthy {
 		setCondition(st, s.now, v1alpha1.RolloutHealthy, corev1.ConditionTrue, v1alpha1.RolloutHealthyReason, "Rollout is healthy")
-		if s.original.Status.Phase != v1alpha1.RolloutPhaseHealthy {
+		if s.original.Status.Phase != v1alpha1.RolloutPhaseHealthy && !s.promotedEvent {
 			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventCompleted, "Complete", "Rollout completed update to revision %s (%s)", currentRevision(s), s.newHash)
 		}
 	} else {

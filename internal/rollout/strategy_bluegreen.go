@@ -158,10 +158,13 @@ func observeRS(rs *appsv1.ReplicaSet) bluegreen.ReplicaSet {
 // in the status.
 func (r *Reconciler) applyPauseAndPromotion(ctx context.Context, s *scope, addPause, clearPause, promoted bool, reason v1alpha1.PauseReason) {
 	st := &s.ro.Status
+	promoted = promoted && st.StableRS != s.newHash
 	if clearPause && (len(st.PauseConditions) > 0 || st.ControllerPause) {
 		st.PauseConditions = nil
 		st.ControllerPause = false
-		r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventResumed, "Resume", "Rollout resumed")
+		if !promoted {
+			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventResumed, "Resume", "Rollout resumed")
+		}
 	}
 	if addPause {
 		st.PauseConditions = append(st.PauseConditions, v1alpha1.PauseCondition{Reason: reason, StartTime: metav1.NewTime(s.now)})
@@ -169,10 +172,42 @@ func (r *Reconciler) applyPauseAndPromotion(ctx context.Context, s *scope, addPa
 		r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventPaused, "Pause", "Rollout paused: %s", reason)
 		ctrl.LoggerFrom(ctx).Info("paused", "reason", reason)
 	}
-	if promoted && st.StableRS != s.newHash {
+	if promoted {
+		firstDeploy := st.StableRS == ""
 		st.StableRS = s.newHash
 		st.PromoteFull = false
-		r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventPromoted, "Promote", "Promoted revision %s to stable", s.newRS.Annotations[v1alpha1.RevisionAnnotation])
+		if !firstDeploy {
+			// One event for the transition; RolloutCompleted is not sent too.
+			s.promotedEvent = true
+			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventPromoted, "Promote", "Promoted revision %s to stable", s.newRS.Annotations[v1alpha1.RevisionAnnotation])
+		}
 		ctrl.LoggerFrom(ctx).Info("promoted", "stableRS", s.newHash)
 	}
+}
+
+// initialReplicas is the size a new ReplicaSet is created at: what the
+// strategy's planner would scale it to in the same pass.
+func (r *Reconciler) initialReplicas(s *scope) int32 {
+	st := &s.ro.Status
+	replicas := s.ro.ReplicasOrDefault()
+	if s.ro.Spec.Paused || (st.Abort && st.StableRS != "") {
+		return 0
+	}
+	if bg := s.ro.Spec.Strategy.BlueGreen; bg != nil {
+		if s.replicaSetByHash(st.StableRS) == nil && !s.activeSelectsExisting() {
+			return replicas // first deploy
+		}
+		if st.PromoteFull {
+			return replicas
+		}
+		return bg.PreviewReplicaCountOrDefault(replicas)
+	}
+	return r.initialCanaryReplicas(s)
+}
+
+// activeSelectsExisting reports whether the active Service selects one of
+// the Rollout's ReplicaSets.
+func (s *scope) activeSelectsExisting() bool {
+	svc := s.services[s.ro.Spec.Strategy.BlueGreen.ActiveService]
+	return s.replicaSetByHash(selectedHash(svc)) != nil
 }

@@ -235,3 +235,30 @@ func pauseStart(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason) *time.T
 	}
 	return nil
 }
+
+// initialCanaryReplicas asks the replica planner for the new ReplicaSet's
+// first size, as if it existed at zero: a new template restarts the steps.
+func (r *Reconciler) initialCanaryReplicas(s *scope) int32 {
+	spec := s.ro.Spec.Strategy.Canary
+	stableRS := s.replicaSetByHash(s.ro.Status.StableRS)
+	stableHash := ""
+	if stableRS != nil {
+		stableHash = s.ro.Status.StableRS
+	}
+	weight := replicas.EffectiveWeight(replicas.Progress{
+		Steps:            weightSteps(spec.Steps),
+		CurrentStepIndex: ptr.To[int32](0),
+		StableRS:         stableHash,
+		CurrentPodHash:   s.newHash,
+		PromoteFull:      s.ro.Status.PromoteFull,
+	})
+	s.newRS = &appsv1.ReplicaSet{}
+	s.newRS.Name = s.ro.Name + "-" + s.newHash
+	s.newRS.Spec.Replicas = ptr.To[int32](0)
+	defer func() { s.newRS = nil }()
+	plan, err := replicas.Compute(r.canaryInput(s, stableRS, weight))
+	if err != nil {
+		return 0 // the next pass scales it
+	}
+	return plan.Canary
+}
