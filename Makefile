@@ -3,7 +3,7 @@ SHELL := /usr/bin/env bash
 GO ?= go
 LOCALCLUSTER := $(GO) run ./test/cluster/cmd/localcluster
 KUBECONFIG_LOCAL := $(CURDIR)/.localcluster/kubeconfig
-GOTEST_FLAGS ?= -timeout 40m
+GOTEST_FLAGS ?= -count=1 -timeout 40m
 
 .PHONY: help
 help: ## Show this help.
