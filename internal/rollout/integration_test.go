@@ -278,3 +278,86 @@ func TestRestartAt(t *testing.T) {
 		g.Expect(podNames()).NotTo(ContainElement(name))
 	}
 }
+
+func phase(ns, name string) func() string {
+	return func() string {
+		ro := get(ns, name)()
+		if ro == nil || ro.Status.ObservedGeneration != v1alpha1.ObservedGenerationString(ro.Generation) {
+			return ""
+		}
+		return string(ro.Status.Phase)
+	}
+}
+
+func selects(ns, name string) func() string {
+	return func() string {
+		svc := &corev1.Service{}
+		if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, svc); err != nil {
+			return ""
+		}
+		return svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey]
+	}
+}
+
+// TestCanaryServices: canaryService and stableService get the canary's and
+// the stable's hash injected, as blue-green's Services do.
+func TestCanaryServices(t *testing.T) {
+	t.Parallel()
+	ns, g := newNamespace(t)
+	ctx := context.Background()
+	for _, name := range []string{"backend-canary-svc", "backend-stable-svc"} {
+		g.Expect(k8sClient.Create(ctx, service(ns, name, "backend-canary"))).To(Succeed())
+	}
+	ro := seed(t, g, "canary-rollout.yaml", ns)
+	ro.Spec.Replicas = ptr.To[int32](4)
+	ro.Spec.Strategy.Canary.CanaryService = "backend-canary-svc"
+	ro.Spec.Strategy.Canary.StableService = "backend-stable-svc"
+	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))
+	stable := get(ns, ro.Name)().Status.StableRS
+	g.Expect(selects(ns, "backend-stable-svc")()).To(Equal(stable))
+	g.Expect(selects(ns, "backend-canary-svc")()).To(Equal(stable))
+
+	live := get(ns, ro.Name)()
+	live.Spec.Template.Spec.Containers[0].Image = "backend:v2"
+	g.Expect(k8sClient.Update(ctx, live)).To(Succeed())
+	g.Eventually(phase(ns, ro.Name)).Should(Equal("Paused"))
+	canary := get(ns, ro.Name)().Status.CurrentPodHash
+	g.Expect(canary).NotTo(Equal(stable))
+	g.Eventually(selects(ns, "backend-canary-svc")).Should(Equal(canary))
+	g.Expect(selects(ns, "backend-stable-svc")()).To(Equal(stable))
+}
+
+// TestCanaryWithoutSteps: no steps is a plain rolling update within
+// maxSurge and maxUnavailable, straight to Healthy.
+func TestCanaryWithoutSteps(t *testing.T) {
+	t.Parallel()
+	ns, g := newNamespace(t)
+	ctx := context.Background()
+	ro := seed(t, g, "canary-rollout.yaml", ns)
+	ro.Spec.Replicas = ptr.To[int32](4)
+	ro.Spec.Strategy.Canary.Steps = nil
+	ro.Spec.Strategy.Canary.MaxSurge = ptr.To(intstr.FromInt32(1))
+	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))
+
+	var maxSpec int32
+	live := get(ns, ro.Name)()
+	live.Spec.Template.Spec.Containers[0].Image = "backend:v2"
+	g.Expect(k8sClient.Update(ctx, live)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		var rsList appsv1.ReplicaSetList
+		g.Expect(k8sClient.List(ctx, &rsList, client.InNamespace(ns))).To(Succeed())
+		var total int32
+		for _, rs := range rsList.Items {
+			total += ptr.Deref(rs.Spec.Replicas, 0)
+		}
+		maxSpec = max(maxSpec, total)
+		ro := get(ns, ro.Name)()
+		g.Expect(phase(ns, ro.Name)()).To(Equal("Healthy"))
+		g.Expect(ro.Status.StableRS).To(Equal(ro.Status.CurrentPodHash))
+		g.Expect(ro.Status.UpdatedReplicas).To(Equal(int32(4)))
+		g.Expect(ro.Status.Replicas).To(Equal(int32(4)))
+	}).Should(Succeed())
+	g.Expect(maxSpec).To(BeNumerically("<=", 5), "replicas + maxSurge")
+}
