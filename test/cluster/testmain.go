@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
+	"testing"
 	"time"
 )
 
@@ -16,6 +18,11 @@ import (
 // m is usually the *testing.M; anything with Run can wrap it to set up more
 // once the cluster exists. Set LOCALCLUSTER_LOG=1 to see start-up progress.
 func Main(m interface{ Run() int }, c **Cluster) int {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("skipped: -short, and every test here needs the local cluster")
+		return 0
+	}
 	opts := Options{}
 	if os.Getenv("LOCALCLUSTER_LOG") != "" {
 		opts.Log = os.Stderr
