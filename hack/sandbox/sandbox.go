@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -208,7 +207,7 @@ func (s *sandbox) down() error {
 		var st state
 		if err := json.Unmarshal(data, &st); err == nil {
 			for name, pid := range st.PIDs {
-				stopPID(pid, name)
+				cluster.StopProcess(pid, name)
 			}
 		}
 	}
@@ -252,17 +251,14 @@ http:
 	if err != nil {
 		return 0, err
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		_, err := remote.Catalog(context.Background(), mustRegistry())
-		if err == nil {
-			return pid, nil
-		}
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("registry not answering on %s: %w (log in %s)", registryAddr, err, s.path("docker-registry.log"))
-		}
-		time.Sleep(100 * time.Millisecond) // a child process we do not watch: nothing to wait on but the port
+	answering := func(ctx context.Context) (bool, error) {
+		_, err := remote.Catalog(ctx, mustRegistry())
+		return err == nil, nil
 	}
+	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 20*time.Second, true, answering); err != nil {
+		return 0, fmt.Errorf("registry not answering on %s: %w (log in %s)", registryAddr, err, s.path("docker-registry.log"))
+	}
+	return pid, nil
 }
 
 // detach starts a process that outlives the sandbox command.
@@ -281,20 +277,6 @@ func (s *sandbox) detach(name, bin string, args ...string) (int, error) {
 	pid := cmd.Process.Pid
 	_ = cmd.Process.Release()
 	return pid, nil
-}
-
-func stopPID(pid int, name string) {
-	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || !strings.Contains(string(cmdline), name) {
-		return
-	}
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if syscall.Kill(pid, 0) != nil {
-			return
-		}
-	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
 // serviceAccountKubeconfig writes a kubeconfig with a token of the

@@ -388,7 +388,7 @@ func KillDir(dir string) error {
 		}
 		for _, name := range []string{"kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"} {
 			if pid, ok := s.PIDs[name]; ok {
-				killPID(pid, name)
+				StopProcess(pid, name)
 			}
 		}
 	} else if !os.IsNotExist(err) {
@@ -576,22 +576,20 @@ func (p *process) stop() error {
 	return nil
 }
 
-// killPID stops a detached component: SIGTERM, then SIGKILL if it lingers.
-// It checks the process's command line first, so a recycled PID is spared.
-func killPID(pid int, name string) {
+// StopProcess stops a process this package or the sandbox detached, by PID:
+// SIGTERM, then SIGKILL if it lingers. It checks the process's command line
+// for name first, so a recycled PID is spared.
+func StopProcess(pid int, name string) {
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil || !strings.Contains(string(cmdline), name) {
 		return
 	}
 	_ = syscall.Kill(pid, syscall.SIGTERM)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if err := syscall.Kill(pid, 0); err != nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond) // waiting on a process we did not spawn: no channel to wait on
+	// Not our child: there is no Wait, only polling whether it is gone.
+	gone := func(context.Context) (bool, error) { return syscall.Kill(pid, 0) != nil, nil }
+	if wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 10*time.Second, true, gone) != nil {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
 
 func freePorts(n int) ([]int, error) {
