@@ -361,3 +361,47 @@ func TestCanaryWithoutSteps(t *testing.T) {
 	}).Should(Succeed())
 	g.Expect(maxSpec).To(BeNumerically("<=", 5), "replicas + maxSurge")
 }
+
+// TestUndoReusesTheOldReplicaSet: `kubectl argo rollouts undo` copies an old
+// ReplicaSet's template (as the API server defaulted it) into the Rollout;
+// that ReplicaSet is scaled back up, no third one is created.
+func TestUndoReusesTheOldReplicaSet(t *testing.T) {
+	t.Parallel()
+	ns, g := newNamespace(t)
+	ctx := context.Background()
+	ro := seed(t, g, "canary-rollout.yaml", ns)
+	ro.Spec.Replicas = ptr.To[int32](2)
+	ro.Spec.Strategy.Canary.Steps = nil
+	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))
+	first := get(ns, ro.Name)().Status.CurrentPodHash
+
+	live := get(ns, ro.Name)()
+	live.Spec.Template.Spec.Containers[0].Image = "backend:v2"
+	g.Expect(k8sClient.Update(ctx, live)).To(Succeed())
+	g.Eventually(func() string {
+		if ro := get(ns, ro.Name)(); phase(ns, ro.Name)() == "Healthy" {
+			return ro.Status.StableRS
+		}
+		return ""
+	}).ShouldNot(Or(BeEmpty(), Equal(first)))
+
+	// What undo does: the first ReplicaSet's template, hash label removed.
+	rs := &appsv1.ReplicaSet{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: ro.Name + "-" + first}, rs)).To(Succeed())
+	template := rs.Spec.Template.DeepCopy()
+	delete(template.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
+	live = get(ns, ro.Name)()
+	live.Spec.Template = *template
+	g.Expect(k8sClient.Update(ctx, live)).To(Succeed())
+
+	g.Eventually(func(g Gomega) {
+		ro := get(ns, ro.Name)()
+		g.Expect(phase(ns, ro.Name)()).To(Equal("Healthy"))
+		g.Expect(ro.Status.CurrentPodHash).To(Equal(first))
+		g.Expect(ro.Status.StableRS).To(Equal(first))
+		var rsList appsv1.ReplicaSetList
+		g.Expect(k8sClient.List(ctx, &rsList, client.InNamespace(ns))).To(Succeed())
+		g.Expect(rsList.Items).To(HaveLen(2))
+	}).Should(Succeed())
+}

@@ -48,6 +48,9 @@ type Reconciler struct {
 	// would act on stale state and its writes would conflict; the watch
 	// event of our own write brings the Rollout back.
 	ownWrites sync.Map
+	// equivalents remembers which ReplicaSet runs a template whose hash
+	// label differs (see equivalentReplicaSet), by Rollout UID and hash.
+	equivalents sync.Map
 }
 
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;update;patch

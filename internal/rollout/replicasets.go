@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
@@ -27,6 +29,15 @@ import (
 func (r *Reconciler) syncNewReplicaSet(ctx context.Context, s *scope) (ctrl.Result, error) {
 	s.newHash = hash.PodTemplateHash(&s.ro.Spec.Template, s.ro.Status.CollisionCount)
 	s.newRS = s.replicaSetByHash(s.newHash)
+	if s.newRS == nil {
+		equivalent, err := r.equivalentReplicaSet(ctx, s)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if equivalent != nil {
+			s.newRS, s.newHash = equivalent, hashOf(equivalent)
+		}
+	}
 	maxRevision := int64(0)
 	for _, rs := range s.replicaSets {
 		if rs != s.newRS {
@@ -236,4 +247,69 @@ func (r *Reconciler) pruneHistory(ctx context.Context, s *scope) (ctrl.Result, e
 		}
 	}
 	return ctrl.Result{}, nil
+}
+
+// equivalentReplicaSet finds a ReplicaSet that runs the Rollout's pod template
+// although its hash label differs: `kubectl argo rollouts undo` copies a
+// ReplicaSet's template, which the API server had defaulted, back into the
+// Rollout; an older controller may have hashed differently. Such a
+// ReplicaSet is reused rather than a copy started, so no pod restarts.
+//
+// The comparison needs the template as the API server would default it,
+// which a dry-run create returns. It runs only when a ReplicaSet has the
+// same containers and images (not for an ordinary new build), and its
+// answer is remembered per template hash.
+func (r *Reconciler) equivalentReplicaSet(ctx context.Context, s *scope) (*appsv1.ReplicaSet, error) {
+	var candidates []*appsv1.ReplicaSet
+	for _, rs := range s.replicaSets {
+		if sameImages(&rs.Spec.Template.Spec, &s.ro.Spec.Template.Spec) {
+			candidates = append(candidates, rs)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	key := string(s.ro.UID) + "/" + s.newHash
+	if name, ok := r.equivalents.Load(key); ok {
+		for _, rs := range candidates {
+			if rs.Name == name {
+				return rs, nil
+			}
+		}
+	}
+	dry := r.newReplicaSet(s, 0)
+	dry.Name, dry.GenerateName = "", s.ro.Name+"-"
+	dry.Spec.Replicas = ptr.To[int32](0)
+	if err := r.Client.Create(ctx, dry, client.DryRunAll); err != nil {
+		return nil, fmt.Errorf("default pod template (dry run): %w", err)
+	}
+	want := withoutHashLabel(dry.Spec.Template)
+	for _, rs := range candidates {
+		if equality.Semantic.DeepEqual(withoutHashLabel(rs.Spec.Template), want) {
+			r.equivalents.Store(key, rs.Name)
+			ctrl.LoggerFrom(ctx).Info("reusing ReplicaSet with the same pod template", "replicaSet", klog.KObj(rs))
+			return rs, nil
+		}
+	}
+	return nil, nil
+}
+
+func sameImages(a, b *corev1.PodSpec) bool {
+	images := func(spec *corev1.PodSpec) []string {
+		var out []string
+		for _, c := range append(append([]corev1.Container(nil), spec.InitContainers...), spec.Containers...) {
+			out = append(out, c.Name+"="+c.Image)
+		}
+		return out
+	}
+	return slices.Equal(images(a), images(b))
+}
+
+func withoutHashLabel(t corev1.PodTemplateSpec) corev1.PodTemplateSpec {
+	t = *t.DeepCopy()
+	delete(t.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
+	if len(t.Labels) == 0 {
+		t.Labels = nil
+	}
+	return t
 }
