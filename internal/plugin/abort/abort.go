@@ -31,10 +31,10 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "abort ROLLOUT_NAME",
 		Short: "Abort a rollout",
-		Long: `This command stops progressing the current rollout and reverts all steps. The previous ReplicaSet will be active.
-
-Note the 'spec.template' still represents the new rollout version. If the Rollout leaves the aborted state, it will try to go to the new version.
-Updating the 'spec.template' back to the previous version will fully revert the rollout.
+		Long: `Stop the update in flight and go back to the stable pods: a canary drains its
+new pods, a blue-green rollout keeps (or puts back) its active Service on the
+stable ReplicaSet. The rollout is Degraded until it is retried, or until
+spec.template is set back to the stable version, which completes the rollback.
 
 Aborting a rollout that is already aborted is an error.`,
 		Example:           example,

@@ -26,7 +26,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Create a Rollout resource",
-		Long: `This command creates a new Rollout resource from a file.
+		Long: `Create Rollouts from a file.
 
 Files may hold several documents; each must be a Rollout (Switchyard serves no
 Experiment or AnalysisTemplate). Unknown fields are rejected.`,

@@ -62,7 +62,8 @@ func NewRolloutCmd(f *cli.Factory) *cobra.Command {
 		Use:     "rollout ROLLOUT_NAME",
 		Aliases: []string{"ro", "rollouts"},
 		Short:   "Get details about a rollout",
-		Long: `Get details about and visual representation of a rollout. It returns a bunch of metadata on a resource and a tree view of the child resources created by the parent.
+		Long: `Summarise a rollout (status, strategy, step and weights, images and their
+roles, replica counts) above a tree of its revisions, ReplicaSets and pods.
 
 Tree view icons
 

@@ -24,7 +24,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lint",
 		Short: "Lint and validate a Rollout",
-		Long: `This command lints and validates a new Rollout resource from a file.
+		Long: `Check Rollout manifests offline, before they are applied.
 
 Every Rollout document of the file (other kinds are skipped) is checked with
 the same validation the controller applies; each problem is printed with its

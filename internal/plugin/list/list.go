@@ -31,7 +31,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list <rollout> RESOURCE_NAME",
 		Short: "List rollouts",
-		Long:  "This command consists of subcommands which can be used to list rollouts.",
+		Long:  "List Rollouts.",
 		Example: `  # List rollouts
   kubectl argo rollouts list rollouts`,
 		Args: cobra.NoArgs,
@@ -60,7 +60,7 @@ func newRolloutsCmd(f *cli.Factory) *cobra.Command {
 		Use:     "rollouts",
 		Aliases: []string{"ro", "rollout"},
 		Short:   "List rollouts",
-		Long:    "This command lists all of the rollouts for a specified namespace (uses current namespace context if namespace not specified).",
+		Long:    "One line per Rollout of the namespace (-n, or the kubeconfig's), or of every namespace with -A.",
 		Example: `  # List rollouts
   kubectl argo rollouts list rollouts
 

@@ -27,7 +27,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "pause ROLLOUT_NAME",
 		Short: "Pause a rollout",
-		Long:  "Set the rollout paused state to 'true'",
+		Long:  "Hold the rollout where it stands (spec.paused: true) until it is promoted.",
 		Example: `  # Pause a rollout
   kubectl argo rollouts pause backend-canary`,
 		RunE:              cli.RunE(o),

@@ -35,10 +35,9 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "promote ROLLOUT_NAME",
 		Short: "Promote a rollout",
-		Long: `Promote a rollout
-
-Promotes a rollout paused at a canary step, or a paused blue-green pre-promotion.
-To skip analysis, pauses and steps entirely, use '--full' to fully promote the rollout.
+		Long: `Let a paused rollout go on: a canary moves past its current step, a blue-green
+rollout switches its active Service to the new pods. --full skips every
+remaining step and pause at once.
 
 Promoting a blue-green rollout that is not paused is an error ("nothing to promote"),
 so a pipeline cannot mistake a no-op for a release.`,

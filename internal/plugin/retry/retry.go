@@ -19,7 +19,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "retry <rollout> RESOURCE_NAME",
 		Short: "Retry a rollout",
-		Long:  "This command consists of subcommands which can be used to restart an aborted rollout.",
+		Long:  "Start an aborted update again, from its first step.",
 		Example: `  # Retry an aborted rollout
   kubectl argo rollouts retry rollout backend-canary`,
 		Args: cobra.NoArgs,

@@ -19,9 +19,9 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "set <image> ROLLOUT_NAME",
 		Short: "Update various values on resources",
-		Long:  "This command consists of subcommands which can be used to update rollouts.",
+		Long:  "Change a field of a Rollout.",
 		Example: `  # Set rollout image
-  kubectl argo rollouts set image my-rollout demo=argoproj/rollouts-demo:yellow`,
+  kubectl argo rollouts set image backend-canary backend-canary=registry.example.com/backend:v2`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return cli.Usagef("specify what to set: %q", "set image ROLLOUT_NAME CONTAINER=IMAGE")

@@ -47,8 +47,9 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status ROLLOUT_NAME",
 		Short: "Show the status of a rollout",
-		Long: `Watch rollout until it finishes or the timeout is exceeded. Returns success if
-the rollout is healthy upon completion and an error otherwise.
+		Long: `Print the rollout's phase and message, and with --watch (the default) each
+change, until the rollout is Healthy (exit 0), Degraded or --timeout passes
+(exit 1).
 
 With --until paused (a Switchyard extension) the watch also ends, with success,
 when the rollout reaches Paused: a pipeline can stop at a blue-green or canary
