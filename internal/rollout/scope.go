@@ -88,3 +88,13 @@ func hashOf(rs *appsv1.ReplicaSet) string {
 	}
 	return rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
 }
+
+// pauseStart is when the pause condition with reason began, or nil.
+func pauseStart(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason) *time.Time {
+	for _, pc := range st.PauseConditions {
+		if pc.Reason == reason {
+			return &pc.StartTime.Time
+		}
+	}
+	return nil
+}

@@ -146,8 +146,7 @@ func (r *Reconciler) progressing(ctx context.Context, s *scope) {
 			st.GetCondition(v1alpha1.RolloutProgressing).LastUpdateTime = metav1.NewTime(s.now)
 			return
 		}
-		deadline := c.LastUpdateTime.Add(time.Duration(s.ro.ProgressDeadlineSecondsOrDefault()) * time.Second)
-		if s.now.Before(deadline) {
+		if s.now.Before(progressDeadline(s.ro)) {
 			return
 		}
 		msg := fmt.Sprintf("ReplicaSet %q has timed out progressing.", rsName)

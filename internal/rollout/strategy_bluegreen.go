@@ -117,12 +117,8 @@ func (r *Reconciler) observeBlueGreen(s *scope, active, preview *corev1.Service)
 		PromoteFull:            st.PromoteFull,
 		Abort:                  st.Abort,
 		SpecPaused:             s.ro.Spec.Paused,
+		PauseStart:             pauseStart(st, v1alpha1.PauseReasonBlueGreenPause),
 		Now:                    s.now,
-	}
-	for _, pc := range st.PauseConditions {
-		if pc.Reason == v1alpha1.PauseReasonBlueGreenPause {
-			o.PauseStart = &pc.StartTime.Time
-		}
 	}
 	stableHash := st.StableRS
 	o.StableRecorded = stableHash != "" && s.replicaSetByHash(stableHash) != nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -225,15 +224,6 @@ func rsState(rs *appsv1.ReplicaSet) *replicas.ReplicaSetState {
 		Available: rs.Status.AvailableReplicas,
 		Created:   rs.Status.Replicas,
 	}
-}
-
-func pauseStart(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason) *time.Time {
-	for _, pc := range st.PauseConditions {
-		if pc.Reason == reason {
-			return &pc.StartTime.Time
-		}
-	}
-	return nil
 }
 
 // initialCanaryReplicas asks the replica planner for the new ReplicaSet's
