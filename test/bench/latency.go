@@ -82,10 +82,7 @@ func (b *bench) latencyBlueGreen(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		healthy, err := b.watchFor(ctx, &v1alpha1.Rollout{}, []string{name}, func(o client.Object) bool {
-			ro := o.(*v1alpha1.Rollout)
-			return phaseOf(ro) == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == hash
-		})
+		healthy, err := b.watchHealthyAt(ctx, name, hash)
 		if err != nil {
 			return err
 		}
@@ -133,10 +130,7 @@ func (b *bench) latencyCanary(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		healthy, err := b.watchFor(ctx, &v1alpha1.Rollout{}, []string{name}, func(o client.Object) bool {
-			ro := o.(*v1alpha1.Rollout)
-			return phaseOf(ro) == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == hash
-		})
+		healthy, err := b.watchHealthyAt(ctx, name, hash)
 		if err != nil {
 			return err
 		}
@@ -203,4 +197,13 @@ func (b *bench) update(ctx context.Context, name, img string) (*v1alpha1.Rollout
 		return nil, err
 	}
 	return res.Last[name].(*v1alpha1.Rollout), nil
+}
+
+// watchHealthyAt waits for the Rollout to be Healthy with hash as its stable
+// revision: the end of one promotion.
+func (b *bench) watchHealthyAt(ctx context.Context, name, hash string) (*waiter, error) {
+	return b.watchFor(ctx, &v1alpha1.Rollout{}, []string{name}, func(o client.Object) bool {
+		ro := o.(*v1alpha1.Rollout)
+		return phaseOf(ro) == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == hash
+	})
 }
