@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchyard-dev/switchyard/test/tools"
 )
 
 // walkthroughStep is one "$ command" of the README's walkthrough and the
@@ -67,7 +69,7 @@ func normalize(line string) string {
 // checks each command's first line of output against the README's.
 func TestREADMEWalkthrough(t *testing.T) {
 	if _, err := exec.LookPath("docker-registry"); err != nil {
-		t.Skip("docker-registry is not installed (apt-get install docker-registry; .ci/run does)")
+		tools.Missing(t, "docker-registry is not installed (apt-get install docker-registry; .ci/run does)")
 	}
 	if _, err := os.Stat(filepath.Join(root, ".sandbox", "state.json")); err == nil {
 		t.Skip("a developer sandbox is running in .sandbox; the walkthrough would replace it (make sandbox-down first)")

@@ -23,6 +23,7 @@ import (
 	"testing"
 
 	"github.com/switchyard-dev/switchyard/test/syncbuf"
+	"github.com/switchyard-dev/switchyard/test/tools"
 )
 
 // Server is a running git smart-HTTP server.
@@ -75,7 +76,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 	}
 	backend := Backend()
 	if backend == "" {
-		t.Skip("git or git-http-backend is not installed (apt-get install git): skipping the test against a real git server")
+		tools.Missing(t, "git or git-http-backend is not installed (apt-get install git): skipping the test against a real git server")
 	}
 	s := &Server{
 		Username: "bot",

@@ -38,6 +38,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/switchyard-dev/switchyard/test/syncbuf"
+	"github.com/switchyard-dev/switchyard/test/tools"
 )
 
 // Registry is a running docker-registry.
@@ -69,12 +70,13 @@ func Binary() string {
 }
 
 // Start runs a registry for the test and stops it at cleanup. It skips the
-// test when docker-registry is not installed.
+// test when docker-registry is not installed (fails it under
+// SWITCHYARD_REQUIRE_TOOLS).
 func Start(t testing.TB) *Registry {
 	t.Helper()
 	bin := Binary()
 	if bin == "" {
-		t.Skip("docker-registry is not installed (apt-get install docker-registry, or set DOCKER_REGISTRY): skipping the test against a real registry")
+		tools.Missing(t, "docker-registry is not installed (apt-get install docker-registry, or set DOCKER_REGISTRY): skipping the test against a real registry")
 	}
 	r, err := start(t.TempDir(), bin)
 	if err != nil {

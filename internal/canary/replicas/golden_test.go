@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/switchyard-dev/switchyard/test/tools"
 )
 
 // goldenRows is the documented size of the oracle; checking it catches a truncated copy, which
@@ -60,7 +62,7 @@ func TestGoldenOracle(t *testing.T) {
 	path := goldenPath(t)
 	rows, err := readGolden(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("golden oracle %s is absent (it lives in shared/ beside the repository): %v", path, err)
+		tools.Missing(t, "golden oracle %s is absent (it lives in shared/ beside the repository): %v", path, err)
 	}
 	if err != nil {
 		t.Fatalf("read golden oracle: %v", err)
