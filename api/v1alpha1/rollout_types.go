@@ -373,16 +373,20 @@ type RolloutAnalysis struct {
 	DryRun []DryRun `json:"dryRun,omitempty"`
 	// +optional
 	MeasurementRetention []MeasurementRetention `json:"measurementRetention,omitempty"`
+	// AnalysisRunMetadata is marshalled even when empty ("{}"), as Argo's
+	// struct is: the canary step hash is computed over this JSON.
 	// +optional
-	AnalysisRunMetadata AnalysisRunMetadata `json:"analysisRunMetadata,omitzero"`
+	AnalysisRunMetadata AnalysisRunMetadata `json:"analysisRunMetadata,omitempty"`
 }
 
 // RolloutAnalysisTemplate references an AnalysisTemplate or ClusterAnalysisTemplate.
 type RolloutAnalysisTemplate struct {
 	// +optional
 	TemplateName string `json:"templateName"`
+	// ClusterScope is a pointer, as in Argo: an explicit false is kept, and
+	// it changes the canary step hash.
 	// +optional
-	ClusterScope bool `json:"clusterScope,omitempty"`
+	ClusterScope *bool `json:"clusterScope,omitempty"`
 }
 
 // AnalysisRunArgument is one argument passed to the AnalysisRun.

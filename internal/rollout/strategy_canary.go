@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/canary"
 	"github.com/switchyard-dev/switchyard/internal/canary/replicas"
+	"github.com/switchyard-dev/switchyard/internal/hash"
 )
 
 // runCanary runs the basic canary (no traffic router): the weight is carried
@@ -109,7 +110,7 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 // change: a new build mid-canary starts again from the first step.
 func (r *Reconciler) resetStepsIfChanged(s *scope) {
 	st := &s.ro.Status
-	stepsHash := canary.StepsHash(s.ro.Spec.Strategy.Canary.Steps)
+	stepsHash := hash.StepsHash(s.ro.Spec.Strategy.Canary.Steps)
 	if st.CurrentPodHash != s.newHash || st.CurrentStepHash != stepsHash {
 		if st.CurrentPodHash != "" && st.StableRS != s.newHash {
 			st.CurrentStepIndex = ptr.To[int32](0)
