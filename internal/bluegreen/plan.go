@@ -57,9 +57,13 @@ type Observed struct {
 	PauseStart      *time.Time
 	ControllerPause bool
 	PromoteFull     bool
-	Abort           bool
-	SpecPaused      bool
-	Now             time.Time
+	// WithinWindow is a rollback within spec.rollbackWindow; FastRollback
+	// a return to a revision still inside its scale-down delay. Both skip
+	// the pause, as a full promotion does.
+	WithinWindow, FastRollback bool
+	Abort                      bool
+	SpecPaused                 bool
+	Now                        time.Time
 }
 
 // Plan is what the reconciler should make true. Maps are keyed by hash and
@@ -197,7 +201,7 @@ func (p *Plan) update(o Observed) {
 		p.ClearScaleDownAt = append(p.ClearScaleDownAt, o.New.Hash)
 	}
 
-	promote := o.PromoteFull
+	promote := o.PromoteFull || o.WithinWindow || o.FastRollback
 	target := o.PreviewReplicas
 	if promote {
 		target = o.Replicas

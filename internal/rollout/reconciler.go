@@ -95,6 +95,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			}
 			retErr = errors.Join(retErr, fmt.Errorf("write status of rollout %s: %w", klog.KObj(ro), err))
 		}
+		if deadline := progressDeadline(s.ro); !deadline.IsZero() {
+			// Come back when the update would time out.
+			result = lowestRequeue(result, requeueAt(deadline.Sub(s.now)+time.Second))
+		}
 	}()
 
 	phases := []struct {
@@ -117,10 +121,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if s.stop {
 			break
 		}
-	}
-	if deadline := progressDeadline(s.original); !deadline.IsZero() && !paused(s.ro) {
-		// Come back when the update would time out.
-		result = lowestRequeue(result, requeueAt(deadline.Sub(s.now)+time.Second))
 	}
 	return result, nil
 }

@@ -80,11 +80,17 @@ func (r *Reconciler) syncNewReplicaSet(ctx context.Context, s *scope) (ctrl.Resu
 	}
 	s.newRS = rs
 	s.replicaSets = append(s.replicaSets, rs)
-	s.progressed = true
-	r.Recorder.Eventf(s.ro, rs, corev1.EventTypeNormal, EventNewReplicaSet, "Create",
-		"Created ReplicaSet %s (revision %d) with %d replicas", rs.Name, maxRevision+1, specReplicas(rs))
 	ctrl.LoggerFrom(ctx).Info("created ReplicaSet", "replicaSet", klog.KObj(rs), "revision", maxRevision+1)
-	return ctrl.Result{}, r.syncRolloutRevision(ctx, s)
+	// The reference announces the revision, then the ReplicaSet, then its
+	// first scale-up (it creates at 0 and scales; we create at the size).
+	err = r.syncRolloutRevision(ctx, s)
+	r.Recorder.Eventf(s.ro, rs, corev1.EventTypeNormal, EventNewReplicaSet, "Create",
+		"Created ReplicaSet %s (revision %d)", rs.Name, maxRevision+1)
+	if n := specReplicas(rs); n > 0 {
+		r.Recorder.Eventf(s.ro, rs, corev1.EventTypeNormal, EventScalingRS, "Scale",
+			"Scaled up ReplicaSet %s (revision %d) from 0 to %d", rs.Name, maxRevision+1, n)
+	}
+	return ctrl.Result{}, err
 }
 
 // newReplicaSet builds the ReplicaSet for the current template at the size
@@ -152,6 +158,7 @@ func (r *Reconciler) syncRolloutRevision(ctx context.Context, s *scope) error {
 		s.ro.Annotations = map[string]string{}
 	}
 	s.ro.Annotations[v1alpha1.RevisionAnnotation] = want
+	r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventUpdated, "Update", "Rollout updated to revision %s", want)
 	return nil
 }
 
@@ -175,7 +182,6 @@ func (r *Reconciler) scale(ctx context.Context, s *scope, rs *appsv1.ReplicaSet,
 		return fmt.Errorf("scale replicaset %s to %d: %w", klog.KObj(rs), replicas, err)
 	}
 	if old != replicas {
-		s.progressed = true
 		verb := "up"
 		if replicas < old {
 			verb = "down"

@@ -54,7 +54,7 @@ func (r *Reconciler) restartPods(ctx context.Context, s *scope) (ctrl.Result, er
 	if len(stale) == 0 {
 		if available >= desired {
 			st.RestartedAt = at.DeepCopy()
-			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, "RolloutRestarted", "Restart", "All pods created before %s were restarted", at.UTC().Format(time.RFC3339))
+			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventRestarted, "Restart", "All pods created before %s were restarted", at.UTC().Format(time.RFC3339))
 			return ctrl.Result{}, nil
 		}
 		return requeueAt(time.Second), nil
@@ -74,7 +74,6 @@ func (r *Reconciler) restartPods(ctx context.Context, s *scope) (ctrl.Result, er
 			return ctrl.Result{}, fmt.Errorf("restart pod %s: %w", klog.KObj(p), err)
 		}
 		allowed--
-		s.progressed = true
 	}
 	return requeueAt(time.Second), nil
 }

@@ -29,11 +29,9 @@ type scope struct {
 
 	// invalid is the InvalidSpec message, if the spec cannot be acted on.
 	invalid string
-	// promotedEvent is set when this pass announced a promotion.
-	promotedEvent bool
-	// progressed is set when this pass changed a ReplicaSet or Service, so
-	// the progress deadline restarts.
-	progressed bool
+	// abortMessage says why this pass (or an earlier one) aborted on its
+	// own, for the RolloutAborted condition; "" for a person's abort.
+	abortMessage string
 
 	// stop ends the pass after the current phase (the status is still
 	// written); skipStatus leaves the status as it was.
@@ -98,3 +96,5 @@ func pauseStart(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason) *time.T
 	}
 	return nil
 }
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }

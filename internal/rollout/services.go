@@ -48,13 +48,9 @@ func (r *Reconciler) pointService(ctx context.Context, s *scope, svc *corev1.Ser
 	if from == podHash {
 		return nil
 	}
-	s.progressed = true
 	ctrl.LoggerFrom(ctx).Info("switched service", "service", klog.KObj(svc), "from", from, "to", podHash)
-	if from != "" {
-		// Injecting the first hash is not a switch: no event for it.
-		r.Recorder.Eventf(s.ro, svc, corev1.EventTypeNormal, EventSwitchService, "Switch",
-			"Switched selector for service %q from %q to %q", svc.Name, from, podHash)
-	}
+	r.Recorder.Eventf(s.ro, svc, corev1.EventTypeNormal, EventSwitchService, "Switch",
+		"Switched selector for service '%s' from '%s' to '%s'", svc.Name, from, podHash)
 	return nil
 }
 
