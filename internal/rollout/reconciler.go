@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -51,6 +52,12 @@ type Reconciler struct {
 	// equivalents remembers which ReplicaSet runs a template whose hash
 	// label differs (see equivalentReplicaSet), by Rollout UID and hash.
 	equivalents sync.Map
+
+	// controller and cache let watches start lazily: a workloadRef's kind
+	// is watched once some Rollout references it (workloadWatches).
+	controller      controller.Controller
+	cache           cache.Cache
+	workloadWatches sync.Map
 }
 
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;update;patch
@@ -106,9 +113,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		run  func(context.Context, *scope) (ctrl.Result, error)
 	}{
 		{"validate spec", r.validate},
+		{"resolve workloadRef", r.resolveWorkload},
 		{"gather owned objects", r.gather},
 		{"sync new ReplicaSet", r.syncNewReplicaSet},
 		{"run strategy", r.runStrategy},
+		{"sync injected pod metadata", r.syncInjected},
+		{"scale down referenced workload", r.scaleDownWorkload},
 		{"restart pods", r.restartPods},
 		{"prune revision history", r.pruneHistory},
 	}
@@ -135,18 +145,32 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, ownerIndex, indexOwner); err != nil {
 		return fmt.Errorf("index replicasets by owner: %w", err)
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, workloadIndex, indexWorkload); err != nil {
+		return fmt.Errorf("index rollouts by workloadRef: %w", err)
+	}
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Rollout{}, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Owns(&appsv1.ReplicaSet{}).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForService)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
-		Complete(r)
+		Build(r)
+	if err != nil {
+		return err
+	}
+	r.controller, r.cache = c, mgr.GetCache()
+	return nil
 }
 
 func (r *Reconciler) rolloutsForService(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.rolloutsFor(ctx, obj.GetNamespace(), serviceIndex, obj.GetName())
+}
+
+// rolloutsFor lists, from the cache, the Rollouts of a namespace whose field
+// index holds key.
+func (r *Reconciler) rolloutsFor(ctx context.Context, namespace, index, key string) []reconcile.Request {
 	var list v1alpha1.RolloutList
-	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{serviceIndex: obj.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "list rollouts for service", "service", klog.KObj(obj))
+	if err := r.Client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{index: key}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list rollouts", "index", index, "key", key)
 		return nil
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))

@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 )
@@ -26,6 +27,8 @@ type scope struct {
 
 	// services are the Services the strategy names, by name.
 	services map[string]*corev1.Service
+	// workload is the object spec.workloadRef names, once resolved.
+	workload client.Object
 
 	// invalid is the InvalidSpec message, if the spec cannot be acted on.
 	invalid string
