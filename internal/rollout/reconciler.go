@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -76,8 +77,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := r.Client.Get(ctx, req.NamespacedName, ro); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.ownWrites.Delete(req.NamespacedName)
+			return ctrl.Result{}, r.releaseServicesOfDeleted(ctx, req.NamespacedName)
 		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		return ctrl.Result{}, err
 	}
 	if !ro.DeletionTimestamp.IsZero() {
 		// Owned ReplicaSets go with the garbage collector.
@@ -115,6 +117,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		{"validate spec", r.validate},
 		{"resolve workloadRef", r.resolveWorkload},
 		{"gather owned objects", r.gather},
+		{"release unreferenced Services", r.releaseServices},
 		{"sync new ReplicaSet", r.syncNewReplicaSet},
 		{"run strategy", r.runStrategy},
 		{"sync injected pod metadata", r.syncInjected},
@@ -148,6 +151,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, workloadIndex, indexWorkload); err != nil {
 		return fmt.Errorf("index rollouts by workloadRef: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Service{}, managedByIndex, indexManagedBy); err != nil {
+		return fmt.Errorf("index services by managing rollout: %w", err)
+	}
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Rollout{}, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Owns(&appsv1.ReplicaSet{}).
@@ -161,8 +167,18 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return nil
 }
 
+// rolloutsForService maps a Service to the Rollouts that name it, and to
+// the one that manages it (which may no longer name it, or be gone: that
+// Rollout releases it).
 func (r *Reconciler) rolloutsForService(ctx context.Context, obj client.Object) []reconcile.Request {
-	return r.rolloutsFor(ctx, obj.GetNamespace(), serviceIndex, obj.GetName())
+	reqs := r.rolloutsFor(ctx, obj.GetNamespace(), serviceIndex, obj.GetName())
+	if name := obj.GetAnnotations()[v1alpha1.ManagedByRolloutsKey]; name != "" {
+		managing := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}}
+		if !slices.Contains(reqs, managing) {
+			reqs = append(reqs, managing)
+		}
+	}
+	return reqs
 }
 
 // rolloutsFor lists, from the cache, the Rollouts of a namespace whose field

@@ -258,7 +258,8 @@ func (r *Reconciler) applyCanaryPlan(ctx context.Context, s *scope, stableRS *ap
 
 // pointCanaryServices injects the canary and stable hashes into the
 // optional canaryService and stableService. The canary Service moves to the
-// new pods only once some of them are available.
+// new pods only once some of them are available, and back to the stable
+// ones as soon as the update is aborted (before the canary pods go).
 func (r *Reconciler) pointCanaryServices(ctx context.Context, s *scope, stableRS *appsv1.ReplicaSet) error {
 	spec := s.ro.Spec.Strategy.Canary
 	stableHash := hashOf(stableRS)
@@ -272,7 +273,7 @@ func (r *Reconciler) pointCanaryServices(ctx context.Context, s *scope, stableRS
 	}
 	if svc := s.services[spec.CanaryService]; svc != nil {
 		target := stableHash
-		if s.newRS.Status.AvailableReplicas > 0 {
+		if !s.ro.Status.Abort && s.newRS.Status.AvailableReplicas > 0 {
 			target = s.newHash
 		}
 		if err := r.pointService(ctx, s, svc, target); err != nil {

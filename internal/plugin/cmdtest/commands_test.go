@@ -362,7 +362,7 @@ func TestListRollouts(t *testing.T) {
 	f.g.Eventually(run.out.String).Should(ContainSubstring("canary-demo  Canary     Paused "))
 	f.setStatus("canary-demo", func(st *v1alpha1.RolloutStatus) {
 		healthy(st)
-		st.PauseConditions, st.CurrentStepIndex = nil, ptr.To[int32](2)
+		st.PauseConditions, st.ControllerPause, st.CurrentStepIndex = nil, false, ptr.To[int32](2)
 	})
 	f.g.Eventually(run.out.String).Should(ContainSubstring("canary-demo  Canary     Healthy       2/2   100 "))
 	run.cancel()
