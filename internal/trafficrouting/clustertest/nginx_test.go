@@ -147,8 +147,8 @@ func TestNginxBadInput(t *testing.T) {
 
 	err := r.SetWeight(ctx, tr.Split{Canary: 10, Max: 100})
 	g.Expect(err).To(MatchError(ContainSubstring("stable Ingress " + ns + "/missing not found")))
-	g.Expect(err).To(MatchError(ContainSubstring("Ingress " + ns + "/no-stable has no rules using Service stable as a backend")))
-	g.Expect(err).To(MatchError(ContainSubstring("Ingress " + ns + "/web-taken-canary exists and is not controlled by Rollout web")))
+	g.Expect(err).To(MatchError(ContainSubstring("stable Ingress " + ns + "/no-stable has no rules using Service stable as a backend")))
+	g.Expect(err).To(MatchError(ContainSubstring("canary Ingress " + ns + "/web-taken-canary exists and is not controlled by Rollout web")))
 	g.Expect(getIngress(g, ns, "web-good-canary").Annotations).To(HaveKeyWithValue("nginx.ingress.kubernetes.io/canary-weight", "10"),
 		"the good Ingress is still served")
 	g.Expect(getIngress(g, ns, "web-taken-canary").Annotations).To(BeEmpty(), "someone else's Ingress is left alone")

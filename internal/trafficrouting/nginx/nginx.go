@@ -141,7 +141,7 @@ func (r *Router) ensureCanary(ctx context.Context, stableName string, split traf
 		return fmt.Errorf("get canary Ingress %s: %w", client.ObjectKeyFromObject(desired), err)
 	}
 	if !metav1.IsControlledBy(current, r.t.Rollout) {
-		return fmt.Errorf("Ingress %s exists and is not controlled by Rollout %s", client.ObjectKeyFromObject(current), r.t.Rollout.Name)
+		return fmt.Errorf("canary Ingress %s exists and is not controlled by Rollout %s", client.ObjectKeyFromObject(current), r.t.Rollout.Name)
 	}
 	if annotationsHeld(current.Annotations, desired.Annotations) && equality.Semantic.DeepEqual(current.Spec, desired.Spec) {
 		return nil
@@ -213,7 +213,7 @@ func (r *Router) DesiredCanary(stable *networkingv1.Ingress, split trafficroutin
 		}
 	}
 	if len(spec.Rules) == 0 {
-		return nil, fmt.Errorf("Ingress %s/%s has no rules using Service %s as a backend", stable.Namespace, stable.Name, r.t.StableService)
+		return nil, fmt.Errorf("stable Ingress %s/%s has no rules using Service %s as a backend", stable.Namespace, stable.Name, r.t.StableService)
 	}
 	ing := &networkingv1.Ingress{
 		ObjectMeta: metav1.ObjectMeta{
@@ -239,7 +239,7 @@ func (r *Router) deleteCanary(ctx context.Context, stableName string) error {
 		return fmt.Errorf("get canary Ingress %s: %w", key, err)
 	}
 	if !metav1.IsControlledBy(ing, r.t.Rollout) {
-		return fmt.Errorf("Ingress %s exists and is not controlled by Rollout %s", key, r.t.Rollout.Name)
+		return fmt.Errorf("canary Ingress %s exists and is not controlled by Rollout %s", key, r.t.Rollout.Name)
 	}
 	if err := r.c.Delete(ctx, ing, client.Preconditions{UID: &ing.UID}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete canary Ingress %s: %w", key, err)
