@@ -96,7 +96,7 @@ func Validate(ro *v1alpha1.Rollout) field.ErrorList {
 		errs = append(errs, field.Invalid(p.Child("stableService"), c.StableService, "canaryService and stableService must name two different Services"))
 	}
 
-	max := int64(DefaultMaxWeight)
+	total := int64(DefaultMaxWeight)
 	if m := tr.MaxTrafficWeight; m != nil {
 		switch {
 		case *m <= 0:
@@ -104,7 +104,7 @@ func Validate(ro *v1alpha1.Rollout) field.ErrorList {
 		case tr.Istio != nil || tr.ALB != nil:
 			errs = append(errs, field.Invalid(trp.Child("maxTrafficWeight"), *m, "only the nginx and Gateway API traffic routers accept maxTrafficWeight"))
 		default:
-			max = int64(*m)
+			total = int64(*m)
 		}
 	}
 	if c.DynamicStableScale && c.ScaleDownDelaySeconds != nil {
@@ -126,11 +126,11 @@ func Validate(ro *v1alpha1.Rollout) field.ErrorList {
 	for i := range c.Steps {
 		sp := p.Child("steps").Index(i)
 		s := &c.Steps[i]
-		if s.SetWeight != nil && (int64(*s.SetWeight) < 0 || int64(*s.SetWeight) > max) {
-			errs = append(errs, field.Invalid(sp.Child("setWeight"), *s.SetWeight, fmt.Sprintf("must be between 0 and %d (maxTrafficWeight)", max)))
+		if s.SetWeight != nil && (int64(*s.SetWeight) < 0 || int64(*s.SetWeight) > total) {
+			errs = append(errs, field.Invalid(sp.Child("setWeight"), *s.SetWeight, fmt.Sprintf("must be between 0 and %d (maxTrafficWeight)", total)))
 		}
-		if s.SetCanaryScale != nil && s.SetCanaryScale.Weight != nil && (int64(*s.SetCanaryScale.Weight) < 0 || int64(*s.SetCanaryScale.Weight) > max) {
-			errs = append(errs, field.Invalid(sp.Child("setCanaryScale", "weight"), *s.SetCanaryScale.Weight, fmt.Sprintf("must be between 0 and %d (maxTrafficWeight)", max)))
+		if s.SetCanaryScale != nil && s.SetCanaryScale.Weight != nil && (int64(*s.SetCanaryScale.Weight) < 0 || int64(*s.SetCanaryScale.Weight) > total) {
+			errs = append(errs, field.Invalid(sp.Child("setCanaryScale", "weight"), *s.SetCanaryScale.Weight, fmt.Sprintf("must be between 0 and %d (maxTrafficWeight)", total)))
 		}
 		if h := s.SetHeaderRoute; h != nil {
 			errs = append(errs, validateHeaderRoute(h, tr, gateway, managed, sp.Child("setHeaderRoute"))...)
