@@ -28,4 +28,19 @@
 // The edge is the Router interface and Execute, which runs a plan against
 // routers in order. The routers live in one package each (gatewayapi, alb,
 // nginx, istio) and are assembled by package routers.
+//
+// One pass of the canary reconciler, once the step index has been adjusted
+// for this pass (reset on a new template, 0 on abort, len(steps) on
+// promoteFull) and before the step machine runs:
+//
+//	in := Input{Rollout: ro, NewHash: newHash, ReplicaSets: ...}
+//	plan := PlanPass(in)
+//	canaryHash, stableHash := ServiceTargets(in, plan.Desired) // point each Service once
+//	rs, err := routers.For(client, Target{...}, routers.Options{})
+//	out, err := Execute(ctx, rs, plan)                        // error: Warning TrafficRoutingError
+//	if !plan.Gated { w := Weights(ro, plan.Desired); w.Verified = out.Verified; ... }
+//	requeue, err := AfterVerify(split, out.Verified, interval)
+//	counts := ReplicaCounts(in)            // from the weights as read, not as just written
+//	PlanAbortedCanary(...), PlanScaleDown(...) with ReferencedHashes(...)
+//	StepComplete(in, weights) feeds the step machine for setWeight and setCanaryScale.
 package trafficrouting
