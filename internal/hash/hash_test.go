@@ -175,6 +175,14 @@ func TestStepsHash(t *testing.T) {
 			}}},
 			wantJSON: `[{"analysis":{"templates":[{"templateName":"t","clusterScope":false}],"analysisRunMetadata":{}}}]`,
 		},
+		{
+			name: "header and mirror routes in the reference's field order",
+			steps: []v1alpha1.CanaryStep{
+				{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "h", Match: []v1alpha1.HeaderRoutingMatch{{HeaderName: "x", HeaderValue: &v1alpha1.StringMatch{Exact: "1"}}}}},
+				{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "m", Percentage: ptr.To[int32](50)}},
+			},
+			wantJSON: `[{"setHeaderRoute":{"name":"h","match":[{"headerName":"x","headerValue":{"exact":"1"}}]}},{"setMirrorRoute":{"name":"m","percentage":50}}]`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -408,8 +408,8 @@ func TestRollout(t *testing.T) {
 					v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{}},
 					v1alpha1.CanaryStep{Experiment: raw(`{"templates":[]}`)},
 					v1alpha1.CanaryStep{Plugin: &v1alpha1.PluginStep{Name: "p"}},
-					v1alpha1.CanaryStep{SetHeaderRoute: raw(`{"name":"h"}`)},
-					v1alpha1.CanaryStep{SetMirrorRoute: raw(`{"name":"m"}`)})
+					v1alpha1.CanaryStep{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "h"}},
+					v1alpha1.CanaryStep{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "m"}})
 			},
 			want: []string{
 				"spec.strategy.canary.steps[2].analysis: Forbidden: not supported yet",
@@ -423,7 +423,7 @@ func TestRollout(t *testing.T) {
 			name: "unsupported canary fields", seed: "canary",
 			mutate: func(ro *v1alpha1.Rollout) {
 				c := ro.Spec.Strategy.Canary
-				c.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Nginx: raw(`{"stableIngress":"i"}`)}
+				c.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Nginx: &v1alpha1.NginxTrafficRouting{StableIngress: "i"}}
 				c.Analysis = &v1alpha1.RolloutAnalysisBackground{}
 				c.PingPong = &v1alpha1.PingPongSpec{PingService: "a", PongService: "b"}
 				c.DynamicStableScale = true
