@@ -9,84 +9,178 @@ import (
 
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 )
 
+// TestPromote checks each row of the reference plugin's promote table:
+// what the Rollout looks like after the command, stdout, stderr and the
+// exit code. No controller runs, so every change seen is the command's.
 func TestPromote(t *testing.T) {
 	t.Parallel()
-	t.Run("blue-green at its pause", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t)
-		f.create(blueGreen("bg"), pausedAt(v1alpha1.PauseReasonBlueGreenPause))
-		r := f.run("promote", "bg")
-		f.g.Expect(r).To(Equal(result{out: "rollout 'bg' promoted\n"}))
-		ro := f.get("bg")
-		f.g.Expect(ro.Status.PauseConditions).To(BeEmpty())
-		// controllerPause is the controller's to clear: it tells "resumed
-		// by a user" from "never paused".
-		f.g.Expect(ro.Status.ControllerPause).To(BeTrue())
-		f.g.Expect(ro.Spec.Paused).To(BeFalse())
-	})
-	t.Run("blue-green not paused", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t)
-		before := f.create(blueGreen("bg"), healthy)
-		r := f.run("promote", "bg")
-		f.g.Expect(r.code).To(Equal(1))
-		f.g.Expect(r.out).To(BeEmpty())
-		f.g.Expect(r.err).To(Equal("Error: rollout 'bg' is not paused: nothing to promote\n"))
-		f.g.Expect(f.get("bg").ResourceVersion).To(Equal(before.ResourceVersion), "nothing may be written")
-	})
-	t.Run("manually paused", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t)
-		ro := blueGreen("bg")
+	atStep := func(i int32, set func(*v1alpha1.RolloutStatus)) func(*v1alpha1.RolloutStatus) {
+		return func(st *v1alpha1.RolloutStatus) {
+			set(st)
+			st.CurrentStepIndex = ptr.To(i)
+		}
+	}
+	noSteps := func(name string) *v1alpha1.Rollout {
+		ro := canary(name)
+		ro.Spec.Strategy.Canary.Steps = nil
+		return ro
+	}
+	manuallyPaused := func(ro *v1alpha1.Rollout) *v1alpha1.Rollout {
 		ro.Spec.Paused = true
-		f.create(ro, healthy)
-		f.g.Expect(f.run("promote", "bg")).To(Equal(result{out: "rollout 'bg' promoted\n"}))
-		f.g.Expect(f.get("bg").Spec.Paused).To(BeFalse())
-	})
-	t.Run("canary at a pause step keeps its step", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t)
-		f.create(canary("c"), func(st *v1alpha1.RolloutStatus) {
-			pausedAt(v1alpha1.PauseReasonCanaryPauseStep)(st)
-			st.CurrentStepIndex = ptr.To[int32](1)
+		return ro
+	}
+	inconclusive := func(st *v1alpha1.RolloutStatus) {
+		pausedAt(v1alpha1.PauseReasonInconclusiveAnalysis)(st)
+		st.CurrentStepIndex = ptr.To[int32](1)
+		st.Canary.CurrentStepAnalysisRunStatus = &v1alpha1.RolloutAnalysisRunStatus{Name: "c-ar", Status: "Inconclusive"}
+	}
+	for _, tc := range []struct {
+		name   string
+		ro     *v1alpha1.Rollout
+		status func(*v1alpha1.RolloutStatus)
+		args   []string
+		want   result
+		// check inspects the Rollout after the command; unchanged means
+		// the command must not have written anything at all.
+		check     func(g Gomega, ro *v1alpha1.Rollout)
+		unchanged bool
+	}{{
+		name: "blue-green at its pause", ro: blueGreen("bg"), status: pausedAt(v1alpha1.PauseReasonBlueGreenPause),
+		want: result{out: "rollout 'bg' promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+			// controllerPause is the controller's to clear: it tells
+			// "resumed by a user" from "never paused".
+			g.Expect(ro.Status.ControllerPause).To(BeTrue())
+			g.Expect(ro.Spec.Paused).To(BeFalse())
+		},
+	}, {
+		name: "blue-green at its pause and manually paused", ro: manuallyPaused(blueGreen("bg")), status: pausedAt(v1alpha1.PauseReasonBlueGreenPause),
+		want: result{out: "rollout 'bg' promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Spec.Paused).To(BeFalse())
+			g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+		},
+	}, {
+		name: "manually paused", ro: manuallyPaused(blueGreen("bg")), status: healthy,
+		want: result{out: "rollout 'bg' promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Spec.Paused).To(BeFalse())
+		},
+	}, {
+		name: "blue-green not paused: nothing is sent, and it still succeeds", ro: blueGreen("bg"), status: healthy,
+		want: result{out: "rollout 'bg' promoted\n"}, unchanged: true,
+	}, {
+		name: "canary at a pause step keeps its step", ro: canary("c"), status: atStep(1, pausedAt(v1alpha1.PauseReasonCanaryPauseStep)),
+		want: result{out: "rollout 'c' promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+			g.Expect(ro.Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(1)))
+		},
+	}, {
+		name: "canary mid-step, not paused: the unfinished step is skipped", ro: canary("c"), status: atStep(0, progressing),
+		want: result{out: "rollout 'c' promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(1)))
+			g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+		},
+	}, {
+		name: "canary already fully promoted: the index is written unchanged", ro: canary("c"), status: atStep(2, healthy),
+		want: result{out: "rollout 'c' promoted\n"}, unchanged: true,
+	}, {
+		name: "canary without steps: nothing is sent", ro: noSteps("c"), status: healthy,
+		want: result{out: "rollout 'c' promoted\n"}, unchanged: true,
+	}, {
+		name: "canary held by an inconclusive step analysis moves on", status: inconclusive,
+		ro: func() *v1alpha1.Rollout {
+			ro := canary("c")
+			ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{
+				{SetWeight: ptr.To[int32](30)},
+				{Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "smoke"}}}},
+				{Pause: &v1alpha1.RolloutPause{}},
+			}
+			return ro
+		}(),
+		want: result{out: "rollout 'c' promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+			g.Expect(ro.Status.ControllerPause).To(BeFalse())
+			g.Expect(ro.Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(2)))
+		},
+	}, {
+		name: "full", ro: manuallyPaused(canary("c")), status: pausedAt(v1alpha1.PauseReasonCanaryPauseStep),
+		args: []string{"--full"},
+		want: result{out: "rollout 'c' fully promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.PromoteFull).To(BeTrue())
+			g.Expect(ro.Spec.Paused).To(BeFalse())
+			// The controller clears the pause conditions when it acts on promoteFull.
+			g.Expect(ro.Status.PauseConditions).To(HaveLen(1))
+		},
+	}, {
+		name: "full on a fully promoted rollout: nothing is sent", ro: canary("c"), status: atStep(2, healthy),
+		args: []string{"--full"},
+		want: result{out: "rollout 'c' fully promoted\n"}, unchanged: true,
+	}, {
+		name: "strict: reports what changed", ro: blueGreen("bg"), status: pausedAt(v1alpha1.PauseReasonBlueGreenPause),
+		args: []string{"--strict"},
+		want: result{out: "rollout 'bg' promoted: cleared pause BlueGreenPause\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+		},
+	}, {
+		name: "strict: says that an unfinished step was skipped", ro: canary("c"), status: atStep(0, progressing),
+		args: []string{"--strict"},
+		want: result{out: "rollout 'c' promoted: currentStepIndex 0 -> 1 of 2, skipping step 0 (setWeight 30) before it finished\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(1)))
+		},
+	}, {
+		name: "strict: blue-green not paused is an error", ro: blueGreen("bg"), status: healthy,
+		args: []string{"--strict"},
+		want: result{err: "Error: rollout 'bg' is not paused: nothing to promote\n", code: 1}, unchanged: true,
+	}, {
+		name: "strict: the server saw no change", ro: canary("c"), status: atStep(2, healthy),
+		args: []string{"--strict"},
+		want: result{err: "Error: rollout 'c' has completed all its steps: nothing to promote\n", code: 1}, unchanged: true,
+	}, {
+		name: "strict full on a fully promoted rollout", ro: canary("c"), status: atStep(2, healthy),
+		args: []string{"--full", "--strict"},
+		want: result{err: "Error: rollout 'c' is already fully promoted: nothing to promote\n", code: 1}, unchanged: true,
+	}, {
+		name: "strict full", ro: canary("c"), status: pausedAt(v1alpha1.PauseReasonCanaryPauseStep),
+		args: []string{"--full", "--strict"},
+		want: result{out: "rollout 'c' fully promoted: requested full promotion\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.PromoteFull).To(BeTrue())
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			before := f.create(tc.ro, tc.status)
+			r := f.run(append([]string{"promote", tc.ro.Name}, tc.args...)...)
+			f.g.Expect(r).To(Equal(tc.want))
+			after := f.get(tc.ro.Name)
+			if tc.unchanged {
+				f.g.Expect(after.ResourceVersion).To(Equal(before.ResourceVersion), "nothing may be written")
+			}
+			if tc.check != nil {
+				tc.check(f.g, after)
+			}
 		})
-		f.g.Expect(f.run("promote", "c")).To(Equal(result{out: "rollout 'c' promoted\n"}))
-		ro := f.get("c")
-		f.g.Expect(ro.Status.PauseConditions).To(BeEmpty())
-		f.g.Expect(ro.Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(1)))
-	})
-	t.Run("canary without a pause skips to the next step", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t)
-		f.create(canary("c"), func(st *v1alpha1.RolloutStatus) {
-			progressing(st)
-			st.CurrentStepIndex = ptr.To[int32](0)
-		})
-		f.g.Expect(f.run("promote", "c")).To(Equal(result{out: "rollout 'c' promoted\n"}))
-		f.g.Expect(f.get("c").Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(1)))
-	})
-	t.Run("full", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t)
-		ro := canary("c")
-		ro.Spec.Paused = true
-		f.create(ro, pausedAt(v1alpha1.PauseReasonCanaryPauseStep))
-		f.g.Expect(f.run("promote", "c", "--full")).To(Equal(result{out: "rollout 'c' fully promoted\n"}))
-		got := f.get("c")
-		f.g.Expect(got.Status.PromoteFull).To(BeTrue())
-		f.g.Expect(got.Spec.Paused).To(BeFalse())
-		// The controller clears the pause conditions when it acts on promoteFull.
-		f.g.Expect(got.Status.PauseConditions).To(HaveLen(1))
-	})
+	}
 	t.Run("unknown rollout", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
 		f.g.Expect(f.run("promote", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+		f.g.Expect(f.run("promote", "nope", "--strict")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
 	})
 }
 
@@ -98,15 +192,51 @@ func TestAbortAndRetry(t *testing.T) {
 	f.g.Expect(f.run("abort", "bg")).To(Equal(result{out: "rollout 'bg' aborted\n"}))
 	f.g.Expect(f.get("bg").Status.Abort).To(BeTrue())
 
-	r := f.run("abort", "bg")
-	f.g.Expect(r.code).To(Equal(1))
-	f.g.Expect(r.err).To(HavePrefix("Error: rollout 'bg' is already aborted"))
+	// The controller records when it saw the abort; a second abort keeps it.
+	abortedAt := metav1.NewTime(fixedNow.Add(-time.Minute))
+	f.setStatus("bg", func(st *v1alpha1.RolloutStatus) { st.AbortedAt = &abortedAt })
+	before := f.get("bg")
+	f.g.Expect(f.run("abort", "bg")).To(Equal(result{out: "rollout 'bg' aborted\n"}), "aborting again succeeds, as in Argo's plugin")
+	after := f.get("bg")
+	f.g.Expect(after.ResourceVersion).To(Equal(before.ResourceVersion), "and changes nothing")
+	f.g.Expect(after.Status.AbortedAt).To(HaveValue(HaveField("Time", BeTemporally("==", abortedAt.Time))))
+
+	f.g.Expect(f.run("abort", "bg", "--strict")).To(Equal(result{
+		err:  "Error: rollout 'bg' is already aborted; use 'kubectl argo rollouts retry rollout bg' to resume it\n",
+		code: 1,
+	}))
 
 	f.g.Expect(f.run("retry", "rollout", "bg")).To(Equal(result{out: "rollout 'bg' retried\n"}))
 	f.g.Expect(f.get("bg").Status.Abort).To(BeFalse())
+	f.g.Expect(f.run("abort", "bg", "--strict")).To(Equal(result{out: "rollout 'bg' aborted\n"}))
+	f.g.Expect(f.get("bg").Status.Abort).To(BeTrue())
 
 	f.g.Expect(f.run("abort", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
 	f.g.Expect(f.run("retry", "rollout", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+}
+
+// TestAbortSeveral aborts rollouts in the order named and stops at the
+// first failure, leaving the later ones alone.
+func TestAbortSeveral(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.create(canary("a"), progressing)
+	f.create(canary("b"), progressing)
+	f.g.Expect(f.run("abort", "a", "nope", "b")).To(Equal(result{
+		out:  "rollout 'a' aborted\n",
+		err:  "Error: rollouts.argoproj.io \"nope\" not found\n",
+		code: 1,
+	}))
+	f.g.Expect(f.get("a").Status.Abort).To(BeTrue())
+	f.g.Expect(f.get("b").Status.Abort).To(BeFalse())
+
+	// With --strict, an already aborted rollout is the failure that stops it.
+	f.g.Expect(f.run("abort", "--strict", "b", "a")).To(Equal(result{
+		out:  "rollout 'b' aborted\n",
+		err:  "Error: rollout 'a' is already aborted; use 'kubectl argo rollouts retry rollout a' to resume it\n",
+		code: 1,
+	}))
+	f.g.Expect(f.get("b").Status.Abort).To(BeTrue())
 }
 
 func TestPause(t *testing.T) {
@@ -408,7 +538,7 @@ func TestForbidden(t *testing.T) {
 	} {
 		r := f.runAs(kubeconfig, args...)
 		f.g.Expect(r.code).To(Equal(1), "%v", args)
-		f.g.Expect(r.err).To(MatchRegexp(`^Error: rollouts.argoproj.io "bg" is forbidden: User "nobody" cannot \w+ resource "rollouts" in API group "argoproj.io" in the namespace "%s"\n$`, f.ns), "%v", args)
+		f.g.Expect(r.err).To(MatchRegexp(`^Error: rollouts.argoproj.io "bg" is forbidden: User "nobody" cannot \w+ resource "rollouts(/status)?" in API group "argoproj.io" in the namespace "%s"\n$`, f.ns), "%v", args)
 	}
 	f.g.Expect(f.get("bg").Status.PauseConditions).To(HaveLen(1), "nothing was changed")
 }
