@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -18,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/hash"
@@ -38,11 +35,7 @@ type argoState struct {
 func (e *testEnv) argoMidUpdate(file string, stableReplicas, newReplicas int32) *argoState {
 	e.t.Helper()
 	g, ctx := e.g, context.Background()
-	data, err := os.ReadFile(filepath.Join(root, "examples", file))
-	g.Expect(err).NotTo(HaveOccurred())
-	ro := &v1alpha1.Rollout{}
-	g.Expect(yaml.Unmarshal(data, ro)).To(Succeed())
-	ro.Namespace = e.ns
+	ro := e.seedRollout(file, func(*v1alpha1.Rollout) {})
 	g.Expect(e.client.Create(ctx, ro)).To(Succeed())
 	// Hash the template as the API server stored it, as Argo does.
 	stableTemplate := e.rollout(ro.Name)().Spec.Template
