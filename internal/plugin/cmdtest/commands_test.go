@@ -366,7 +366,7 @@ func TestUndoLeavesInjectedMetadataOut(t *testing.T) {
 	// workloadRef: the Deployment's template is the one put back.
 	d := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: f.ns},
-		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](0), Selector: &metav1.LabelSelector{MatchLabels: v2.Labels}, Template: v2},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptr.To[int32](0), Selector: &metav1.LabelSelector{MatchLabels: v2.Labels}, Template: v2},
 	}
 	f.g.Expect(f.c.Create(f.ctx, d)).To(Succeed())
 	ref := canary("w")
