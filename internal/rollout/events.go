@@ -15,4 +15,5 @@ const (
 	EventStepCompleted = "RolloutStepCompleted"
 	EventSkipSteps     = "SkipSteps"
 	EventRestarted     = "RolloutRestarted"
+	EventAbortRefused  = "RolloutAbortRefused"
 )
