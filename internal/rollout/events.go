@@ -16,4 +16,5 @@ const (
 	EventSkipSteps     = "SkipSteps"
 	EventRestarted     = "RolloutRestarted"
 	EventAbortRefused  = "RolloutAbortRefused"
+	EventStableMissing = "StableReplicaSetMissing"
 )

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -190,5 +191,46 @@ func TestAbortOfAPromotedRolloutIsRefusedVisibly(t *testing.T) {
 		ro := get(ns, ro.Name)()
 		g.Expect(ro.Status.Abort).To(BeFalse())
 		g.Expect(ro.Status.Phase).To(Equal(v1alpha1.RolloutPhaseHealthy))
+	}).Should(Succeed())
+}
+
+// TestCanaryWhoseStableWasDeleted: deleting the stable ReplicaSet by hand
+// mid-update does not move the whole fleet to the canary; the update holds
+// until a person decides (here promote --full).
+func TestCanaryWhoseStableWasDeleted(t *testing.T) {
+	t.Parallel()
+	ns, g := newNamespace(t)
+	ctx := context.Background()
+	ro := seed(t, g, "canary-rollout.yaml", ns)
+	ro.Spec.Replicas = ptr.To[int32](4)
+	ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](50)}, {Pause: &v1alpha1.RolloutPause{}}}
+	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))
+	stable := get(ns, ro.Name)().Status.StableRS
+	setImage(g, ns, ro.Name, "backend:v2")
+	g.Eventually(phase(ns, ro.Name)).Should(Equal("Paused"))
+	canary := get(ns, ro.Name)().Status.CurrentPodHash
+
+	g.Expect(k8sClient.Delete(ctx, &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: ro.Name + "-" + stable}},
+		client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
+	canaryReplicas := func() int32 {
+		rs := &appsv1.ReplicaSet{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: ro.Name + "-" + canary}, rs); err != nil {
+			return -1
+		}
+		return ptr.Deref(rs.Spec.Replicas, 0)
+	}
+	g.Eventually(func() []string { return events(g, ns, ro.Name) }).Should(ContainElement(HavePrefix("StableReplicaSetMissing: ")))
+	g.Consistently(func(g Gomega) {
+		g.Expect(canaryReplicas()).To(Equal(int32(2)))
+		g.Expect(get(ns, ro.Name)().Status.StableRS).To(Equal(stable))
+	}, 3*time.Second).Should(Succeed())
+
+	full := client.RawPatch(types.MergePatchType, []byte(`{"status":{"promoteFull":true}}`))
+	g.Expect(k8sClient.Status().Patch(ctx, &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: ro.Name}}, full)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(phase(ns, ro.Name)()).To(Equal("Healthy"))
+		g.Expect(get(ns, ro.Name)().Status.StableRS).To(Equal(canary))
+		g.Expect(canaryReplicas()).To(Equal(int32(4)))
 	}).Should(Succeed())
 }
