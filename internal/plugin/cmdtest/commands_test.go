@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -351,8 +352,8 @@ func TestUndoLeavesInjectedMetadataOut(t *testing.T) {
 	injected.Spec.Affinity = podtemplate.AntiAffinity(nil, &v1alpha1.AntiAffinity{
 		RequiredDuringSchedulingIgnoredDuringExecution: &v1alpha1.RequiredDuringSchedulingIgnoredDuringExecution{}}, "zzzz", "aaaa", f.ns)
 	rs := f.replicaSet(ro, "1", "aaaa", *injected, 0)
-	rs.Annotations[v1alpha1.EphemeralMetadataAnnotation] = `{"labels":{"role":"stable"}}`
-	f.g.Expect(f.c.Update(f.ctx, rs)).To(Succeed())
+	record := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"`+v1alpha1.EphemeralMetadataAnnotation+`":"{\"labels\":{\"role\":\"stable\"}}"}}}`))
+	f.g.Expect(f.c.Patch(f.ctx, rs, record)).To(Succeed())
 	f.replicaSet(ro, "2", "bbbb", v2, 0)
 	ro.Spec.Template = v2
 	f.g.Expect(f.c.Update(f.ctx, ro)).To(Succeed())
