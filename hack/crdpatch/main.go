@@ -1,11 +1,14 @@
-// Command crdpatch adjusts the Rollout CRD after controller-gen, for what
-// markers cannot express: it marks spec.template.metadata with
-// x-kubernetes-preserve-unknown-fields, as Argo Rollouts' CRD does.
+// Command crdpatch adjusts CRDs after controller-gen, for what markers
+// cannot express: it marks embedded object metadata (the Rollout's
+// spec.template.metadata, a Job metric's metadata and pod template
+// metadata) with x-kubernetes-preserve-unknown-fields, as Argo Rollouts'
+// CRDs do.
 // Without it the API server prunes (or, with kubectl's strict field
 // validation, rejects) harmless keys such as `creationTimestamp: null`
 // that generated manifests often carry, and Argo-valid manifests would fail.
 //
-// Usage: go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml
+// Usage: go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml ...
+// Which paths are patched depends on the CRD (its spec.names.kind).
 package main
 
 import (
@@ -16,9 +19,22 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// preservePaths are property paths below openAPIV3Schema.
-var preservePaths = [][]string{
-	{"spec", "template", "metadata"},
+// jobMetric is where a Job metric sits in an analysis CRD's schema; "[]"
+// steps into the items of an array.
+var jobMetric = []string{"spec", "metrics", "[]", "provider", "job"}
+
+// preservePaths are property paths below openAPIV3Schema, by kind.
+var preservePaths = map[string][][]string{
+	"Rollout": {{"spec", "template", "metadata"}},
+	"AnalysisTemplate": {
+		append(append([]string{}, jobMetric...), "metadata"),
+		append(append([]string{}, jobMetric...), "spec", "template", "metadata"),
+	},
+}
+
+func init() {
+	preservePaths["ClusterAnalysisTemplate"] = preservePaths["AnalysisTemplate"]
+	preservePaths["AnalysisRun"] = preservePaths["AnalysisTemplate"]
 }
 
 func main() {
@@ -45,6 +61,11 @@ func patchFile(path string) error {
 	if err := yaml.Unmarshal(body, &crd); err != nil {
 		return err
 	}
+	kind, _ := lookup(crd, "spec", "names", "kind").(string)
+	paths, ok := preservePaths[kind]
+	if !ok {
+		return fmt.Errorf("no paths to patch for kind %q", kind)
+	}
 	versions, _ := lookup(crd, "spec", "versions").([]any)
 	if len(versions) == 0 {
 		return fmt.Errorf("no spec.versions")
@@ -54,10 +75,14 @@ func patchFile(path string) error {
 		if schema == nil {
 			return fmt.Errorf("version without openAPIV3Schema")
 		}
-		for _, p := range preservePaths {
+		for _, p := range paths {
 			node := schema
 			for _, name := range p {
-				node, _ = lookup(node, "properties", name).(map[string]any)
+				if name == "[]" {
+					node, _ = lookup(node, "items").(map[string]any)
+				} else {
+					node, _ = lookup(node, "properties", name).(map[string]any)
+				}
 				if node == nil {
 					return fmt.Errorf("schema has no property path %v", p)
 				}
