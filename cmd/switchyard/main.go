@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/switchyard-dev/switchyard/internal/analysis"
 	"github.com/switchyard-dev/switchyard/internal/manager"
 )
 
@@ -29,6 +30,7 @@ func main() {
 	flag.DurationVar(&opts.RenewDeadline, "leader-election-renew-deadline", 10*time.Second, "leader-election renew deadline")
 	flag.DurationVar(&opts.RetryPeriod, "leader-election-retry-period", 2*time.Second, "leader-election retry period")
 	flag.IntVar(&opts.RolloutThreads, "rollout-threads", 10, "Rollouts reconciled in parallel")
+	flag.IntVar(&opts.AnalysisThreads, "analysis-threads", analysis.DefaultThreads, "AnalysisRuns reconciled in parallel")
 	flag.StringVar(&opts.PprofAddr, "pprof-address", "", "serve net/http/pprof on this address (off when empty)")
 	flag.Float64Var(&qps, "qps", 50, "queries per second to the API server")
 	flag.IntVar(&burst, "burst", 100, "burst of queries to the API server")

@@ -6,9 +6,11 @@ package manager
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
@@ -22,6 +24,11 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/analysis"
+	"github.com/switchyard-dev/switchyard/internal/analysis/provider"
+	"github.com/switchyard-dev/switchyard/internal/analysis/providers/job"
+	"github.com/switchyard-dev/switchyard/internal/analysis/providers/prometheus"
+	"github.com/switchyard-dev/switchyard/internal/analysis/providers/web"
 	"github.com/switchyard-dev/switchyard/internal/rollout"
 )
 
@@ -39,6 +46,8 @@ type Options struct {
 	RetryPeriod             time.Duration
 	// RolloutThreads is how many Rollouts are reconciled in parallel.
 	RolloutThreads int
+	// AnalysisThreads is how many AnalysisRuns are reconciled in parallel.
+	AnalysisThreads int
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
 	// Clock is injected by tests; nil is the real clock.
@@ -57,7 +66,7 @@ func Scheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
-// New builds a manager with the Rollout reconciler registered.
+// New builds a manager with the Rollout and AnalysisRun reconcilers registered.
 func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	scheme, err := Scheme()
 	if err != nil {
@@ -70,12 +79,18 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Likewise only the Jobs that AnalysisRuns created.
+	analysisJobs, err := labels.NewRequirement(job.RunUIDLabel, selection.Exists, nil)
+	if err != nil {
+		return nil, err
+	}
 	cacheOpts := cache.Options{
 		// managedFields are never read here and are a large part of each
 		// cached object.
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
 			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed)},
+			&batchv1.Job{}:       {Label: labels.NewSelector().Add(*analysisJobs)},
 		},
 	}
 	if opts.Namespace != "" {
@@ -115,6 +130,24 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up rollout controller: %w", err)
+	}
+	ar := &analysis.Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("switchyard"),
+		Clock:     clk,
+		Providers: map[string]provider.Provider{
+			provider.Prometheus: prometheus.New(os.Getenv(prometheus.AddressEnv)),
+			provider.Web:        web.New(),
+			provider.Job:        job.New(mgr.GetClient(), mgr.GetAPIReader()),
+		},
+		MaxConcurrentReconciles: opts.AnalysisThreads,
+	}
+	if ar.MaxConcurrentReconciles == 0 {
+		ar.MaxConcurrentReconciles = analysis.DefaultThreads
+	}
+	if err := ar.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("set up analysisrun controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
