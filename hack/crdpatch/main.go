@@ -32,9 +32,20 @@ var preservePaths = map[string][][]string{
 	},
 }
 
+// stripPaths are schema nodes whose CEL rules (x-kubernetes-validations)
+// are removed, by kind. A Job metric embeds batch/v1 JobSpec, whose rules
+// compare with oldSelf; inside the metrics list (an atomic list, as in
+// Argo) the API server refuses such rules, and they are the Job API's to
+// enforce when the Job is created anyway.
+var stripPaths = map[string][][]string{
+	"AnalysisTemplate": {append(append([]string{}, jobMetric...), "spec")},
+}
+
 func init() {
-	preservePaths["ClusterAnalysisTemplate"] = preservePaths["AnalysisTemplate"]
-	preservePaths["AnalysisRun"] = preservePaths["AnalysisTemplate"]
+	for _, kind := range []string{"ClusterAnalysisTemplate", "AnalysisRun"} {
+		preservePaths[kind] = preservePaths["AnalysisTemplate"]
+		stripPaths[kind] = stripPaths["AnalysisTemplate"]
+	}
 }
 
 func main() {
@@ -76,18 +87,18 @@ func patchFile(path string) error {
 			return fmt.Errorf("version without openAPIV3Schema")
 		}
 		for _, p := range paths {
-			node := schema
-			for _, name := range p {
-				if name == "[]" {
-					node, _ = lookup(node, "items").(map[string]any)
-				} else {
-					node, _ = lookup(node, "properties", name).(map[string]any)
-				}
-				if node == nil {
-					return fmt.Errorf("schema has no property path %v", p)
-				}
+			node, err := walk(schema, p)
+			if err != nil {
+				return err
 			}
 			node["x-kubernetes-preserve-unknown-fields"] = true
+		}
+		for _, p := range stripPaths[kind] {
+			node, err := walk(schema, p)
+			if err != nil {
+				return err
+			}
+			stripValidations(node)
 		}
 	}
 	out, err := yaml.Marshal(crd)
@@ -95,6 +106,36 @@ func patchFile(path string) error {
 		return err
 	}
 	return os.WriteFile(path, append([]byte("---\n"), out...), 0o644)
+}
+
+// walk follows a property path ("[]" steps into array items).
+func walk(schema map[string]any, path []string) (map[string]any, error) {
+	node := schema
+	for _, name := range path {
+		if name == "[]" {
+			node, _ = lookup(node, "items").(map[string]any)
+		} else {
+			node, _ = lookup(node, "properties", name).(map[string]any)
+		}
+		if node == nil {
+			return nil, fmt.Errorf("schema has no property path %v", path)
+		}
+	}
+	return node, nil
+}
+
+func stripValidations(node any) {
+	switch n := node.(type) {
+	case map[string]any:
+		delete(n, "x-kubernetes-validations")
+		for _, v := range n {
+			stripValidations(v)
+		}
+	case []any:
+		for _, v := range n {
+			stripValidations(v)
+		}
+	}
 }
 
 func lookup(node any, keys ...string) any {

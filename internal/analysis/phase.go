@@ -30,33 +30,24 @@ type metricVerdict struct {
 // assessMetric decides a metric's phase from its counters (first rule that
 // matches wins; among the limit checks a later one overrides an earlier).
 func assessMetric(r rules, res *v1alpha1.MetricResult, terminating bool) metricVerdict {
-	if res == nil || len(res.Measurements) == 0 {
-		if res != nil && res.Phase.Completed() {
-			return metricVerdict{phase: res.Phase}
+	if res != nil && res.Phase.Completed() {
+		// Decided earlier: keep the phase, and the limit that decided it.
+		if b := limitBreach(r, res); b.phase == res.Phase {
+			return b
 		}
+		return metricVerdict{phase: res.Phase}
+	}
+	if res == nil || len(res.Measurements) == 0 {
 		if terminating {
 			return metricVerdict{phase: v1alpha1.AnalysisPhaseSuccessful}
 		}
 		return metricVerdict{phase: v1alpha1.AnalysisPhasePending}
 	}
-	if res.Phase.Completed() {
-		return metricVerdict{phase: res.Phase}
-	}
 	if last := res.Measurements[len(res.Measurements)-1]; last.FinishedAt == nil {
 		return metricVerdict{phase: v1alpha1.AnalysisPhaseRunning}
 	}
-	var v metricVerdict
-	if r.failureLimit >= 0 && res.Failed > r.failureLimit {
-		v = metricVerdict{v1alpha1.AnalysisPhaseFailed, fmt.Sprintf("failed (%d) > failureLimit (%d)", res.Failed, r.failureLimit)}
-	}
-	if res.Inconclusive > r.inconclusiveLimit {
-		v = metricVerdict{v1alpha1.AnalysisPhaseInconclusive, fmt.Sprintf("inconclusive (%d) > inconclusiveLimit (%d)", res.Inconclusive, r.inconclusiveLimit)}
-	}
-	if res.ConsecutiveError > r.consecutiveErrorLimit {
-		v = metricVerdict{v1alpha1.AnalysisPhaseError, fmt.Sprintf("consecutiveErrors (%d) > consecutiveErrorLimit (%d)", res.ConsecutiveError, r.consecutiveErrorLimit)}
-	}
-	if v.phase != "" {
-		return v
+	if b := limitBreach(r, res); b.phase != "" {
+		return b
 	}
 	if r.consecutiveSuccessLimit > 0 && res.ConsecutiveSuccess >= r.consecutiveSuccessLimit {
 		return metricVerdict{phase: v1alpha1.AnalysisPhaseSuccessful}
@@ -76,6 +67,22 @@ func assessMetric(r rules, res *v1alpha1.MetricResult, terminating bool) metricV
 		return metricVerdict{phase: v1alpha1.AnalysisPhaseSuccessful}
 	}
 	return metricVerdict{phase: v1alpha1.AnalysisPhaseRunning}
+}
+
+// limitBreach checks the limits in order, a later breach overriding an
+// earlier one: Error beats Inconclusive, which beats Failed.
+func limitBreach(r rules, res *v1alpha1.MetricResult) metricVerdict {
+	var v metricVerdict
+	if r.failureLimit >= 0 && res.Failed > r.failureLimit {
+		v = metricVerdict{v1alpha1.AnalysisPhaseFailed, fmt.Sprintf("failed (%d) > failureLimit (%d)", res.Failed, r.failureLimit)}
+	}
+	if res.Inconclusive > r.inconclusiveLimit {
+		v = metricVerdict{v1alpha1.AnalysisPhaseInconclusive, fmt.Sprintf("inconclusive (%d) > inconclusiveLimit (%d)", res.Inconclusive, r.inconclusiveLimit)}
+	}
+	if res.ConsecutiveError > r.consecutiveErrorLimit {
+		v = metricVerdict{v1alpha1.AnalysisPhaseError, fmt.Sprintf("consecutiveErrors (%d) > consecutiveErrorLimit (%d)", res.ConsecutiveError, r.consecutiveErrorLimit)}
+	}
+	return v
 }
 
 // runVerdict is the assessed state of a run.

@@ -81,6 +81,7 @@ func TestAssessMetric(t *testing.T) {
 		{name: "no result yet", rules: base, want: v1alpha1.AnalysisPhasePending},
 		{name: "no result, terminating", rules: base, terminating: true, want: v1alpha1.AnalysisPhaseSuccessful},
 		{name: "terminal phase is kept", rules: base, result: &v1alpha1.MetricResult{Phase: v1alpha1.AnalysisPhaseFailed, Measurements: running.Measurements}, want: v1alpha1.AnalysisPhaseFailed},
+		{name: "terminal phase keeps the limit that decided it", rules: base, result: &v1alpha1.MetricResult{Phase: v1alpha1.AnalysisPhaseFailed, Failed: 1, Count: 1, Measurements: running.Measurements}, want: v1alpha1.AnalysisPhaseFailed, wantWhy: "failed (1) > failureLimit (0)"},
 		{name: "in flight", rules: base, result: running, want: v1alpha1.AnalysisPhaseRunning},
 		{name: "in flight while terminating is still running", rules: base, result: running, terminating: true, want: v1alpha1.AnalysisPhaseRunning},
 		{name: "one failure within failureLimit 0? no: 1 > 0", rules: base, result: finished(v1alpha1.MetricResult{Failed: 1, Count: 1}), want: v1alpha1.AnalysisPhaseFailed, wantWhy: "failed (1) > failureLimit (0)"},

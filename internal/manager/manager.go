@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
@@ -146,8 +147,18 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if ar.MaxConcurrentReconciles == 0 {
 		ar.MaxConcurrentReconciles = analysis.DefaultThreads
 	}
-	if err := ar.SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("set up analysisrun controller: %w", err)
+	// A cluster with only the Rollout CRD (some test set-ups) still runs
+	// Rollouts; without the AnalysisRun CRD the controller could not start.
+	gvk := v1alpha1.GroupVersion.WithKind("AnalysisRun")
+	switch _, err := mgr.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); {
+	case meta.IsNoMatchError(err):
+		mgr.GetLogger().Error(err, "the AnalysisRun CRD is not installed (kubectl apply -k config/crd): AnalysisRuns are not reconciled")
+	case err != nil:
+		return nil, fmt.Errorf("look up the AnalysisRun resource: %w", err)
+	default:
+		if err := ar.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("set up analysisrun controller: %w", err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
