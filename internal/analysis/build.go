@@ -301,6 +301,11 @@ type RunRequest struct {
 	// DryRun and MeasurementRetention are appended to the templates' rules.
 	DryRun               []v1alpha1.DryRun
 	MeasurementRetention []v1alpha1.MeasurementRetention
+	// Sources, when set, also resolves the templates' own fieldRef and
+	// podTemplateHashValue args (those no caller arg replaced) against
+	// the run's owner; without it they reach the run, where a fieldRef
+	// reads the AnalysisRun itself.
+	Sources *ArgSources
 }
 
 // BuildRun reads the templates and returns the spec of the AnalysisRun
@@ -328,6 +333,11 @@ func BuildRunFrom(templates *Templates, req RunRequest) (*v1alpha1.AnalysisRunSp
 	if err != nil {
 		return nil, err
 	}
+	if req.Sources != nil {
+		if args, err = resolveOwnerArgs(args, *req.Sources); err != nil {
+			return nil, err
+		}
+	}
 	dryRun := append(append([]v1alpha1.DryRun(nil), merged.DryRun...), req.DryRun...)
 	retention := append(append([]v1alpha1.MeasurementRetention(nil), merged.MeasurementRetention...), req.MeasurementRetention...)
 	if err := uniqueRules(dryRun, retention); err != nil {
@@ -342,6 +352,25 @@ func BuildRunFrom(templates *Templates, req RunRequest) (*v1alpha1.AnalysisRunSp
 		DryRun:               dryRun,
 		MeasurementRetention: retention,
 	}, nil
+}
+
+// resolveOwnerArgs reads fieldRef and podTemplateHashValue args now.
+func resolveOwnerArgs(args []v1alpha1.Argument, src ArgSources) ([]v1alpha1.Argument, error) {
+	out := make([]v1alpha1.Argument, len(args))
+	for i, a := range args {
+		out[i] = a
+		if a.Value != nil || a.ValueFrom == nil || (a.ValueFrom.FieldRef == nil && a.ValueFrom.PodTemplateHashValue == nil) {
+			continue
+		}
+		vf := a.ValueFrom.DeepCopy()
+		vf.SecretKeyRef = nil
+		resolved, err := ResolveRolloutArgs([]v1alpha1.AnalysisRunArgument{{Name: a.Name, ValueFrom: vf}}, src)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = resolved[0]
+	}
+	return out, nil
 }
 
 // IsSpecError reports whether err is a problem of the analysis as written

@@ -277,6 +277,32 @@ func TestBuildRun(t *testing.T) {
 		}
 	})
 
+	t.Run("template fieldRef and podTemplateHashValue args read the owner", func(t *testing.T) {
+		owned := templates{ns: map[string]*v1alpha1.AnalysisTemplate{"t": at("t", v1alpha1.AnalysisTemplateSpec{
+			Metrics: []v1alpha1.Metric{webMetric("m")},
+			Args: []v1alpha1.Argument{
+				{Name: "svc", ValueFrom: &v1alpha1.ValueFrom{FieldRef: &v1alpha1.FieldRef{FieldPath: "metadata.name"}}},
+				{Name: "hash", ValueFrom: &v1alpha1.ValueFrom{PodTemplateHashValue: ptr.To(v1alpha1.Latest)}},
+				{Name: "token", ValueFrom: &v1alpha1.ValueFrom{SecretKeyRef: &v1alpha1.SecretKeyRef{Name: "s", Key: "k"}}},
+			},
+		})}}
+		ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}
+		spec, err := BuildRun(context.Background(), owned, RunRequest{
+			Templates: refs("t"), Sources: &ArgSources{Object: ro, StableHash: "s1", LatestHash: "l1"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []v1alpha1.Argument{
+			{Name: "svc", Value: ptr.To("shop")},
+			{Name: "hash", Value: ptr.To("l1")},
+			{Name: "token", ValueFrom: &v1alpha1.ValueFrom{SecretKeyRef: &v1alpha1.SecretKeyRef{Name: "s", Key: "k"}}},
+		}
+		if diff := cmp.Diff(want, spec.Args); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+
 	for _, tt := range []struct {
 		name    string
 		req     RunRequest

@@ -73,7 +73,8 @@ func New(c client.Client, apiReader client.Reader) *Provider {
 func Name(runUID, metric string, n int32) string {
 	suffix := "." + strconv.Itoa(int(n))
 	if over := len(runUID) + 1 + len(metric) + len(suffix) - maxNameLength; over > 0 {
-		metric = metric[:max(len(metric)-over, 0)]
+		// A name segment must end alphanumeric.
+		metric = strings.TrimRight(metric[:max(len(metric)-over, 0)], "-.")
 	}
 	return strings.TrimSuffix(runUID+"."+metric, ".") + suffix
 }
