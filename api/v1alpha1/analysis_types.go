@@ -309,15 +309,18 @@ type Argument struct {
 // by the AnalysisRun controller; FieldRef and PodTemplateHashValue are
 // resolved when a Rollout creates the run (a FieldRef left in a run reads
 // the AnalysisRun itself).
+//
+// The field order is Argo's for the Rollout's argument (podTemplateHashValue
+// before fieldRef): the canary step hash is computed over this JSON.
 type ValueFrom struct {
-	// +optional
-	SecretKeyRef *SecretKeyRef `json:"secretKeyRef,omitempty"`
-	// +optional
-	FieldRef *FieldRef `json:"fieldRef,omitempty"`
 	// PodTemplateHashValue is Stable or Latest: the pod-template hash of the
 	// Rollout's stable or newest ReplicaSet.
 	// +optional
 	PodTemplateHashValue *ValueFromPodTemplateHash `json:"podTemplateHashValue,omitempty"`
+	// +optional
+	SecretKeyRef *SecretKeyRef `json:"secretKeyRef,omitempty"`
+	// +optional
+	FieldRef *FieldRef `json:"fieldRef,omitempty"`
 }
 
 // ValueFromPodTemplateHash selects a ReplicaSet of the Rollout.

@@ -105,4 +105,10 @@ const (
 	DesiredReplicasAnnotation = "rollout.argoproj.io/desired-replicas"
 	// WorkloadGenerationAnnotation is the generation of a referenced workload.
 	WorkloadGenerationAnnotation = "rollout.argoproj.io/workload-generation"
+	// EphemeralMetadataAnnotation on a ReplicaSet records the ephemeral
+	// labels and annotations (JSON) the controller injected into its pod
+	// template, so only those are removed when its role changes.
+	EphemeralMetadataAnnotation = "rollout.argoproj.io/ephemeral-metadata"
+	// ExperimentNameAnnotationKey marks a ReplicaSet an Experiment created.
+	ExperimentNameAnnotationKey = "experiment.argoproj.io/name"
 )

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,12 +160,86 @@ func TestManifestsSurviveAPIServer(t *testing.T) {
 					}
 				}
 				normalizeQuantities(before)
+				dropEmptyAnalysisRunMetadata(after)
 				if diff := cmp.Diff(before, after); diff != "" {
 					t.Errorf("round trip through Go types changed the object (-stored +written back):\n%s", diff)
 				}
 			})
 		}
 	}
+}
+
+// quantityPattern is the pattern the CRD gives every resource.Quantity.
+const quantityPattern = `^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$`
+
+// TestQuantitySchemas checks that hack/crdpatch found every quantity: the
+// CRD has exactly as many number-or-string quantity schemas as the Go
+// types have resource.Quantity fields, and no integer-or-string one is
+// left (it would refuse `cpu: 0.001`). crdtest checks what these schemas
+// accept on a real API server.
+func TestQuantitySchemas(t *testing.T) {
+	crd, _ := loadCRD(t)
+	var numberOrString, intOrString []string
+	var walk func(path string, s *apiextensionsv1.JSONSchemaProps)
+	walk = func(path string, s *apiextensionsv1.JSONSchemaProps) {
+		if s == nil {
+			return
+		}
+		if s.Pattern == quantityPattern {
+			switch {
+			case s.XIntOrString:
+				intOrString = append(intOrString, path)
+			case s.Type == "" && s.XPreserveUnknownFields != nil && *s.XPreserveUnknownFields:
+				numberOrString = append(numberOrString, path)
+			}
+		}
+		for name, p := range s.Properties {
+			walk(path+"."+name, &p)
+		}
+		if s.Items != nil {
+			walk(path+"[]", s.Items.Schema)
+		}
+		if s.AdditionalProperties != nil {
+			walk(path+"{}", s.AdditionalProperties.Schema)
+		}
+	}
+	walk("", crd.Spec.Versions[0].Schema.OpenAPIV3Schema)
+	if len(intOrString) > 0 {
+		t.Errorf("quantities that refuse floats: %v", intOrString)
+	}
+	want := quantityFields(reflect.TypeFor[v1alpha1.Rollout](), nil)
+	if len(numberOrString) != want {
+		sort.Strings(numberOrString)
+		t.Errorf("%d number-or-string quantity schemas, want %d (one per resource.Quantity in the Go types):\n%s",
+			len(numberOrString), want, strings.Join(numberOrString, "\n"))
+	}
+}
+
+// quantityFields counts the places in t's JSON form that hold a
+// resource.Quantity (a ResourceList counts once: its values share a schema).
+func quantityFields(t reflect.Type, seen []reflect.Type) int {
+	quantity := reflect.TypeFor[resource.Quantity]()
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t == quantity {
+		return 1
+	}
+	if t.Kind() == reflect.Map {
+		return quantityFields(t.Elem(), seen)
+	}
+	if t.Kind() != reflect.Struct || slices.Contains(seen, t) {
+		return 0
+	}
+	seen = append(seen, t)
+	n := 0
+	for f := range t.Fields() {
+		if !f.IsExported() || f.Tag.Get("json") == "-" {
+			continue
+		}
+		n += quantityFields(f.Type, seen)
+	}
+	return n
 }
 
 func TestStatusQuirks(t *testing.T) {
@@ -250,6 +326,26 @@ func normalizeQuantities(node any) {
 	case []any:
 		for _, v := range n {
 			normalizeQuantities(v)
+		}
+	}
+}
+
+// dropEmptyAnalysisRunMetadata removes the "analysisRunMetadata": {} that
+// the Go types write for every RolloutAnalysis: Argo's struct is encoded the
+// same way, and the canary step hash is computed over that encoding. An
+// empty object adds nothing, so it is not a change to the stored manifest.
+func dropEmptyAnalysisRunMetadata(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		if m, ok := v["analysisRunMetadata"].(map[string]any); ok && len(m) == 0 {
+			delete(v, "analysisRunMetadata")
+		}
+		for _, child := range v {
+			dropEmptyAnalysisRunMetadata(child)
+		}
+	case []any:
+		for _, child := range v {
+			dropEmptyAnalysisRunMetadata(child)
 		}
 	}
 }

@@ -11,9 +11,9 @@ import (
 // API so manifests and clients written for it keep working. Struct-valued
 // fields use omitzero where Argo's omitempty had no effect, so an unset
 // status or template is left out instead of being written as {}. Sub-objects that
-// Switchyard does not act on (traffic routers, experiments, header/mirror
-// routes, step plugins) are kept as raw JSON: the CRD accepts whatever Argo
-// accepts and the values round-trip untouched.
+// Switchyard does not act on (the traffic routers it does not drive,
+// experiments, step plugins) are kept as raw JSON: the CRD accepts whatever
+// Argo accepts and the values round-trip untouched.
 
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
@@ -249,22 +249,19 @@ type ReplicaProgressThreshold struct {
 	Value int32 `json:"value"`
 }
 
-// RolloutTrafficRouting configures a traffic router. Router blocks are kept
-// as raw JSON because Switchyard does not drive any router yet; typing them
-// would only add ways to reject manifests Argo accepts.
+// RolloutTrafficRouting configures the traffic routers that shift the canary
+// weight. Istio, NGINX and ALB are typed because Switchyard drives them; the
+// routers it does not drive (SMI, Ambassador, App Mesh, Traefik, APISIX) stay
+// raw JSON, refused by validation with a message naming them. Plugins map a
+// plugin name to its own configuration, which the plugin's implementation
+// parses (the Gateway API one lives in internal/trafficrouting/gatewayapi).
 type RolloutTrafficRouting struct {
 	// +optional
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +kubebuilder:validation:Schemaless
-	Istio *apiextensionsv1.JSON `json:"istio,omitempty"`
+	Istio *IstioTrafficRouting `json:"istio,omitempty"`
 	// +optional
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +kubebuilder:validation:Schemaless
-	Nginx *apiextensionsv1.JSON `json:"nginx,omitempty"`
+	Nginx *NginxTrafficRouting `json:"nginx,omitempty"`
 	// +optional
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +kubebuilder:validation:Schemaless
-	ALB *apiextensionsv1.JSON `json:"alb,omitempty"`
+	ALB *ALBTrafficRouting `json:"alb,omitempty"`
 	// +optional
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +kubebuilder:validation:Schemaless
@@ -290,8 +287,115 @@ type RolloutTrafficRouting struct {
 	// Plugins maps a traffic-router plugin name to its configuration.
 	// +optional
 	Plugins map[string]apiextensionsv1.JSON `json:"plugins,omitempty"`
+	// MaxTrafficWeight is the total weight (default 100); only NGINX and
+	// plugins accept another value.
 	// +optional
 	MaxTrafficWeight *int32 `json:"maxTrafficWeight,omitempty"`
+}
+
+// NginxTrafficRouting drives the NGINX Ingress controller through a canary
+// Ingress created beside each stable Ingress.
+type NginxTrafficRouting struct {
+	// AnnotationPrefix defaults to nginx.ingress.kubernetes.io.
+	// +optional
+	AnnotationPrefix string `json:"annotationPrefix,omitempty"`
+	// StableIngress and StableIngresses are exclusive: exactly one is set.
+	// +optional
+	StableIngress string `json:"stableIngress,omitempty"`
+	// +optional
+	StableIngresses []string `json:"stableIngresses,omitempty"`
+	// AdditionalIngressAnnotations get the annotation prefix prepended.
+	// +optional
+	AdditionalIngressAnnotations map[string]string `json:"additionalIngressAnnotations,omitempty"`
+	// CanaryIngressAnnotations are copied verbatim onto the canary Ingress.
+	// +optional
+	CanaryIngressAnnotations map[string]string `json:"canaryIngressAnnotations,omitempty"`
+}
+
+// ALBTrafficRouting drives the AWS Load Balancer Controller through the
+// actions and conditions annotations of one or more Ingresses.
+type ALBTrafficRouting struct {
+	// Ingress and Ingresses are exclusive: exactly one is set.
+	// +optional
+	Ingress string `json:"ingress,omitempty"`
+	// +optional
+	Ingresses []string `json:"ingresses,omitempty"`
+	// ServicePort is the port the forward action sends traffic to.
+	// +optional
+	ServicePort int32 `json:"servicePort"`
+	// RootService is the Service whose action annotation carries the
+	// weights; it defaults to the stable Service.
+	// +optional
+	RootService string `json:"rootService,omitempty"`
+	// AnnotationPrefix defaults to alb.ingress.kubernetes.io.
+	// +optional
+	AnnotationPrefix string `json:"annotationPrefix,omitempty"`
+	// +optional
+	StickinessConfig *StickinessConfig `json:"stickinessConfig,omitempty"`
+}
+
+// StickinessConfig is the target-group stickiness of the ALB forward action.
+type StickinessConfig struct {
+	// +optional
+	Enabled bool `json:"enabled"`
+	// DurationSeconds is 1..604800 when enabled.
+	// +optional
+	DurationSeconds int64 `json:"durationSeconds"`
+}
+
+// IstioTrafficRouting drives Istio VirtualServices and, for subset-level
+// splitting, a DestinationRule.
+type IstioTrafficRouting struct {
+	// VirtualService and VirtualServices are exclusive: exactly one is set.
+	// +optional
+	VirtualService *IstioVirtualService `json:"virtualService,omitempty"`
+	// +optional
+	DestinationRule *IstioDestinationRule `json:"destinationRule,omitempty"`
+	// +optional
+	VirtualServices []IstioVirtualService `json:"virtualServices,omitempty"`
+}
+
+// IstioVirtualService names a VirtualService and the routes in it to weight.
+type IstioVirtualService struct {
+	// Name is "name" or "name.namespace".
+	// +optional
+	Name string `json:"name"`
+	// Routes are HTTP route names; empty means the VirtualService's only
+	// HTTP route (when no TLS or TCP routes are listed either).
+	// +optional
+	Routes []string `json:"routes,omitempty"`
+	// +optional
+	TLSRoutes []TLSRoute `json:"tlsRoutes,omitempty"`
+	// +optional
+	TCPRoutes []TCPRoute `json:"tcpRoutes,omitempty"`
+}
+
+// TLSRoute picks the TLS route whose match has this port and SNI hosts.
+type TLSRoute struct {
+	// +optional
+	Port int64 `json:"port,omitempty"`
+	// +optional
+	SNIHosts []string `json:"sniHosts,omitempty"`
+}
+
+// TCPRoute picks the TCP route whose match has this port.
+type TCPRoute struct {
+	// +optional
+	Port int64 `json:"port,omitempty"`
+}
+
+// IstioDestinationRule names the DestinationRule whose canary and stable
+// subsets are labelled with the ReplicaSets' pod-template hashes.
+type IstioDestinationRule struct {
+	// +optional
+	Name string `json:"name"`
+	// +optional
+	CanarySubsetName string `json:"canarySubsetName"`
+	// +optional
+	StableSubsetName string `json:"stableSubsetName"`
+	// AdditionalSubsetNames are subsets whose weights are left as they are.
+	// +optional
+	AdditionalSubsetNames []string `json:"additionalSubsetNames,omitempty"`
 }
 
 // ManagedRoute names a route the traffic router manages; list order is the
@@ -316,15 +420,64 @@ type CanaryStep struct {
 	// +optional
 	SetCanaryScale *SetCanaryScale `json:"setCanaryScale,omitempty"`
 	// +optional
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +kubebuilder:validation:Schemaless
-	SetHeaderRoute *apiextensionsv1.JSON `json:"setHeaderRoute,omitempty"`
+	SetHeaderRoute *SetHeaderRoute `json:"setHeaderRoute,omitempty"`
 	// +optional
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +kubebuilder:validation:Schemaless
-	SetMirrorRoute *apiextensionsv1.JSON `json:"setMirrorRoute,omitempty"`
+	SetMirrorRoute *SetMirrorRoute `json:"setMirrorRoute,omitempty"`
 	// +optional
 	Plugin *PluginStep `json:"plugin,omitempty"`
+}
+
+// SetHeaderRoute sends requests matching every header of one of the match
+// entries to the canary, whatever the weight. A step without match removes
+// the route. Name must be listed in trafficRouting.managedRoutes.
+type SetHeaderRoute struct {
+	// +optional
+	Name string `json:"name,omitempty"`
+	// +optional
+	Match []HeaderRoutingMatch `json:"match,omitempty"`
+}
+
+// HeaderRoutingMatch is one header condition.
+type HeaderRoutingMatch struct {
+	// +optional
+	HeaderName string `json:"headerName"`
+	// +optional
+	HeaderValue *StringMatch `json:"headerValue"`
+}
+
+// SetMirrorRoute copies matching requests to the canary; the responses of the
+// copies are discarded. A step without match removes the route. Name must be
+// listed in trafficRouting.managedRoutes.
+type SetMirrorRoute struct {
+	// +optional
+	Name string `json:"name"`
+	// Match entries are ORed; the fields within one entry are ANDed.
+	// +optional
+	Match []RouteMatch `json:"match,omitempty"`
+	// Percentage of the matching requests to mirror; defaults to 100.
+	// +optional
+	Percentage *int32 `json:"percentage,omitempty"`
+}
+
+// RouteMatch selects requests by method, path and headers.
+type RouteMatch struct {
+	// +optional
+	Method *StringMatch `json:"method,omitempty"`
+	// +optional
+	Path *StringMatch `json:"path,omitempty"`
+	// +optional
+	Headers map[string]StringMatch `json:"headers,omitempty"`
+}
+
+// StringMatch matches a string exactly, by prefix or by regular expression;
+// exactly one is set.
+type StringMatch struct {
+	// +optional
+	Exact string `json:"exact,omitempty"`
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+	// +optional
+	Regex string `json:"regex,omitempty"`
 }
 
 // PluginStep runs a step plugin with an opaque configuration.
@@ -373,16 +526,20 @@ type RolloutAnalysis struct {
 	DryRun []DryRun `json:"dryRun,omitempty"`
 	// +optional
 	MeasurementRetention []MeasurementRetention `json:"measurementRetention,omitempty"`
+	// AnalysisRunMetadata is marshalled even when empty ("{}"), as Argo's
+	// struct is: the canary step hash is computed over this JSON.
 	// +optional
-	AnalysisRunMetadata AnalysisRunMetadata `json:"analysisRunMetadata,omitzero"`
+	AnalysisRunMetadata AnalysisRunMetadata `json:"analysisRunMetadata,omitempty"`
 }
 
 // RolloutAnalysisTemplate references an AnalysisTemplate or ClusterAnalysisTemplate.
 type RolloutAnalysisTemplate struct {
 	// +optional
 	TemplateName string `json:"templateName"`
+	// ClusterScope is a pointer, as in Argo: an explicit false is kept, and
+	// it changes the canary step hash.
 	// +optional
-	ClusterScope bool `json:"clusterScope,omitempty"`
+	ClusterScope *bool `json:"clusterScope,omitempty"`
 }
 
 // AnalysisRunArgument is one argument passed to the AnalysisRun.

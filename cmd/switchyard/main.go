@@ -11,7 +11,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/analysis"
+	"github.com/switchyard-dev/switchyard/internal/instanceid"
 	"github.com/switchyard-dev/switchyard/internal/manager"
 )
 
@@ -31,6 +33,7 @@ func main() {
 	flag.DurationVar(&opts.RetryPeriod, "leader-election-retry-period", 2*time.Second, "leader-election retry period")
 	flag.IntVar(&opts.RolloutThreads, "rollout-threads", 10, "Rollouts reconciled in parallel")
 	flag.IntVar(&opts.AnalysisThreads, "analysis-threads", analysis.DefaultThreads, "AnalysisRuns reconciled in parallel")
+	flag.StringVar(&opts.InstanceID, "instance-id", "", "serve only Rollouts labelled "+v1alpha1.InstanceIDLabelKey+"=<this value> (default: only Rollouts without that label); also suffixes the leader-election Lease")
 	flag.StringVar(&opts.PprofAddr, "pprof-address", "", "serve net/http/pprof on this address (off when empty)")
 	flag.Float64Var(&qps, "qps", 50, "queries per second to the API server")
 	flag.IntVar(&burst, "burst", 100, "burst of queries to the API server")
@@ -39,6 +42,10 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+	if err := instanceid.Validate(opts.InstanceID); err != nil {
+		log.Error(err, "invalid --instance-id")
+		os.Exit(2)
+	}
 
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
@@ -52,7 +59,7 @@ func main() {
 		log.Error(err, "set up manager")
 		os.Exit(1)
 	}
-	log.Info("starting", "namespace", opts.Namespace, "leaderElect", opts.LeaderElect)
+	log.Info("starting", "namespace", opts.Namespace, "instanceID", opts.InstanceID, "leaderElect", opts.LeaderElect)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

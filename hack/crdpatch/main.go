@@ -1,14 +1,19 @@
-// Command crdpatch adjusts CRDs after controller-gen, for what markers
-// cannot express: it marks embedded object metadata (the Rollout's
-// spec.template.metadata, a Job metric's metadata and pod template
-// metadata) with x-kubernetes-preserve-unknown-fields, as Argo Rollouts'
-// CRDs do.
-// Without it the API server prunes (or, with kubectl's strict field
-// validation, rejects) harmless keys such as `creationTimestamp: null`
-// that generated manifests often carry, and Argo-valid manifests would fail.
+// Command crdpatch adjusts the Rollout and analysis CRDs after
+// controller-gen, for what markers cannot express:
+//
+//   - embedded object metadata (the Rollout's spec.template.metadata, a Job
+//     metric's metadata and pod template metadata) keeps unknown fields, as
+//     in Argo Rollouts' CRDs. Without it the API server prunes (or, with
+//     kubectl's strict field validation, rejects) harmless keys such as
+//     `creationTimestamp: null` that generated manifests often carry.
+//   - a Job metric's JobSpec loses its CEL rules (see stripPaths).
+//   - every resource.Quantity accepts JSON numbers, floats included, as the
+//     built-in workloads do (see quantitySchema);
+//   - env, imagePullSecrets and hostAliases accept duplicate keys, as the
+//     built-in workloads and Argo Rollouts' CRD do (see unkeyedLists).
 //
 // Usage: go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml ...
-// Which paths are patched depends on the CRD (its spec.names.kind).
+// Which paths are patched depends on the CRD's kind.
 package main
 
 import (
@@ -47,6 +52,52 @@ func init() {
 		stripPaths[kind] = stripPaths["AnalysisTemplate"]
 	}
 }
+
+// quantityPattern is the pattern controller-gen gives a resource.Quantity,
+// next to x-kubernetes-int-or-string. The two together are how quantities
+// are recognised, wherever the pod template (or a later API field) has one.
+const quantityPattern = `^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$`
+
+// quantitySchema replaces controller-gen's quantity schema. A Deployment
+// accepts `cpu: 0.001`, `cpu: 1` and `cpu: "100m"` because the built-in API
+// decodes straight into resource.Quantity; a CRD validates JSON first, and
+// controller-gen's anyOf[integer, string] refuses 0.001 and 2.5.
+//
+// A structural schema cannot say "number or string": a field needs a type
+// unless it is int-or-string (integers and strings only) or keeps unknown
+// fields. So the type is dropped and x-kubernetes-preserve-unknown-fields
+// set, and the rest is refused by validations that each apply to one JSON
+// kind only:
+//
+//   - pattern applies to strings: a malformed quantity ("abc") is refused;
+//   - minProperties 1 with maxProperties 0 no object can satisfy: {} and
+//     {"a": 1} are refused;
+//   - minItems 1 with maxItems 0 likewise refuses every array;
+//   - not: enum [true, false] refuses booleans.
+//
+// Numbers pass them all. CEL (isQuantity) cannot be used here: the API
+// server gives CEL no type for a schema without one, and refuses rules on it.
+func quantitySchema() map[string]any {
+	return map[string]any{
+		"x-kubernetes-preserve-unknown-fields": true,
+		"pattern":                              quantityPattern,
+		"minProperties":                        1,
+		"maxProperties":                        0,
+		"minItems":                             1,
+		"maxItems":                             0,
+		"not":                                  map[string]any{"enum": []any{true, false}},
+	}
+}
+
+// unkeyedLists are the pod-template lists that recent Kubernetes API types
+// mark as maps keyed by name (or ip), which makes a CRD refuse two entries
+// with the same key, although a Deployment accepts them (with a warning)
+// and Argo Rollouts' CRD, generated from older types, does not key them.
+// Helm charts produce such duplicates (a default env var overridden
+// further down), so they are made plain (atomic) lists again, as in Argo's
+// CRD. Lists whose duplicates a Deployment refuses too (containers,
+// volumes, volumeMounts, ...) stay keyed: such a Rollout could never run.
+var unkeyedLists = []string{"env", "imagePullSecrets", "hostAliases"}
 
 func main() {
 	if len(os.Args) < 2 {
@@ -100,12 +151,79 @@ func patchFile(path string) error {
 			}
 			stripValidations(node)
 		}
+		// The pod template has quantities (resources, overhead,
+		// emptyDir.sizeLimit, divisor): none found means controller-gen
+		// changed how it writes them, and this patch must follow.
+		if n := replaceQuantities(schema); n == 0 {
+			return fmt.Errorf("no resource.Quantity schema found (x-kubernetes-int-or-string with pattern %s)", quantityPattern)
+		}
+		for _, name := range unkeyedLists {
+			if n := unkey(schema, name); n == 0 {
+				return fmt.Errorf("no keyed list %q found", name)
+			}
+		}
 	}
 	out, err := yaml.Marshal(crd)
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(path, append([]byte("---\n"), out...), 0o644)
+}
+
+// replaceQuantities replaces, below node, every quantity schema by
+// quantitySchema and returns how many it replaced.
+func replaceQuantities(node any) int {
+	n := 0
+	switch node := node.(type) {
+	case map[string]any:
+		for k, v := range node {
+			if isQuantity(v) {
+				node[k] = quantitySchema()
+				n++
+				continue
+			}
+			n += replaceQuantities(v)
+		}
+	case []any:
+		for i, v := range node {
+			if isQuantity(v) {
+				node[i] = quantitySchema()
+				n++
+				continue
+			}
+			n += replaceQuantities(v)
+		}
+	}
+	return n
+}
+
+// unkey drops the map list type from every property called name below
+// node and returns how many it changed.
+func unkey(node any, name string) int {
+	n := 0
+	switch node := node.(type) {
+	case map[string]any:
+		if props, ok := node["properties"].(map[string]any); ok {
+			if list, ok := props[name].(map[string]any); ok && list["x-kubernetes-list-type"] == "map" {
+				delete(list, "x-kubernetes-list-type")
+				delete(list, "x-kubernetes-list-map-keys")
+				n++
+			}
+		}
+		for _, v := range node {
+			n += unkey(v, name)
+		}
+	case []any:
+		for _, v := range node {
+			n += unkey(v, name)
+		}
+	}
+	return n
+}
+
+func isQuantity(node any) bool {
+	m, ok := node.(map[string]any)
+	return ok && m["x-kubernetes-int-or-string"] == true && m["pattern"] == quantityPattern
 }
 
 // walk follows a property path ("[]" steps into array items).

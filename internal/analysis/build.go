@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
@@ -122,7 +123,7 @@ type TemplateRefs []v1alpha1.AnalysisTemplateRef
 func FromRollout(refs []v1alpha1.RolloutAnalysisTemplate) TemplateRefs {
 	out := make(TemplateRefs, 0, len(refs))
 	for _, r := range refs {
-		out = append(out, v1alpha1.AnalysisTemplateRef(r))
+		out = append(out, v1alpha1.AnalysisTemplateRef{TemplateName: r.TemplateName, ClusterScope: ptr.Deref(r.ClusterScope, false)})
 	}
 	return out
 }

@@ -3,9 +3,6 @@
 package canary
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"time"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
@@ -82,12 +79,4 @@ func Advance(s StepState) StepDecision {
 		d.Completed = true
 	}
 	return d
-}
-
-// StepsHash identifies the steps, so that editing them restarts the steps
-// (status.currentStepHash).
-func StepsHash(steps []v1alpha1.CanaryStep) string {
-	data, _ := json.Marshal(steps)
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])[:10]
 }

@@ -46,14 +46,3 @@ func TestAdvance(t *testing.T) {
 		})
 	}
 }
-
-func TestStepsHashChangesWithSteps(t *testing.T) {
-	a := []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](30)}, {Pause: &v1alpha1.RolloutPause{}}}
-	b := []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](40)}, {Pause: &v1alpha1.RolloutPause{}}}
-	if StepsHash(a) == StepsHash(b) {
-		t.Fatal("different steps, same hash")
-	}
-	if StepsHash(a) != StepsHash(append([]v1alpha1.CanaryStep(nil), a...)) {
-		t.Fatal("same steps, different hash")
-	}
-}

@@ -1,5 +1,6 @@
 // Package hash computes the pod-template hash that names ReplicaSets and
-// labels them with rollouts-pod-template-hash.
+// labels them with rollouts-pod-template-hash, and the canary step hash
+// recorded in status.currentStepHash.
 //
 // The value must be bit-for-bit what Argo Rollouts computes: Services and
 // ReplicaSets created by Argo carry it, and a Rollout moved between the two
@@ -15,6 +16,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 )
 
 // PodTemplateHash returns the hash of template, perturbed by collisionCount
@@ -33,19 +36,36 @@ import (
 // straight from a manifest: the server applies the CRD's schema defaults
 // (ports[].protocol: TCP, for one) before storing, and those change the hash.
 func PodTemplateHash(template *corev1.PodTemplateSpec, collisionCount *int32) string {
-	h := fnv.New32a()
-	b, err := json.Marshal(template)
-	if err != nil {
-		// A PodTemplateSpec has no channels, funcs or cyclic values, so
-		// marshalling cannot fail; a failure means memory corruption.
-		panic(fmt.Sprintf("marshal pod template: %v", err))
+	var suffix []byte
+	if collisionCount != nil {
+		suffix = make([]byte, 8)
+		binary.LittleEndian.PutUint32(suffix, uint32(*collisionCount))
 	}
+	return encodedFNV(template, suffix)
+}
+
+// StepsHash is status.currentStepHash of a canary: FNV-32a over the JSON of
+// spec.strategy.canary.steps (null when there are none), encoded like the
+// pod-template hash. A Rollout adopted mid-update from Argo Rollouts keeps
+// its step only if this matches what Argo wrote, so the steps' JSON must be
+// Argo's byte for byte: field order, omitempty, and empty structs that Argo
+// does not omit (analysisRunMetadata: {}).
+func StepsHash(steps []v1alpha1.CanaryStep) string {
+	return encodedFNV(steps, nil)
+}
+
+// encodedFNV hashes the JSON of v followed by suffix and encodes the decimal
+// Sum32 with rand.SafeEncodeString, so the result contains no vowels.
+func encodedFNV(v any, suffix []byte) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// API types have no channels, funcs or cyclic values, so
+		// marshalling cannot fail; a failure means memory corruption.
+		panic(fmt.Sprintf("marshal %T: %v", v, err))
+	}
+	h := fnv.New32a()
 	// hash.Hash writes never fail.
 	_, _ = h.Write(b)
-	if collisionCount != nil {
-		buf := make([]byte, 8)
-		binary.LittleEndian.PutUint32(buf, uint32(*collisionCount))
-		_, _ = h.Write(buf)
-	}
+	_, _ = h.Write(suffix)
 	return rand.SafeEncodeString(fmt.Sprint(h.Sum32()))
 }

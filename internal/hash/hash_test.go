@@ -150,3 +150,58 @@ func asStoredByAPIServer(t *testing.T, doc []byte) *v1alpha1.Rollout {
 	}
 	return &ro
 }
+
+// TestStepsHash pins status.currentStepHash to the values the reference
+// computes (checked against its own function) and the JSON it hashes to
+// Argo's encoding of the steps, which is what makes the two agree.
+func TestStepsHash(t *testing.T) {
+	tests := []struct {
+		name     string
+		steps    []v1alpha1.CanaryStep
+		wantJSON string
+		want     string
+	}{
+		{name: "steps omitted", steps: nil, wantJSON: `null`, want: "5ffbfbbd64"},
+		{name: "steps: []", steps: []v1alpha1.CanaryStep{}, wantJSON: `[]`, want: "5f8cb5778f"},
+		{
+			name:     "the seed's steps",
+			steps:    []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](30)}, {Pause: &v1alpha1.RolloutPause{}}},
+			wantJSON: `[{"setWeight":30},{"pause":{}}]`,
+		},
+		{
+			name: "an analysis step keeps the empty analysisRunMetadata and an explicit clusterScope",
+			steps: []v1alpha1.CanaryStep{{Analysis: &v1alpha1.RolloutAnalysis{
+				Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "t", ClusterScope: ptr.To(false)}},
+			}}},
+			wantJSON: `[{"analysis":{"templates":[{"templateName":"t","clusterScope":false}],"analysisRunMetadata":{}}}]`,
+		},
+		{
+			name: "header and mirror routes in the reference's field order",
+			steps: []v1alpha1.CanaryStep{
+				{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "h", Match: []v1alpha1.HeaderRoutingMatch{{HeaderName: "x", HeaderValue: &v1alpha1.StringMatch{Exact: "1"}}}}},
+				{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "m", Percentage: ptr.To[int32](50)}},
+			},
+			wantJSON: `[{"setHeaderRoute":{"name":"h","match":[{"headerName":"x","headerValue":{"exact":"1"}}]}},{"setMirrorRoute":{"name":"m","percentage":50}}]`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := json.Marshal(tt.steps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tt.wantJSON {
+				t.Errorf("steps JSON = %s, want %s", b, tt.wantJSON)
+			}
+			got := hash.StepsHash(tt.steps)
+			if tt.want != "" && got != tt.want {
+				t.Errorf("StepsHash = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	a := []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](30)}}
+	b := []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](40)}}
+	if hash.StepsHash(a) == hash.StepsHash(b) {
+		t.Error("different steps, same hash")
+	}
+}

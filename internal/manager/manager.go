@@ -30,6 +30,7 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/analysis/providers/job"
 	"github.com/switchyard-dev/switchyard/internal/analysis/providers/prometheus"
 	"github.com/switchyard-dev/switchyard/internal/analysis/providers/web"
+	"github.com/switchyard-dev/switchyard/internal/instanceid"
 	"github.com/switchyard-dev/switchyard/internal/rollout"
 )
 
@@ -51,9 +52,21 @@ type Options struct {
 	AnalysisThreads int
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
+	// InstanceID, when set, restricts the controller to the Rollouts
+	// labelled argo-rollouts.argoproj.io/controller-instance-id=<it> and
+	// suffixes the leader-election Lease with it; when empty the controller
+	// serves only Rollouts without that label.
+	InstanceID string
 	// Clock is injected by tests; nil is the real clock.
 	Clock clock.PassiveClock
+	// SkipControllerNameValidation lets several managers run in one process
+	// (tests); controller-runtime otherwise refuses a second controller
+	// with the same name.
+	SkipControllerNameValidation bool
 }
+
+// LeaseName is the leader-election Lease's name without an instance ID.
+const LeaseName = "switchyard-controller-lock"
 
 // Scheme has the types Switchyard reads and writes.
 func Scheme() (*runtime.Scheme, error) {
@@ -85,6 +98,14 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The instance ID decides which Rollouts this controller reads at
+	// all: the others never reach the cache, so nothing here can act on
+	// them. A Rollout relabelled away leaves the cache (the watch reports
+	// it deleted) and one relabelled to us enters it.
+	served, err := instanceid.Selector(opts.InstanceID)
+	if err != nil {
+		return nil, fmt.Errorf("--instance-id: %w", err)
+	}
 	cacheOpts := cache.Options{
 		// managedFields are never read here and are a large part of each
 		// cached object.
@@ -92,6 +113,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		ByObject: map[client.Object]cache.ByObject{
 			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed)},
 			&batchv1.Job{}:       {Label: labels.NewSelector().Add(*analysisJobs)},
+			&v1alpha1.Rollout{}:  {Label: served},
+			// Runs carry the instance ID of the Rollout that created them,
+			// so the same selector splits them between instances.
+			&v1alpha1.AnalysisRun{}: {Label: served},
 		},
 	}
 	if opts.Namespace != "" {
@@ -103,11 +128,14 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.HealthAddr,
 		LeaderElection:                opts.LeaderElect,
-		LeaderElectionID:              "switchyard-controller-lock",
+		LeaderElectionID:              instanceid.LeaseName(LeaseName, opts.InstanceID),
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		PprofBindAddress:              opts.PprofAddr,
 		GracefulShutdownTimeout:       ptrDuration(30 * time.Second),
+	}
+	if opts.SkipControllerNameValidation {
+		mgrOpts.Controller.SkipNameValidation = &opts.SkipControllerNameValidation
 	}
 	if opts.LeaseDuration > 0 {
 		mgrOpts.LeaseDuration = &opts.LeaseDuration

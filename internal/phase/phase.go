@@ -6,32 +6,42 @@ package phase
 import (
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 )
 
 // Messages of the Progressing phase, as clients know them.
 const (
-	MsgManuallyPaused        = "manually paused"
-	MsgRestarting            = "rollout is restarting"
-	MsgMoreReplicasToUpdate  = "more replicas need to be updated"
-	MsgUpdatedNotAvailable   = "updated replicas are still becoming available"
-	MsgActiveCutoverPending  = "active service cutover pending"
-	MsgOldReplicasPending    = "old replicas are pending termination"
-	MsgWaitingForSteps       = "waiting for all steps to complete"
-	MsgWaitingForSpecObserve = "waiting for rollout spec update to be observed"
-	MsgWaitingForUnpause     = "waiting for rollout to unpause"
+	MsgManuallyPaused         = "manually paused"
+	MsgRestarting             = "rollout is restarting"
+	MsgMoreReplicasToUpdate   = "more replicas need to be updated"
+	MsgUpdatedNotAvailable    = "updated replicas are still becoming available"
+	MsgActiveCutoverPending   = "active service cutover pending"
+	MsgOldReplicasPending     = "old replicas are pending termination"
+	MsgWaitingForSteps        = "waiting for all steps to complete"
+	MsgWaitingForSpecObserve  = "waiting for rollout spec update to be observed"
+	MsgWaitingForUnpause      = "waiting for rollout to unpause"
+	MsgWaitingForAnalysis     = "waiting for analysis to complete"
+	MsgWaitingForVerification = "waiting for post-promotion verification to complete"
+	MsgWaitingForWorkload     = "waiting for rollout spec update to be observed for the reference workload"
 )
+
+// AnalysisCompleted reports whether an AnalysisRun phase is final.
+func AnalysisCompleted(p v1alpha1.AnalysisPhase) bool {
+	switch p {
+	case "Successful", "Failed", "Error", "Inconclusive":
+		return true
+	}
+	return false
+}
 
 // Compute returns the phase and message the controller writes, from a status
 // it has just computed. The first rule that matches wins.
 func Compute(ro *v1alpha1.Rollout) (v1alpha1.RolloutPhase, string) {
 	st := &ro.Status
-	if c := st.GetCondition(v1alpha1.RolloutInvalidSpec); c != nil && c.Status == corev1.ConditionTrue {
-		return v1alpha1.RolloutPhaseDegraded, fmt.Sprintf("%s: %s", v1alpha1.InvalidSpecReason, c.Message)
-	}
 	for _, c := range st.Conditions {
+		if c.Type == v1alpha1.RolloutInvalidSpec {
+			return v1alpha1.RolloutPhaseDegraded, fmt.Sprintf("%s: %s", v1alpha1.InvalidSpecReason, c.Message)
+		}
 		if c.Reason == v1alpha1.RolloutAbortedReason || c.Reason == v1alpha1.TimedOutReason {
 			return v1alpha1.RolloutPhaseDegraded, fmt.Sprintf("%s: %s", c.Reason, c.Message)
 		}
@@ -42,7 +52,7 @@ func Compute(ro *v1alpha1.Rollout) (v1alpha1.RolloutPhase, string) {
 	if len(st.PauseConditions) > 0 {
 		return v1alpha1.RolloutPhasePaused, string(st.PauseConditions[0].Reason)
 	}
-	if ro.Spec.RestartAt != nil && (st.RestartedAt == nil || st.RestartedAt.Before(ro.Spec.RestartAt)) {
+	if ro.Spec.RestartAt != nil && (st.RestartedAt == nil || !st.RestartedAt.Equal(ro.Spec.RestartAt)) {
 		return v1alpha1.RolloutPhaseProgressing, MsgRestarting
 	}
 	replicas := ro.ReplicasOrDefault()
@@ -52,19 +62,28 @@ func Compute(ro *v1alpha1.Rollout) (v1alpha1.RolloutPhase, string) {
 	if st.AvailableReplicas < st.UpdatedReplicas {
 		return v1alpha1.RolloutPhaseProgressing, MsgUpdatedNotAvailable
 	}
-	if ro.Spec.Strategy.BlueGreen != nil {
-		if st.BlueGreen.ActiveSelector != st.CurrentPodHash {
+	promoted := st.StableRS != "" && st.StableRS == st.CurrentPodHash
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		if st.BlueGreen.ActiveSelector == "" || st.BlueGreen.ActiveSelector != st.CurrentPodHash {
 			return v1alpha1.RolloutPhaseProgressing, MsgActiveCutoverPending
 		}
-		if st.StableRS != st.CurrentPodHash {
-			return v1alpha1.RolloutPhaseProgressing, MsgActiveCutoverPending
+		if !promoted {
+			// Switched, not yet stable: post-promotion analysis or
+			// verification holds it.
+			if bg.PostPromotionAnalysis != nil && (st.BlueGreen.PostPromotionAnalysisRunStatus == nil ||
+				!AnalysisCompleted(st.BlueGreen.PostPromotionAnalysisRunStatus.Status)) {
+				return v1alpha1.RolloutPhaseProgressing, MsgWaitingForAnalysis
+			}
+			return v1alpha1.RolloutPhaseProgressing, MsgWaitingForVerification
 		}
 	}
-	if ro.Spec.Strategy.Canary != nil {
-		if st.Replicas > st.UpdatedReplicas {
+	if c := ro.Spec.Strategy.Canary; c != nil {
+		// With a traffic router, old pods wait out scaleDownDelaySeconds
+		// after promotion; only the basic canary reports them.
+		if c.TrafficRouting == nil && st.Replicas > st.UpdatedReplicas {
 			return v1alpha1.RolloutPhaseProgressing, MsgOldReplicasPending
 		}
-		if st.StableRS != st.CurrentPodHash {
+		if !promoted {
 			return v1alpha1.RolloutPhaseProgressing, MsgWaitingForSteps
 		}
 	}
@@ -83,8 +102,11 @@ func ForClient(ro *v1alpha1.Rollout) (v1alpha1.RolloutPhase, string) {
 	}
 	// A promote clears pauseConditions but leaves controllerPause until the
 	// controller acts on it.
-	if ro.Status.Phase == v1alpha1.RolloutPhasePaused && !ro.Spec.Paused && len(ro.Status.PauseConditions) == 0 {
+	if ro.Status.ControllerPause && len(ro.Status.PauseConditions) == 0 {
 		return v1alpha1.RolloutPhaseProgressing, MsgWaitingForUnpause
+	}
+	if g, ok := ro.Annotations[v1alpha1.WorkloadGenerationAnnotation]; ok && ro.Status.WorkloadObservedGeneration != "" && g != ro.Status.WorkloadObservedGeneration {
+		return v1alpha1.RolloutPhaseProgressing, MsgWaitingForWorkload
 	}
 	return ro.Status.Phase, ro.Status.Message
 }

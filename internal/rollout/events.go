@@ -1,19 +1,20 @@
 package rollout
 
-// Event reasons, one per transition users watch for. Argo Rollouts' names are
-// kept where it has one, so alerting rules keep matching.
+// Event reasons, one per transition users watch for, with the reference's
+// names and messages so notification triggers (on-<kebab reason>) and
+// alerting rules keep matching. The condition transitions' events
+// (RolloutPaused, RolloutResumed, RolloutAborted, RolloutNotCompleted) come
+// from internal/conditions.
 const (
-	EventNewReplicaSet    = "NewReplicaSetCreated"
-	EventScalingRS        = "ScalingReplicaSet"
-	EventSwitchService    = "SwitchService"
-	EventPaused           = "RolloutPaused"
-	EventResumed          = "RolloutResumed"
-	EventPromoted         = "RolloutPromoted"
-	EventCompleted        = "RolloutCompleted"
-	EventAborted          = "RolloutAborted"
-	EventRetried          = "RolloutRetry"
-	EventInvalidSpec      = "InvalidSpec"
-	EventDeadlineExceeded = "ProgressDeadlineExceeded"
-	EventStepCompleted    = "RolloutStepCompleted"
-	EventScaleDownDelay   = "ScaleDownDelaySet"
+	EventUpdated       = "RolloutUpdated"
+	EventNewReplicaSet = "NewReplicaSetCreated"
+	EventScalingRS     = "ScalingReplicaSet"
+	EventSwitchService = "SwitchService"
+	EventCompleted     = "RolloutCompleted"
+	EventInvalidSpec   = "InvalidSpec"
+	EventStepCompleted = "RolloutStepCompleted"
+	EventSkipSteps     = "SkipSteps"
+	EventRestarted     = "RolloutRestarted"
+	EventAbortRefused  = "RolloutAbortRefused"
+	EventStableMissing = "StableReplicaSetMissing"
 )

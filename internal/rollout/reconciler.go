@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -51,6 +53,12 @@ type Reconciler struct {
 	// equivalents remembers which ReplicaSet runs a template whose hash
 	// label differs (see equivalentReplicaSet), by Rollout UID and hash.
 	equivalents sync.Map
+
+	// controller and cache let watches start lazily: a workloadRef's kind
+	// is watched once some Rollout references it (workloadWatches).
+	controller      controller.Controller
+	cache           cache.Cache
+	workloadWatches sync.Map
 }
 
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;update;patch
@@ -68,9 +76,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	ro := &v1alpha1.Rollout{}
 	if err := r.Client.Get(ctx, req.NamespacedName, ro); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.ownWrites.Delete(req.NamespacedName)
+			r.forget(req.NamespacedName)
+			return ctrl.Result{}, r.releaseServicesOfDeleted(ctx, req.NamespacedName)
 		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		return ctrl.Result{}, err
 	}
 	if !ro.DeletionTimestamp.IsZero() {
 		// Owned ReplicaSets go with the garbage collector.
@@ -95,6 +104,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			}
 			retErr = errors.Join(retErr, fmt.Errorf("write status of rollout %s: %w", klog.KObj(ro), err))
 		}
+		if deadline := progressDeadline(s.ro); !deadline.IsZero() {
+			// Come back when the update would time out.
+			result = lowestRequeue(result, requeueAt(deadline.Sub(s.now)+time.Second))
+		}
 	}()
 
 	phases := []struct {
@@ -102,9 +115,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		run  func(context.Context, *scope) (ctrl.Result, error)
 	}{
 		{"validate spec", r.validate},
+		{"resolve workloadRef", r.resolveWorkload},
 		{"gather owned objects", r.gather},
+		{"release unreferenced Services", r.releaseServices},
 		{"sync new ReplicaSet", r.syncNewReplicaSet},
 		{"run strategy", r.runStrategy},
+		{"sync injected pod metadata", r.syncInjected},
+		{"scale down referenced workload", r.scaleDownWorkload},
 		{"restart pods", r.restartPods},
 		{"prune revision history", r.pruneHistory},
 	}
@@ -117,10 +134,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if s.stop {
 			break
 		}
-	}
-	if deadline := progressDeadline(s.original); !deadline.IsZero() && !paused(s.ro) {
-		// Come back when the update would time out.
-		result = lowestRequeue(result, requeueAt(deadline.Sub(s.now)+time.Second))
 	}
 	return result, nil
 }
@@ -135,18 +148,45 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, ownerIndex, indexOwner); err != nil {
 		return fmt.Errorf("index replicasets by owner: %w", err)
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, workloadIndex, indexWorkload); err != nil {
+		return fmt.Errorf("index rollouts by workloadRef: %w", err)
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Service{}, managedByIndex, indexManagedBy); err != nil {
+		return fmt.Errorf("index services by managing rollout: %w", err)
+	}
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Rollout{}, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Owns(&appsv1.ReplicaSet{}).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForService)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
-		Complete(r)
+		Build(r)
+	if err != nil {
+		return err
+	}
+	r.controller, r.cache = c, mgr.GetCache()
+	return nil
 }
 
+// rolloutsForService maps a Service to the Rollouts that name it, and to
+// the one that manages it (which may no longer name it, or be gone: that
+// Rollout releases it).
 func (r *Reconciler) rolloutsForService(ctx context.Context, obj client.Object) []reconcile.Request {
+	reqs := r.rolloutsFor(ctx, obj.GetNamespace(), serviceIndex, obj.GetName())
+	if name := obj.GetAnnotations()[v1alpha1.ManagedByRolloutsKey]; name != "" {
+		managing := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}}
+		if !slices.Contains(reqs, managing) {
+			reqs = append(reqs, managing)
+		}
+	}
+	return reqs
+}
+
+// rolloutsFor lists, from the cache, the Rollouts of a namespace whose field
+// index holds key.
+func (r *Reconciler) rolloutsFor(ctx context.Context, namespace, index, key string) []reconcile.Request {
 	var list v1alpha1.RolloutList
-	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{serviceIndex: obj.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "list rollouts for service", "service", klog.KObj(obj))
+	if err := r.Client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{index: key}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list rollouts", "index", index, "key", key)
 		return nil
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))

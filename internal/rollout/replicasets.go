@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/hash"
+	"github.com/switchyard-dev/switchyard/internal/podtemplate"
 )
 
 // syncNewReplicaSet finds or creates the ReplicaSet of the current pod
@@ -80,17 +82,26 @@ func (r *Reconciler) syncNewReplicaSet(ctx context.Context, s *scope) (ctrl.Resu
 	}
 	s.newRS = rs
 	s.replicaSets = append(s.replicaSets, rs)
-	s.progressed = true
-	r.Recorder.Eventf(s.ro, rs, corev1.EventTypeNormal, EventNewReplicaSet, "Create",
-		"Created ReplicaSet %s (revision %d) with %d replicas", rs.Name, maxRevision+1, specReplicas(rs))
 	ctrl.LoggerFrom(ctx).Info("created ReplicaSet", "replicaSet", klog.KObj(rs), "revision", maxRevision+1)
-	return ctrl.Result{}, r.syncRolloutRevision(ctx, s)
+	// The reference announces the revision, then the ReplicaSet, then its
+	// first scale-up (it creates at 0 and scales; we create at the size).
+	err = r.syncRolloutRevision(ctx, s)
+	r.Recorder.Eventf(s.ro, rs, corev1.EventTypeNormal, EventNewReplicaSet, "Create",
+		"Created ReplicaSet %s (revision %d)", rs.Name, maxRevision+1)
+	if n := specReplicas(rs); n > 0 {
+		r.Recorder.Eventf(s.ro, rs, corev1.EventTypeNormal, EventScalingRS, "Scale",
+			"Scaled up ReplicaSet %s (revision %d) from 0 to %d", rs.Name, maxRevision+1, n)
+	}
+	return ctrl.Result{}, err
 }
 
 // newReplicaSet builds the ReplicaSet for the current template at the size
 // its strategy will want first, which saves a scale-up write per revision.
 func (r *Reconciler) newReplicaSet(s *scope, rev int64) *appsv1.ReplicaSet {
 	tmpl := *s.ro.Spec.Template.DeepCopy()
+	tmpl.Spec.Affinity = newTemplateAffinity(s)
+	ephemeral := creationMetadata(s)
+	podtemplate.Diff(podtemplate.Ephemeral{}, ephemeral, tmpl.Labels, tmpl.Annotations).Apply(&tmpl.Labels, &tmpl.Annotations)
 	tmpl.Labels = maps.Clone(tmpl.Labels)
 	if tmpl.Labels == nil {
 		tmpl.Labels = map[string]string{}
@@ -101,12 +112,23 @@ func (r *Reconciler) newReplicaSet(s *scope, rev int64) *appsv1.ReplicaSet {
 		selector.MatchLabels = map[string]string{}
 	}
 	selector.MatchLabels[v1alpha1.DefaultRolloutUniqueLabelKey] = s.newHash
+	annotations := map[string]string{v1alpha1.RevisionAnnotation: strconv.FormatInt(rev, 10), v1alpha1.DesiredReplicasAnnotation: strconv.Itoa(int(s.ro.ReplicasOrDefault()))}
+	if rec := podtemplate.Record(ephemeral); rec != "" {
+		annotations[v1alpha1.EphemeralMetadataAnnotation] = rec
+	}
+	// The ReplicaSet's own labels are the Rollout template's plus the hash,
+	// without ephemeral ones (those belong to the role, not the revision).
+	rsLabels := maps.Clone(s.ro.Spec.Template.Labels)
+	if rsLabels == nil {
+		rsLabels = map[string]string{}
+	}
+	rsLabels[v1alpha1.DefaultRolloutUniqueLabelKey] = s.newHash
 	return &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            s.ro.Name + "-" + s.newHash,
 			Namespace:       s.ro.Namespace,
-			Labels:          tmpl.Labels,
-			Annotations:     map[string]string{v1alpha1.RevisionAnnotation: strconv.FormatInt(rev, 10), v1alpha1.DesiredReplicasAnnotation: strconv.Itoa(int(s.ro.ReplicasOrDefault()))},
+			Labels:          rsLabels,
+			Annotations:     annotations,
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(s.ro, v1alpha1.GroupVersion.WithKind("Rollout"))},
 		},
 		Spec: appsv1.ReplicaSetSpec{
@@ -137,21 +159,36 @@ func (r *Reconciler) syncRolloutRevision(ctx context.Context, s *scope) error {
 	if want == "" || s.ro.Annotations[v1alpha1.RevisionAnnotation] == want {
 		return nil
 	}
+	if err := r.annotateRollout(ctx, s, v1alpha1.RevisionAnnotation, want); err != nil {
+		return err
+	}
+	r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventUpdated, "Update", "Rollout updated to revision %s", want)
+	return nil
+}
+
+// annotateRollout sets one annotation on the Rollout (a metadata patch,
+// outside the status written at the end of the pass).
+func (r *Reconciler) annotateRollout(ctx context.Context, s *scope, key, value string) error {
+	if s.ro.Annotations[key] == value {
+		return nil
+	}
 	meta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout"}}
 	meta.Name, meta.Namespace = s.ro.Name, s.ro.Namespace
-	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, v1alpha1.RevisionAnnotation, want)
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, key, value)
 	if err := r.Client.Patch(ctx, meta, client.RawPatch("application/merge-patch+json", patch)); err != nil {
-		return fmt.Errorf("annotate rollout revision: %w", err)
+		return fmt.Errorf("annotate rollout %s: %w", key, err)
 	}
 	// The status patch that ends the pass carries the resourceVersion it
 	// read; keep it current so the optimistic lock holds.
 	r.rememberOwnWrite(s, meta.ResourceVersion)
 	s.ro.ResourceVersion = meta.ResourceVersion
 	s.original.ResourceVersion = meta.ResourceVersion
-	if s.ro.Annotations == nil {
-		s.ro.Annotations = map[string]string{}
+	for _, ro := range []*v1alpha1.Rollout{s.ro, s.original} {
+		if ro.Annotations == nil {
+			ro.Annotations = map[string]string{}
+		}
+		ro.Annotations[key] = value
 	}
-	s.ro.Annotations[v1alpha1.RevisionAnnotation] = want
 	return nil
 }
 
@@ -175,7 +212,6 @@ func (r *Reconciler) scale(ctx context.Context, s *scope, rs *appsv1.ReplicaSet,
 		return fmt.Errorf("scale replicaset %s to %d: %w", klog.KObj(rs), replicas, err)
 	}
 	if old != replicas {
-		s.progressed = true
 		verb := "up"
 		if replicas < old {
 			verb = "down"
@@ -269,7 +305,7 @@ func (r *Reconciler) equivalentReplicaSet(ctx context.Context, s *scope) (*appsv
 	if len(candidates) == 0 {
 		return nil, nil
 	}
-	key := string(s.ro.UID) + "/" + s.newHash
+	key := equivalentKey{rollout: client.ObjectKeyFromObject(s.ro), uid: s.ro.UID, hash: s.newHash}
 	if name, ok := r.equivalents.Load(key); ok {
 		for _, rs := range candidates {
 			if rs.Name == name {
@@ -283,9 +319,10 @@ func (r *Reconciler) equivalentReplicaSet(ctx context.Context, s *scope) (*appsv
 	if err := r.Client.Create(ctx, dry, client.DryRunAll); err != nil {
 		return nil, fmt.Errorf("default pod template (dry run): %w", err)
 	}
-	want := withoutHashLabel(dry.Spec.Template)
+	base := s.ro.Spec.Template
+	want := podtemplate.WithoutInjected(dry.Spec.Template, dry.Annotations, base.Labels, base.Annotations)
 	for _, rs := range candidates {
-		if equality.Semantic.DeepEqual(withoutHashLabel(rs.Spec.Template), want) {
+		if equality.Semantic.DeepEqual(podtemplate.WithoutInjected(rs.Spec.Template, rs.Annotations, base.Labels, base.Annotations), want) {
 			r.equivalents.Store(key, rs.Name)
 			ctrl.LoggerFrom(ctx).Info("reusing ReplicaSet with the same pod template", "replicaSet", klog.KObj(rs))
 			return rs, nil
@@ -305,11 +342,23 @@ func sameImages(a, b *corev1.PodSpec) bool {
 	return slices.Equal(images(a), images(b))
 }
 
-func withoutHashLabel(t corev1.PodTemplateSpec) corev1.PodTemplateSpec {
-	t = *t.DeepCopy()
-	delete(t.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
-	if len(t.Labels) == 0 {
-		t.Labels = nil
-	}
-	return t
+// equivalentKey identifies a remembered equivalent ReplicaSet: the Rollout
+// (by name, so entries are dropped when it is deleted, and by UID, so a
+// new Rollout of the same name starts afresh) and the template hash.
+type equivalentKey struct {
+	rollout types.NamespacedName
+	uid     types.UID
+	hash    string
+}
+
+// forget drops what the reconciler remembers of a deleted Rollout, so its
+// in-memory maps stay bounded by the Rollouts that exist.
+func (r *Reconciler) forget(key types.NamespacedName) {
+	r.ownWrites.Delete(key)
+	r.equivalents.Range(func(k, _ any) bool {
+		if k.(equivalentKey).rollout == key {
+			r.equivalents.Delete(k)
+		}
+		return true
+	})
 }

@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 )
@@ -26,14 +27,14 @@ type scope struct {
 
 	// services are the Services the strategy names, by name.
 	services map[string]*corev1.Service
+	// workload is the object spec.workloadRef names, once resolved.
+	workload client.Object
 
 	// invalid is the InvalidSpec message, if the spec cannot be acted on.
 	invalid string
-	// promotedEvent is set when this pass announced a promotion.
-	promotedEvent bool
-	// progressed is set when this pass changed a ReplicaSet or Service, so
-	// the progress deadline restarts.
-	progressed bool
+	// abortMessage says why this pass (or an earlier one) aborted on its
+	// own, for the RolloutAborted condition; "" for a person's abort.
+	abortMessage string
 
 	// stop ends the pass after the current phase (the status is still
 	// written); skipStatus leaves the status as it was.
@@ -98,3 +99,5 @@ func pauseStart(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason) *time.T
 	}
 	return nil
 }
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }

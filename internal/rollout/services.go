@@ -3,12 +3,15 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -48,13 +51,9 @@ func (r *Reconciler) pointService(ctx context.Context, s *scope, svc *corev1.Ser
 	if from == podHash {
 		return nil
 	}
-	s.progressed = true
 	ctrl.LoggerFrom(ctx).Info("switched service", "service", klog.KObj(svc), "from", from, "to", podHash)
-	if from != "" {
-		// Injecting the first hash is not a switch: no event for it.
-		r.Recorder.Eventf(s.ro, svc, corev1.EventTypeNormal, EventSwitchService, "Switch",
-			"Switched selector for service %q from %q to %q", svc.Name, from, podHash)
-	}
+	r.Recorder.Eventf(s.ro, svc, corev1.EventTypeNormal, EventSwitchService, "Switch",
+		"Switched selector for service '%s' from '%s' to '%s'", svc.Name, from, podHash)
 	return nil
 }
 
@@ -85,4 +84,92 @@ func (r *Reconciler) readyEndpoints(ctx context.Context, svc *corev1.Service, rs
 		}
 	}
 	return int32(len(seen)), nil
+}
+
+const managedByIndex = "service.managedBy"
+
+// indexManagedBy keys a Service by the Rollout its managed-by annotation
+// names.
+func indexManagedBy(obj client.Object) []string {
+	if name := obj.GetAnnotations()[v1alpha1.ManagedByRolloutsKey]; name != "" {
+		return []string{name}
+	}
+	return nil
+}
+
+// releaseServices gives back the Services a Rollout marked as managed but no
+// longer names (its strategy changed, a Service was renamed): their
+// pod-template-hash selector and the managed-by annotation are removed, so
+// they select every pod of the app again, as the reference leaves them.
+func (r *Reconciler) releaseServices(ctx context.Context, s *scope) (ctrl.Result, error) {
+	return ctrl.Result{}, r.releaseServicesOf(ctx, s.ro.Namespace, s.ro.Name, referencedServices(s.ro))
+}
+
+// releaseServicesOf releases the Services of namespace managed by the named
+// Rollout, except those in keep. A deleted Rollout keeps none: its
+// ReplicaSets are going, and a Service left pinned to their hash would
+// select nothing.
+func (r *Reconciler) releaseServicesOf(ctx context.Context, namespace, rollout string, keep []string) error {
+	var list corev1.ServiceList
+	if err := r.Client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{managedByIndex: rollout}); err != nil {
+		return fmt.Errorf("list services managed by rollout %s: %w", rollout, err)
+	}
+	for i := range list.Items {
+		svc := &list.Items[i]
+		if slices.Contains(keep, svc.Name) {
+			continue
+		}
+		patch := client.MergeFrom(svc.DeepCopy())
+		delete(svc.Spec.Selector, v1alpha1.DefaultRolloutUniqueLabelKey)
+		delete(svc.Annotations, v1alpha1.ManagedByRolloutsKey)
+		if err := r.Client.Patch(ctx, svc, patch); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("release service %s: %w", klog.KObj(svc), err)
+		}
+		ctrl.LoggerFrom(ctx).Info("released service no longer managed", "service", klog.KObj(svc))
+	}
+	return nil
+}
+
+// releaseServicesOfDeleted releases the Services of a Rollout that is gone.
+// The cache may not hold a Rollout that exists (another controller
+// instance's): only a live read saying it is gone lets its Services go.
+func (r *Reconciler) releaseServicesOfDeleted(ctx context.Context, key types.NamespacedName) error {
+	var list corev1.ServiceList
+	if err := r.Client.List(ctx, &list, client.InNamespace(key.Namespace), client.MatchingFields{managedByIndex: key.Name}); err != nil || len(list.Items) == 0 {
+		return err
+	}
+	meta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout"}}
+	if err := r.APIReader.Get(ctx, key, meta); !apierrors.IsNotFound(err) {
+		return client.IgnoreNotFound(err)
+	}
+	return r.releaseServicesOf(ctx, key.Namespace, key.Name, nil)
+}
+
+// readyPods counts a ReplicaSet's pods that an endpoint controller would
+// list as ready: Ready, with an IP, not terminating. Read uncached.
+func (r *Reconciler) readyPods(ctx context.Context, rs *appsv1.ReplicaSet) (int32, error) {
+	selector, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
+	if err != nil {
+		return 0, fmt.Errorf("selector of replicaset %s: %w", klog.KObj(rs), err)
+	}
+	var pods corev1.PodList
+	if err := r.APIReader.List(ctx, &pods, client.InNamespace(rs.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return 0, fmt.Errorf("list pods of replicaset %s: %w", klog.KObj(rs), err)
+	}
+	var n int32
+	for i := range pods.Items {
+		if p := &pods.Items[i]; p.DeletionTimestamp.IsZero() && p.Status.PodIP != "" && podReady(p) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }

@@ -6,7 +6,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
@@ -28,19 +27,20 @@ func (r *Reconciler) runBlueGreen(ctx context.Context, s *scope) (ctrl.Result, e
 	bg := s.ro.Spec.Strategy.BlueGreen
 	active := s.services[bg.ActiveService]
 	preview := s.services[bg.PreviewService]
+	if initialDeploy(s) {
+		// The first revision is the stable one from the start, as in the
+		// reference; the active Service still waits for its pods.
+		r.promote(ctx, s, promotedInitialDeploy)
+	}
 	o := r.observeBlueGreen(s, active, preview)
 	plan := bluegreen.Decide(o)
 	if plan.Waiting == bluegreen.WaitNewEndpoints {
-		// Only right before the active switch are EndpointSlices read.
-		if preview == nil {
-			o.NewReadyEndpoints = s.newRS.Status.ReadyReplicas
-		} else {
-			n, err := r.readyEndpoints(ctx, preview, s.newRS)
-			if err != nil {
-				return ctrl.Result{}, err
-			}
-			o.NewReadyEndpoints = n
+		// Only right before the active switch are endpoints read.
+		n, err := r.newReadyEndpoints(ctx, s, preview)
+		if err != nil {
+			return ctrl.Result{}, err
 		}
+		o.NewReadyEndpoints = n
 		plan = bluegreen.Decide(o)
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("blue-green plan", "waiting", plan.Waiting, "active", plan.ActiveSelector, "preview", plan.PreviewSelector, "promoted", plan.Promoted)
@@ -87,7 +87,22 @@ func (r *Reconciler) runBlueGreen(ctx context.Context, s *scope) (ctrl.Result, e
 		}
 	}
 
-	r.applyPauseAndPromotion(ctx, s, plan.AddPause, plan.ClearPause, plan.Promoted, v1alpha1.PauseReasonBlueGreenPause)
+	if plan.ClearPause {
+		clearPause(s)
+	}
+	if plan.AddPause {
+		addPause(s, v1alpha1.PauseReasonBlueGreenPause)
+	}
+	if plan.Promoted {
+		reason := promotedBlueGreen
+		switch {
+		case s.ro.Status.PromoteFull:
+			reason = promotedFull
+		case o.WithinWindow:
+			reason = promotedWithinWindow
+		}
+		r.promote(ctx, s, reason)
+	}
 	st := &s.ro.Status
 	st.BlueGreen.ActiveSelector = selectedHash(active)
 	st.BlueGreen.PreviewSelector = selectedHash(preview)
@@ -115,6 +130,8 @@ func (r *Reconciler) observeBlueGreen(s *scope, active, preview *corev1.Service)
 		ScaleDownRevisionLimit: bg.ScaleDownDelayRevisionLimit,
 		ControllerPause:        st.ControllerPause,
 		PromoteFull:            st.PromoteFull,
+		WithinWindow:           st.StableRS != s.newHash && withinRollbackWindow(s),
+		FastRollback:           st.StableRS != s.newHash && scaleDownDeadline(s.newRS) != nil,
 		Abort:                  st.Abort,
 		SpecPaused:             s.ro.Spec.Paused,
 		PauseStart:             pauseStart(st, v1alpha1.PauseReasonBlueGreenPause),
@@ -150,37 +167,6 @@ func observeRS(rs *appsv1.ReplicaSet) bluegreen.ReplicaSet {
 	}
 }
 
-// applyPauseAndPromotion records a strategy's pause and promotion decisions
-// in the status.
-func (r *Reconciler) applyPauseAndPromotion(ctx context.Context, s *scope, addPause, clearPause, promoted bool, reason v1alpha1.PauseReason) {
-	st := &s.ro.Status
-	promoted = promoted && st.StableRS != s.newHash
-	if clearPause && (len(st.PauseConditions) > 0 || st.ControllerPause) {
-		st.PauseConditions = nil
-		st.ControllerPause = false
-		if !promoted {
-			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventResumed, "Resume", "Rollout resumed")
-		}
-	}
-	if addPause {
-		st.PauseConditions = append(st.PauseConditions, v1alpha1.PauseCondition{Reason: reason, StartTime: metav1.NewTime(s.now)})
-		st.ControllerPause = true
-		r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventPaused, "Pause", "Rollout paused: %s", reason)
-		ctrl.LoggerFrom(ctx).Info("paused", "reason", reason)
-	}
-	if promoted {
-		firstDeploy := st.StableRS == ""
-		st.StableRS = s.newHash
-		st.PromoteFull = false
-		if !firstDeploy {
-			// One event for the transition; RolloutCompleted is not sent too.
-			s.promotedEvent = true
-			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventPromoted, "Promote", "Promoted revision %s to stable", s.newRS.Annotations[v1alpha1.RevisionAnnotation])
-		}
-		ctrl.LoggerFrom(ctx).Info("promoted", "stableRS", s.newHash)
-	}
-}
-
 // initialReplicas is the size a new ReplicaSet is created at: what the
 // strategy's planner would scale it to in the same pass.
 func (r *Reconciler) initialReplicas(s *scope) int32 {
@@ -206,4 +192,16 @@ func (r *Reconciler) initialReplicas(s *scope) int32 {
 func (s *scope) activeSelectsExisting() bool {
 	svc := s.services[s.ro.Spec.Strategy.BlueGreen.ActiveService]
 	return s.replicaSetByHash(selectedHash(svc)) != nil
+}
+
+// newReadyEndpoints counts the new ReplicaSet's pods that clients would
+// reach once the active Service selects them: ready endpoints of the
+// preview Service when it selects them, otherwise pods that are Ready, have
+// an address and are not terminating (the endpoint controller's own rule),
+// read live rather than trusting the ReplicaSet's ready count.
+func (r *Reconciler) newReadyEndpoints(ctx context.Context, s *scope, preview *corev1.Service) (int32, error) {
+	if preview != nil && (selectedHash(preview) == s.newHash || selectedHash(preview) == "") {
+		return r.readyEndpoints(ctx, preview, s.newRS)
+	}
+	return r.readyPods(ctx, s.newRS)
 }

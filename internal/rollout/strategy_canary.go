@@ -7,12 +7,14 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/canary"
 	"github.com/switchyard-dev/switchyard/internal/canary/replicas"
+	"github.com/switchyard-dev/switchyard/internal/hash"
 )
 
 // runCanary runs the basic canary (no traffic router): the weight is carried
@@ -23,23 +25,18 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 	spec := s.ro.Spec.Strategy.Canary
 	st := &s.ro.Status
 	r.resetStepsIfChanged(s)
-
-	stableRS := s.replicaSetByHash(st.StableRS)
-	if stableRS == nil && st.StableRS != "" {
-		// The stable ReplicaSet is gone: there is nothing to step from.
-		st.StableRS = ""
+	stableRS, stableMissing := r.canaryStable(ctx, s)
+	inFlight := st.StableRS != s.newHash
+	withinWindow := inFlight && withinRollbackWindow(s)
+	if inFlight && (st.PromoteFull || withinWindow) {
+		// Skip what is left: steps, pauses, an abort.
+		clearPause(s)
+		st.Abort, st.AbortedAt = false, nil
+		st.CurrentStepIndex = stepsDone(spec)
 	}
-	if st.StableRS == "" && s.original.Status.StableRS == "" {
-		// First deploy: no steps, the new ReplicaSet goes straight to full size.
-		st.CurrentStepIndex = ptr.To(int32(len(spec.Steps)))
-	}
-	if st.Abort && st.StableRS != s.newHash {
-		st.CurrentStepIndex = ptr.To[int32](0)
-		r.applyPauseAndPromotion(ctx, s, false, len(st.PauseConditions) > 0 || st.ControllerPause, false, "")
-	}
-	if st.PromoteFull && st.StableRS != s.newHash {
-		st.CurrentStepIndex = ptr.To(int32(len(spec.Steps)))
-		r.applyPauseAndPromotion(ctx, s, false, len(st.PauseConditions) > 0 || st.ControllerPause, false, "")
+	if inFlight && st.Abort {
+		st.CurrentStepIndex = stepStart(spec)
+		clearPause(s)
 	}
 
 	weight := replicas.EffectiveWeight(replicas.Progress{
@@ -48,9 +45,19 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 		StableRS:         st.StableRS,
 		CurrentPodHash:   s.newHash,
 		Aborted:          st.Abort,
-		PromoteFull:      st.PromoteFull,
+		PromoteFull:      st.PromoteFull || withinWindow,
 	})
 	in := r.canaryInput(s, stableRS, weight)
+	if stableMissing {
+		// The stable ReplicaSet was deleted and nothing else serves: plan as
+		// if it were there at zero, so the canary grows only to what the
+		// current step asks and the steps hold (they cannot complete
+		// without a stable). Moving everything to an unverified revision is
+		// a person's decision: promote --full, or undo.
+		in.Stable = &replicas.ReplicaSetState{Name: "stable ReplicaSet " + st.StableRS + " (missing)"}
+		r.Recorder.Eventf(s.ro, nil, corev1.EventTypeWarning, EventStableMissing, "Hold",
+			"Stable ReplicaSet %s-%s is gone: the update holds at step %d; promote --full or undo to go on", s.ro.Name, st.StableRS, ptr.Deref(st.CurrentStepIndex, 0))
+	}
 	plan, err := replicas.Compute(in)
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("plan canary replicas: %w", err)
@@ -60,8 +67,10 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 			return ctrl.Result{}, err
 		}
 	}
-	if err := r.pointCanaryServices(ctx, s, stableRS); err != nil {
-		return ctrl.Result{}, err
+	if !stableMissing {
+		if err := r.pointCanaryServices(ctx, s, stableRS); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 
 	// The step machine reads the counts as they were observed this pass:
@@ -72,7 +81,7 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 	}
 	result := ctrl.Result{}
 	index := ptr.Deref(st.CurrentStepIndex, 0)
-	if !s.ro.Spec.Paused && !st.Abort && st.StableRS != s.newHash {
+	if !s.ro.Spec.Paused && !st.Abort && inFlight && int(index) < len(spec.Steps) {
 		d := canary.Advance(canary.StepState{
 			Steps:           spec.Steps,
 			Index:           index,
@@ -82,9 +91,15 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 			Now:             s.now,
 		})
 		if d.Completed {
-			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventStepCompleted, "Step", "Rollout step %d/%d completed", d.Index, len(spec.Steps))
+			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventStepCompleted, "Step",
+				"Rollout step %d/%d completed (%s)", d.Index, len(spec.Steps), stepString(spec.Steps[index]))
 		}
-		r.applyPauseAndPromotion(ctx, s, d.AddPause, d.ClearPause, false, v1alpha1.PauseReasonCanaryPauseStep)
+		if d.ClearPause {
+			clearPause(s)
+		}
+		if d.AddPause {
+			addPause(s, v1alpha1.PauseReasonCanaryPauseStep)
+		}
 		st.CurrentStepIndex = ptr.To(d.Index)
 		index = d.Index
 		if d.RequeueAfter > 0 {
@@ -92,34 +107,123 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 		}
 	}
 	// All steps done and the new pods carry everything: it is the stable now.
-	// (StepComplete is false without a separate stable ReplicaSet: on a
-	// first deploy the new ReplicaSet only has to be fully available.)
-	full := in.Canary.Replicas == in.Replicas && in.Canary.Available >= in.Replicas
-	if int(index) >= len(spec.Steps) && !st.Abort && full && (reached || in.Stable == nil) {
-		r.applyPauseAndPromotion(ctx, s, false, false, true, "")
+	// (StepComplete is false without a separate stable ReplicaSet.)
+	replicasWanted := s.ro.ReplicasOrDefault()
+	full := in.Canary.Replicas == replicasWanted && in.Threshold.Met(in.Canary.Available, replicasWanted)
+	if inFlight && int(index) >= len(spec.Steps) && !st.Abort && full && (reached || in.Stable == nil) {
+		reason := promotedCanary(len(spec.Steps))
+		switch {
+		case st.PromoteFull:
+			reason = promotedFull
+		case withinWindow:
+			reason = promotedWithinWindow
+		}
+		r.promote(ctx, s, reason)
 	}
 	if st.StableRS == s.newHash {
-		st.CurrentStepIndex = ptr.To(int32(len(spec.Steps)))
+		st.CurrentStepIndex = stepsDone(spec)
 	}
 	r.replicaWeights(s, weight)
 	return result, nil
 }
 
+// canaryStable returns the stable ReplicaSet. On an initial deploy the new
+// ReplicaSet is promoted at once (it is the stable, pods or not, as in the
+// reference); a stable that is not recorded or was deleted is stood in for
+// by the ReplicaSet serving the most pods.
+func (r *Reconciler) canaryStable(ctx context.Context, s *scope) (stable *appsv1.ReplicaSet, missing bool) {
+	rs, recorded := resolveStable(s)
+	switch {
+	case rs == nil && s.ro.Status.StableRS != "" && s.ro.Status.StableRS != s.newHash:
+		// Recorded, gone, and nothing stands in.
+		return nil, true
+	case rs == nil:
+		r.promote(ctx, s, promotedInitialDeploy)
+		return s.newRS, false
+	case !recorded:
+		s.ro.Status.StableRS = hashOf(rs)
+		ctrl.LoggerFrom(ctx).Info("stable ReplicaSet not recorded or gone: the one serving most pods stands in", "replicaSet", klog.KObj(rs))
+	}
+	return rs, false
+}
+
+// resolveStable finds the stable ReplicaSet: the recorded one, or a stand-in
+// when it is missing; nil on an initial deploy (nothing else runs pods) or
+// when the recorded one is gone and nothing stands in.
+func resolveStable(s *scope) (rs *appsv1.ReplicaSet, recorded bool) {
+	if rs := s.replicaSetByHash(s.ro.Status.StableRS); rs != nil {
+		return rs, true
+	}
+	if initialDeploy(s) {
+		return nil, false
+	}
+	if rs := standInStable(s); rs != nil {
+		return rs, false
+	}
+	return nil, false
+}
+
 // resetStepsIfChanged restarts the steps when the pod template or the steps
-// change: a new build mid-canary starts again from the first step.
+// change: a new build mid-canary starts again from the first step, and any
+// pause, abort or full promotion of the previous one ends. Going back to
+// the stable template (or within rollbackWindow) skips the steps.
 func (r *Reconciler) resetStepsIfChanged(s *scope) {
 	st := &s.ro.Status
-	stepsHash := canary.StepsHash(s.ro.Spec.Strategy.Canary.Steps)
-	if st.CurrentPodHash != s.newHash || st.CurrentStepHash != stepsHash {
-		if st.CurrentPodHash != "" && st.StableRS != s.newHash {
-			st.CurrentStepIndex = ptr.To[int32](0)
+	spec := s.ro.Spec.Strategy.Canary
+	stepsHash := hash.StepsHash(spec.Steps)
+	if st.CurrentPodHash == s.newHash && st.CurrentStepHash == stepsHash {
+		return
+	}
+	st.CurrentStepHash = stepsHash
+	clearPause(s)
+	st.Abort, st.AbortedAt, st.PromoteFull = false, nil, false
+	st.Canary.CurrentStepAnalysisRunStatus, st.Canary.CurrentBackgroundAnalysisRunStatus = nil, nil
+	st.CurrentStepIndex = stepStart(spec)
+	if len(spec.Steps) == 0 || st.StableRS == "" {
+		return
+	}
+	switch {
+	case st.StableRS == s.newHash:
+		r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventSkipSteps, "Skip", "Rollback to stable ReplicaSets")
+		st.CurrentStepIndex = stepsDone(spec)
+	case withinRollbackWindow(s) && specReplicas(s.newRS) > 0:
+		r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventSkipSteps, "Skip", "Rollback to active ReplicaSets within RollbackWindow")
+		st.CurrentStepIndex = stepsDone(spec)
+	}
+}
+
+// stepStart is the step index of a canary starting its steps (nil without
+// steps, as the reference writes it).
+func stepStart(c *v1alpha1.CanaryStrategy) *int32 {
+	if len(c.Steps) == 0 {
+		return nil
+	}
+	return ptr.To[int32](0)
+}
+
+// stepString describes a step in the RolloutStepCompleted event, as the
+// reference does.
+func stepString(step v1alpha1.CanaryStep) string {
+	switch {
+	case step.SetWeight != nil:
+		return fmt.Sprintf("setWeight: %d", *step.SetWeight)
+	case step.Pause != nil:
+		if step.Pause.Duration != nil {
+			return "pause: " + step.Pause.Duration.String()
 		}
-		st.PauseConditions, st.ControllerPause = nil, false
-		st.CurrentStepHash = stepsHash
+		return "pause"
+	case step.Experiment != nil:
+		return "experiment"
+	case step.Analysis != nil:
+		return "analysis"
+	case step.SetCanaryScale != nil && step.SetCanaryScale.Weight != nil:
+		return fmt.Sprintf("setCanaryScale{weight: %d}", *step.SetCanaryScale.Weight)
+	case step.SetCanaryScale != nil && step.SetCanaryScale.MatchTrafficWeight:
+		return "setCanaryScale{matchTrafficWeight: true}"
+	case step.SetCanaryScale != nil && step.SetCanaryScale.Replicas != nil:
+		return fmt.Sprintf("setCanaryScale{replicas: %d}", *step.SetCanaryScale.Replicas)
 	}
-	if st.CurrentStepIndex == nil {
-		st.CurrentStepIndex = ptr.To[int32](0)
-	}
+	return "invalid"
 }
 
 func (r *Reconciler) canaryInput(s *scope, stableRS *appsv1.ReplicaSet, weight int32) replicas.Input {
@@ -133,6 +237,9 @@ func (r *Reconciler) canaryInput(s *scope, stableRS *appsv1.ReplicaSet, weight i
 	}
 	if stableRS != nil {
 		in.Stable = rsState(stableRS)
+	}
+	if t := spec.ReplicaProgressThreshold; t != nil {
+		in.Threshold = &replicas.Threshold{Percent: t.Type == v1alpha1.ProgressTypePercentage, Value: t.Value}
 	}
 	older := s.olderReplicaSets()
 	sort.Slice(older, func(i, j int) bool { return revision(older[i]) < revision(older[j]) })
@@ -170,7 +277,8 @@ func (r *Reconciler) applyCanaryPlan(ctx context.Context, s *scope, stableRS *ap
 
 // pointCanaryServices injects the canary and stable hashes into the
 // optional canaryService and stableService. The canary Service moves to the
-// new pods only once some of them are available.
+// new pods only once some of them are available, and back to the stable
+// ones as soon as the update is aborted (before the canary pods go).
 func (r *Reconciler) pointCanaryServices(ctx context.Context, s *scope, stableRS *appsv1.ReplicaSet) error {
 	spec := s.ro.Spec.Strategy.Canary
 	stableHash := hashOf(stableRS)
@@ -184,7 +292,7 @@ func (r *Reconciler) pointCanaryServices(ctx context.Context, s *scope, stableRS
 	}
 	if svc := s.services[spec.CanaryService]; svc != nil {
 		target := stableHash
-		if s.newRS.Status.AvailableReplicas > 0 {
+		if !s.ro.Status.Abort && s.newRS.Status.AvailableReplicas > 0 {
 			target = s.newHash
 		}
 		if err := r.pointService(ctx, s, svc, target); err != nil {
@@ -230,9 +338,10 @@ func rsState(rs *appsv1.ReplicaSet) *replicas.ReplicaSetState {
 // first size, as if it existed at zero: a new template restarts the steps.
 func (r *Reconciler) initialCanaryReplicas(s *scope) int32 {
 	spec := s.ro.Spec.Strategy.Canary
-	stableRS := s.replicaSetByHash(s.ro.Status.StableRS)
-	stableHash := ""
-	if stableRS != nil {
+	stableRS, _ := resolveStable(s)
+	stableHash := hashOf(stableRS)
+	missing := stableRS == nil && s.ro.Status.StableRS != "" && s.ro.Status.StableRS != s.newHash
+	if missing {
 		stableHash = s.ro.Status.StableRS
 	}
 	weight := replicas.EffectiveWeight(replicas.Progress{
@@ -246,7 +355,11 @@ func (r *Reconciler) initialCanaryReplicas(s *scope) int32 {
 	s.newRS.Name = s.ro.Name + "-" + s.newHash
 	s.newRS.Spec.Replicas = ptr.To[int32](0)
 	defer func() { s.newRS = nil }()
-	plan, err := replicas.Compute(r.canaryInput(s, stableRS, weight))
+	in := r.canaryInput(s, stableRS, weight)
+	if missing {
+		in.Stable = &replicas.ReplicaSetState{Name: "missing stable"}
+	}
+	plan, err := replicas.Compute(in)
 	if err != nil {
 		return 0 // the next pass scales it
 	}

@@ -10,14 +10,17 @@ package validation
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -41,7 +44,8 @@ const (
 	ScaleDownLimitMessage         = "must not be greater than revisionHistoryLimit"
 	CanaryScaleDownDelayMessage   = "can only be used with trafficRouting"
 	StepActionMessage             = "a step must set exactly one of setWeight, pause, setCanaryScale, analysis, experiment, plugin, setHeaderRoute, setMirrorRoute"
-	WorkloadRefAndTemplateMessage = "template must be empty when workloadRef is set"
+	WorkloadRefAndTemplateMessage = "template must be empty for workload reference rollout"
+	AntiAffinityStrategyMessage   = "AntiAffinity must have exactly one strategy listed"
 )
 
 const nonNegativeMessage = "must be greater than or equal to 0"
@@ -60,8 +64,8 @@ func Rollout(ro *v1alpha1.Rollout) field.ErrorList {
 	if spec.MinReadySeconds < 0 {
 		errs = append(errs, field.Invalid(path.Child("minReadySeconds"), spec.MinReadySeconds, nonNegativeMessage))
 	}
-	if spec.RollbackWindow != nil {
-		errs = append(errs, field.Forbidden(path.Child("rollbackWindow"), NotSupportedYet))
+	if spec.RollbackWindow != nil && spec.RollbackWindow.Revisions < 0 {
+		errs = append(errs, field.Invalid(path.Child("rollbackWindow", "revisions"), spec.RollbackWindow.Revisions, nonNegativeMessage))
 	}
 	errs = append(errs, validateStrategy(ro, path.Child("strategy"))...)
 	if spec.RevisionHistoryLimit != nil && *spec.RevisionHistoryLimit < 0 {
@@ -78,46 +82,80 @@ func Rollout(ro *v1alpha1.Rollout) field.ErrorList {
 }
 
 func validateSelectorAndTemplate(spec *v1alpha1.RolloutSpec, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
 	templateSet := !equality.Semantic.DeepEqual(spec.Template, corev1.PodTemplateSpec{})
-
-	if spec.WorkloadRef != nil {
-		errs = append(errs, field.Forbidden(path.Child("workloadRef"), NotSupportedYet))
+	if ref := spec.WorkloadRef; ref != nil {
+		var errs field.ErrorList
+		refPath := path.Child("workloadRef")
 		if templateSet {
 			errs = append(errs, field.Invalid(path.Child("template"), "<non-empty>", WorkloadRefAndTemplateMessage))
 		}
-		// With a workloadRef the selector and template come from the
-		// referenced workload, so there is nothing more to check here.
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
+		switch gk := (schema.GroupKind{Group: gv.Group, Kind: ref.Kind}); {
+		case err != nil:
+			errs = append(errs, field.Invalid(refPath.Child("apiVersion"), ref.APIVersion, err.Error()))
+		case !slices.Contains(workloadKinds, gk):
+			errs = append(errs, field.Invalid(refPath, gk.Group+"/"+gk.Kind, fmt.Sprintf("workload of type %s/%s is not supported", gk.Group, gk.Kind)))
+		}
+		if ref.Name == "" {
+			errs = append(errs, field.Required(refPath.Child("name"), "the referenced workload's name is required"))
+		}
+		switch ref.ScaleDown {
+		case "", v1alpha1.ScaleDownNever, v1alpha1.ScaleDownOnSuccess, v1alpha1.ScaleDownProgressively:
+		default:
+			errs = append(errs, field.NotSupported(refPath.Child("scaleDown"), ref.ScaleDown,
+				[]string{v1alpha1.ScaleDownNever, v1alpha1.ScaleDownOnSuccess, v1alpha1.ScaleDownProgressively}))
+		}
+		if spec.Selector != nil {
+			errs = append(errs, validateSelector(spec.Selector, path.Child("selector"))...)
+		}
+		// The template comes from the workload: ResolvedTemplate checks it
+		// once read.
 		return errs
 	}
+	if !templateSet {
+		errs := validateSelector(spec.Selector, path.Child("selector"))
+		return append(errs, field.Required(path.Child("template"), "one of template or workloadRef must be set"))
+	}
+	return validateTemplate(spec, path)
+}
 
-	selPath := path.Child("selector")
-	var selector labels.Selector
+// workloadKinds are the kinds a workloadRef may name.
+var workloadKinds = []schema.GroupKind{{Group: "apps", Kind: "Deployment"}, {Group: "apps", Kind: "ReplicaSet"}, {Group: "", Kind: "PodTemplate"}}
+
+// ResolvedTemplate checks a Rollout whose template was taken from the
+// workload its workloadRef names: the template has containers and the
+// selector selects its labels.
+func ResolvedTemplate(ro *v1alpha1.Rollout) field.ErrorList {
+	return validateTemplate(&ro.Spec, field.NewPath("spec"))
+}
+
+func validateSelector(sel *metav1.LabelSelector, selPath *field.Path) field.ErrorList {
 	switch {
-	case spec.Selector == nil:
-		errs = append(errs, field.Required(selPath, "a selector matching the template labels is required"))
-	case len(spec.Selector.MatchLabels)+len(spec.Selector.MatchExpressions) == 0:
-		errs = append(errs, field.Invalid(selPath, spec.Selector, SelectAllMessage))
-	default:
-		selErrs := metav1validation.ValidateLabelSelector(spec.Selector, metav1validation.LabelSelectorValidationOptions{}, selPath)
-		errs = append(errs, selErrs...)
-		if len(selErrs) == 0 {
-			var err error
-			if selector, err = metav1.LabelSelectorAsSelector(spec.Selector); err != nil {
-				errs = append(errs, field.Invalid(selPath, spec.Selector, err.Error()))
-			}
+	case sel == nil:
+		return field.ErrorList{field.Required(selPath, "a selector matching the template labels is required")}
+	case len(sel.MatchLabels)+len(sel.MatchExpressions) == 0:
+		return field.ErrorList{field.Invalid(selPath, sel, SelectAllMessage)}
+	}
+	errs := metav1validation.ValidateLabelSelector(sel, metav1validation.LabelSelectorValidationOptions{}, selPath)
+	if len(errs) == 0 {
+		if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+			errs = append(errs, field.Invalid(selPath, sel, err.Error()))
 		}
 	}
+	return errs
+}
 
+func validateTemplate(spec *v1alpha1.RolloutSpec, path *field.Path) field.ErrorList {
+	errs := validateSelector(spec.Selector, path.Child("selector"))
 	tmplPath := path.Child("template")
-	if !templateSet {
-		return append(errs, field.Required(tmplPath, "one of template or workloadRef must be set"))
-	}
 	if len(spec.Template.Spec.Containers) == 0 {
 		errs = append(errs, field.Required(tmplPath.Child("spec", "containers"), "at least one container is required"))
 	}
-	if selector != nil && !selector.Matches(labels.Set(spec.Template.Labels)) {
-		errs = append(errs, field.Invalid(tmplPath.Child("metadata", "labels"), spec.Template.Labels, SelectorMismatchMessage))
+	if len(errs) == 0 || spec.Selector != nil {
+		if selector, err := metav1.LabelSelectorAsSelector(spec.Selector); err == nil && !selector.Empty() &&
+			!selector.Matches(labels.Set(spec.Template.Labels)) {
+			errs = append(errs, field.Invalid(tmplPath.Child("metadata", "labels"), spec.Template.Labels, SelectorMismatchMessage))
+		}
 	}
 	return errs
 }
@@ -132,7 +170,7 @@ func validateStrategy(ro *v1alpha1.Rollout, path *field.Path) field.ErrorList {
 	case s.BlueGreen != nil:
 		return validateBlueGreen(ro, s.BlueGreen, path.Child("blueGreen"))
 	default:
-		return validateCanary(s.Canary, path.Child("canary"))
+		return validateCanary(ro, s.Canary, path.Child("canary"))
 	}
 }
 
@@ -158,13 +196,13 @@ func validateBlueGreen(ro *v1alpha1.Rollout, bg *v1alpha1.BlueGreenStrategy, pat
 
 	errs = appendUnsupported(errs, path.Child("prePromotionAnalysis"), bg.PrePromotionAnalysis != nil)
 	errs = appendUnsupported(errs, path.Child("postPromotionAnalysis"), bg.PostPromotionAnalysis != nil)
-	errs = appendUnsupported(errs, path.Child("previewMetadata"), bg.PreviewMetadata != nil)
-	errs = appendUnsupported(errs, path.Child("activeMetadata"), bg.ActiveMetadata != nil)
-	errs = appendUnsupported(errs, path.Child("antiAffinity"), bg.AntiAffinity != nil)
+	errs = append(errs, validateMetadata(ro, bg.PreviewMetadata, path.Child("previewMetadata"))...)
+	errs = append(errs, validateMetadata(ro, bg.ActiveMetadata, path.Child("activeMetadata"))...)
+	errs = append(errs, validateAntiAffinity(bg.AntiAffinity, path.Child("antiAffinity"))...)
 	return errs
 }
 
-func validateCanary(c *v1alpha1.CanaryStrategy, path *field.Path) field.ErrorList {
+func validateCanary(ro *v1alpha1.Rollout, c *v1alpha1.CanaryStrategy, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if c.CanaryService != "" && c.CanaryService == c.StableService {
 		errs = append(errs, field.Invalid(path.Child("stableService"), c.StableService, SameCanaryServicesMessage))
@@ -186,9 +224,9 @@ func validateCanary(c *v1alpha1.CanaryStrategy, path *field.Path) field.ErrorLis
 	}
 
 	errs = appendUnsupported(errs, path.Child("analysis"), c.Analysis != nil)
-	errs = appendUnsupported(errs, path.Child("antiAffinity"), c.AntiAffinity != nil)
-	errs = appendUnsupported(errs, path.Child("canaryMetadata"), c.CanaryMetadata != nil)
-	errs = appendUnsupported(errs, path.Child("stableMetadata"), c.StableMetadata != nil)
+	errs = append(errs, validateAntiAffinity(c.AntiAffinity, path.Child("antiAffinity"))...)
+	errs = append(errs, validateMetadata(ro, c.CanaryMetadata, path.Child("canaryMetadata"))...)
+	errs = append(errs, validateMetadata(ro, c.StableMetadata, path.Child("stableMetadata"))...)
 
 	// Argo rejects scaleDownDelaySeconds on a basic canary, whose old
 	// ReplicaSets shrink through the replica arithmetic instead. (With
@@ -201,7 +239,21 @@ func validateCanary(c *v1alpha1.CanaryStrategy, path *field.Path) field.ErrorLis
 	errs = appendUnsupported(errs, path.Child("dynamicStableScale"), c.DynamicStableScale)
 	errs = appendUnsupported(errs, path.Child("pingPong"), c.PingPong != nil)
 	errs = append(errs, nonNegative(path.Child("minPodsPerReplicaSet"), c.MinPodsPerReplicaSet)...)
-	errs = appendUnsupported(errs, path.Child("replicaProgressThreshold"), c.ReplicaProgressThreshold != nil)
+	if t := c.ReplicaProgressThreshold; t != nil {
+		tPath := path.Child("replicaProgressThreshold")
+		switch t.Type {
+		case v1alpha1.ProgressTypePercentage:
+			if t.Value < 0 || t.Value > 100 {
+				errs = append(errs, field.Invalid(tPath.Child("value"), t.Value, "must be between 0 and 100 for type Percent"))
+			}
+		case v1alpha1.ProgressTypePod, "Pods":
+			if t.Value < 0 {
+				errs = append(errs, field.Invalid(tPath.Child("value"), t.Value, nonNegativeMessage))
+			}
+		default:
+			errs = append(errs, field.NotSupported(tPath.Child("type"), t.Type, []string{string(v1alpha1.ProgressTypePercentage), string(v1alpha1.ProgressTypePod)}))
+		}
+	}
 	return errs
 }
 
@@ -263,6 +315,46 @@ func stepActions(step *v1alpha1.CanaryStep) []string {
 		}
 	}
 	return actions
+}
+
+// validateAntiAffinity: exactly one of required and preferred, and a
+// preferred weight Kubernetes accepts.
+func validateAntiAffinity(aa *v1alpha1.AntiAffinity, path *field.Path) field.ErrorList {
+	if aa == nil {
+		return nil
+	}
+	req, pref := aa.RequiredDuringSchedulingIgnoredDuringExecution, aa.PreferredDuringSchedulingIgnoredDuringExecution
+	if (req == nil) == (pref == nil) {
+		return field.ErrorList{field.Invalid(path, "", AntiAffinityStrategyMessage)}
+	}
+	if pref != nil && (pref.Weight < 1 || pref.Weight > 100) {
+		return field.ErrorList{field.Invalid(path.Child("preferredDuringSchedulingIgnoredDuringExecution", "weight"), pref.Weight, "must be between 1 and 100")}
+	}
+	return nil
+}
+
+// validateMetadata checks ephemeral labels and annotations. A label that
+// the selector (or the pod-template hash) uses would move pods out of their
+// ReplicaSet, so it is refused.
+func validateMetadata(ro *v1alpha1.Rollout, m *v1alpha1.PodTemplateMetadata, path *field.Path) field.ErrorList {
+	if m == nil {
+		return nil
+	}
+	errs := metav1validation.ValidateLabels(m.Labels, path.Child("labels"))
+	errs = append(errs, apivalidation.ValidateAnnotations(m.Annotations, path.Child("annotations"))...)
+	for k := range m.Labels {
+		inSelector := false
+		if ro.Spec.Selector != nil {
+			_, inSelector = ro.Spec.Selector.MatchLabels[k]
+			for _, e := range ro.Spec.Selector.MatchExpressions {
+				inSelector = inSelector || e.Key == k
+			}
+		}
+		if inSelector || k == v1alpha1.DefaultRolloutUniqueLabelKey {
+			errs = append(errs, field.Invalid(path.Child("labels").Key(k), m.Labels[k], "must not be a label the selector or the pod-template hash uses"))
+		}
+	}
+	return errs
 }
 
 func appendUnsupported(errs field.ErrorList, path *field.Path, set bool) field.ErrorList {

@@ -115,16 +115,40 @@ func TestRollout(t *testing.T) {
 			name: "workloadRef alone", seed: "canary",
 			mutate: func(ro *v1alpha1.Rollout) {
 				ro.Spec.Template = corev1.PodTemplateSpec{}
-				ro.Spec.WorkloadRef = &v1alpha1.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "x"}
+				ro.Spec.WorkloadRef = &v1alpha1.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "x", ScaleDown: "progressively"}
 			},
-			want: []string{"spec.workloadRef: Forbidden: not supported yet"},
+		},
+		{
+			name: "workloadRef without a selector takes the workload's", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Template, ro.Spec.Selector = corev1.PodTemplateSpec{}, nil
+				ro.Spec.WorkloadRef = &v1alpha1.ObjectRef{APIVersion: "v1", Kind: "PodTemplate", Name: "x"}
+			},
 		},
 		{
 			name: "workloadRef and template", seed: "canary",
 			mutate: func(ro *v1alpha1.Rollout) {
 				ro.Spec.WorkloadRef = &v1alpha1.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "x"}
 			},
-			want: []string{"spec.workloadRef: Forbidden: not supported yet", "spec.template: Invalid value", "template must be empty"},
+			want: []string{"spec.template: Invalid value", "template must be empty for workload reference rollout"},
+		},
+		{
+			name: "workloadRef to an unsupported kind, with an unknown scaleDown", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Template = corev1.PodTemplateSpec{}
+				ro.Spec.WorkloadRef = &v1alpha1.ObjectRef{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "x", ScaleDown: "sometimes"}
+			},
+			want: []string{"spec.workloadRef: Invalid value", "workload of type apps/StatefulSet is not supported",
+				`spec.workloadRef.scaleDown: Unsupported value: "sometimes"`},
+		},
+		{
+			name: "rollbackWindow", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.RollbackWindow = &v1alpha1.RollbackWindowSpec{Revisions: 2} },
+		},
+		{
+			name: "negative rollbackWindow", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.RollbackWindow = &v1alpha1.RollbackWindowSpec{Revisions: -1} },
+			want:   []string{"spec.rollbackWindow.revisions: Invalid value: -1"},
 		},
 		{
 			name: "negative minReadySeconds", seed: "bg",
@@ -143,11 +167,6 @@ func TestRollout(t *testing.T) {
 				ro.Spec.ProgressDeadlineSeconds = ptr.To[int32](30)
 			},
 			want: []string{"spec.progressDeadlineSeconds: Invalid value: 30: must be greater than minReadySeconds"},
-		},
-		{
-			name: "rollbackWindow", seed: "canary",
-			mutate: func(ro *v1alpha1.Rollout) { ro.Spec.RollbackWindow = &v1alpha1.RollbackWindowSpec{Revisions: 2} },
-			want:   []string{"spec.rollbackWindow: Forbidden: not supported yet"},
 		},
 		{
 			name: "supported spec fields", seed: "canary",
@@ -241,17 +260,44 @@ func TestRollout(t *testing.T) {
 				bg := ro.Spec.Strategy.BlueGreen
 				bg.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{}
 				bg.PostPromotionAnalysis = &v1alpha1.RolloutAnalysis{}
-				bg.PreviewMetadata = &v1alpha1.PodTemplateMetadata{}
-				bg.ActiveMetadata = &v1alpha1.PodTemplateMetadata{}
-				bg.AntiAffinity = &v1alpha1.AntiAffinity{}
 			},
 			want: []string{
 				"spec.strategy.blueGreen.prePromotionAnalysis: Forbidden: not supported yet",
 				"spec.strategy.blueGreen.postPromotionAnalysis: Forbidden: not supported yet",
-				"spec.strategy.blueGreen.previewMetadata: Forbidden: not supported yet",
-				"spec.strategy.blueGreen.activeMetadata: Forbidden: not supported yet",
-				"spec.strategy.blueGreen.antiAffinity: Forbidden: not supported yet",
 			},
+		},
+		{
+			name: "ephemeral metadata and anti-affinity", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) {
+				bg := ro.Spec.Strategy.BlueGreen
+				bg.PreviewMetadata = &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "preview"}}
+				bg.ActiveMetadata = &v1alpha1.PodTemplateMetadata{Annotations: map[string]string{"role": "active"}}
+				bg.AntiAffinity = &v1alpha1.AntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: &v1alpha1.PreferredDuringSchedulingIgnoredDuringExecution{Weight: 50}}
+			},
+		},
+		{
+			name: "anti-affinity with both or neither strategy, weight out of range", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.BlueGreen.AntiAffinity = &v1alpha1.AntiAffinity{}
+				ro.Spec.Strategy.Canary = nil
+			},
+			want: []string{"spec.strategy.blueGreen.antiAffinity: Invalid value", "AntiAffinity must have exactly one strategy listed"},
+		},
+		{
+			name: "preferred anti-affinity weight above 100", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.AntiAffinity = &v1alpha1.AntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: &v1alpha1.PreferredDuringSchedulingIgnoredDuringExecution{Weight: 101}}
+			},
+			want: []string{"spec.strategy.canary.antiAffinity.preferredDuringSchedulingIgnoredDuringExecution.weight: Invalid value: 101"},
+		},
+		{
+			name: "ephemeral labels may not take a selector key or the hash", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.CanaryMetadata = &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"app": "other", "rollouts-pod-template-hash": "x", "bad key!": "v"}}
+			},
+			want: []string{"spec.strategy.canary.canaryMetadata.labels[app]: Invalid value",
+				"spec.strategy.canary.canaryMetadata.labels[rollouts-pod-template-hash]: Invalid value",
+				"spec.strategy.canary.canaryMetadata.labels: Invalid value: \"bad key!\""},
 		},
 
 		// Canary.
@@ -362,8 +408,8 @@ func TestRollout(t *testing.T) {
 					v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{}},
 					v1alpha1.CanaryStep{Experiment: raw(`{"templates":[]}`)},
 					v1alpha1.CanaryStep{Plugin: &v1alpha1.PluginStep{Name: "p"}},
-					v1alpha1.CanaryStep{SetHeaderRoute: raw(`{"name":"h"}`)},
-					v1alpha1.CanaryStep{SetMirrorRoute: raw(`{"name":"m"}`)})
+					v1alpha1.CanaryStep{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "h"}},
+					v1alpha1.CanaryStep{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "m"}})
 			},
 			want: []string{
 				"spec.strategy.canary.steps[2].analysis: Forbidden: not supported yet",
@@ -377,25 +423,30 @@ func TestRollout(t *testing.T) {
 			name: "unsupported canary fields", seed: "canary",
 			mutate: func(ro *v1alpha1.Rollout) {
 				c := ro.Spec.Strategy.Canary
-				c.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Nginx: raw(`{"stableIngress":"i"}`)}
+				c.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Nginx: &v1alpha1.NginxTrafficRouting{StableIngress: "i"}}
 				c.Analysis = &v1alpha1.RolloutAnalysisBackground{}
-				c.CanaryMetadata = &v1alpha1.PodTemplateMetadata{}
-				c.StableMetadata = &v1alpha1.PodTemplateMetadata{}
-				c.AntiAffinity = &v1alpha1.AntiAffinity{}
 				c.PingPong = &v1alpha1.PingPongSpec{PingService: "a", PongService: "b"}
 				c.DynamicStableScale = true
-				c.ReplicaProgressThreshold = &v1alpha1.ReplicaProgressThreshold{Type: v1alpha1.ProgressTypePod, Value: 1}
 			},
 			want: []string{
 				"spec.strategy.canary.trafficRouting: Forbidden: not supported yet",
 				"spec.strategy.canary.analysis: Forbidden: not supported yet",
-				"spec.strategy.canary.canaryMetadata: Forbidden: not supported yet",
-				"spec.strategy.canary.stableMetadata: Forbidden: not supported yet",
-				"spec.strategy.canary.antiAffinity: Forbidden: not supported yet",
 				"spec.strategy.canary.pingPong: Forbidden: not supported yet",
 				"spec.strategy.canary.dynamicStableScale: Forbidden: not supported yet",
-				"spec.strategy.canary.replicaProgressThreshold: Forbidden: not supported yet",
 			},
+		},
+		{
+			name: "replicaProgressThreshold", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.ReplicaProgressThreshold = &v1alpha1.ReplicaProgressThreshold{Type: v1alpha1.ProgressTypePod, Value: 1}
+			},
+		},
+		{
+			name: "replicaProgressThreshold: percent above 100, unknown type", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.ReplicaProgressThreshold = &v1alpha1.ReplicaProgressThreshold{Type: v1alpha1.ProgressTypePercentage, Value: 120}
+			},
+			want: []string{"spec.strategy.canary.replicaProgressThreshold.value: Invalid value: 120"},
 		},
 		{
 			name: "scaleDownDelaySeconds needs trafficRouting", seed: "canary",

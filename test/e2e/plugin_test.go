@@ -88,8 +88,10 @@ func TestPluginBlueGreen(t *testing.T) {
 	g.Expect(out).To(ContainSubstring("Status:          ✔ Healthy\n"))
 	g.Expect(out).To(MatchRegexp(`⧉ backend-bluegreen-` + newHash + ` +ReplicaSet +✔ Healthy +\S+ +stable,active\n`))
 
-	// Nothing is paused any more: a second promote is a visible mistake.
-	r := e.rollouts("promote", "backend-bluegreen")
+	// Nothing is paused any more: a second promote succeeds and does
+	// nothing, as with Argo's plugin; --strict makes it a visible mistake.
+	g.Expect(e.mustRollouts("promote", "backend-bluegreen")).To(Equal("rollout 'backend-bluegreen' promoted\n"))
+	r := e.rollouts("promote", "backend-bluegreen", "--strict")
 	g.Expect(r.code).To(Equal(1))
 	g.Expect(r.out).To(Equal("Error: rollout 'backend-bluegreen' is not paused: nothing to promote\n"))
 }

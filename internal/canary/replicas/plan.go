@@ -45,6 +45,29 @@ type Input struct {
 	// one, in ascending revision order (oldest first). They must all go to 0: without a traffic
 	// router every running pod takes traffic. Scaled-down ones may be included; they cost nothing.
 	Older []ReplicaSetState
+	// Threshold is strategy.canary.replicaProgressThreshold: when set, a step completes once
+	// enough of the canary's pods are available rather than all of them.
+	Threshold *Threshold
+}
+
+// Threshold is replicaProgressThreshold: Percent reads Value as a percentage of the desired
+// pods, any other type as a pod count (the reference's docs say Pod, its code Pods).
+type Threshold struct {
+	Percent bool
+	Value   int32
+}
+
+// Met reports whether available pods of desired meet the threshold. A nil threshold is met
+// only when every desired pod is available; a percentage of nothing is met.
+func (t *Threshold) Met(available, desired int32) bool {
+	switch {
+	case t == nil:
+		return available >= desired
+	case t.Percent:
+		return desired == 0 || int64(available)*100 >= int64(t.Value)*int64(desired)
+	default:
+		return available >= t.Value
+	}
 }
 
 // Plan is the spec.replicas each ReplicaSet should have after this reconcile.
@@ -120,7 +143,10 @@ func StepComplete(in Input) (bool, error) {
 		return false, err
 	}
 	canary, stable := canaryAndStable(in, b)
-	if in.Canary == nil || canary != in.Canary.Replicas || canary != in.Canary.Available {
+	if in.Canary == nil || canary != in.Canary.Replicas {
+		return false, nil
+	}
+	if canary != in.Canary.Available && (in.Threshold == nil || !in.Threshold.Met(in.Canary.Available, canary)) {
 		return false, nil
 	}
 	// Argo checks the stable against the raw count, which is 0 when the stable is the canary.

@@ -299,6 +299,14 @@ func TestStepComplete(t *testing.T) {
 			in: seed(func(in *Input) { in.Stable.Created = 8 }), want: false},
 		{name: "canary pod not available",
 			in: seed(func(in *Input) { in.Canary.Available = 2 }), want: false},
+		{name: "replicaProgressThreshold 60%: 2 of 3 canary pods are enough",
+			in: seed(func(in *Input) { in.Canary.Available = 2; in.Threshold = &Threshold{Percent: true, Value: 60} }), want: true},
+		{name: "replicaProgressThreshold 70%: 2 of 3 canary pods are not enough",
+			in: seed(func(in *Input) { in.Canary.Available = 2; in.Threshold = &Threshold{Percent: true, Value: 70} }), want: false},
+		{name: "replicaProgressThreshold 2 pods",
+			in: seed(func(in *Input) { in.Canary.Available = 2; in.Threshold = &Threshold{Value: 2} }), want: true},
+		{name: "replicaProgressThreshold does not excuse a canary not scaled yet",
+			in: seed(func(in *Input) { in.Canary = rs("canary", 2, 2); in.Threshold = &Threshold{Value: 1} }), want: false},
 		{name: "stable not scaled down yet",
 			in: seed(func(in *Input) { in.Stable = rs("stable", 10, 10) }), want: false},
 		{name: "older ReplicaSet still serving",
@@ -542,6 +550,30 @@ func TestEffectiveWeight(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := EffectiveWeight(tt.p); got != tt.want {
 				t.Errorf("EffectiveWeight = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestThresholdMet(t *testing.T) {
+	tests := []struct {
+		name               string
+		t                  *Threshold
+		available, desired int32
+		want               bool
+	}{
+		{"no threshold: all pods", nil, 3, 3, true},
+		{"no threshold: one missing", nil, 2, 3, false},
+		{"percent met exactly", &Threshold{Percent: true, Value: 50}, 5, 10, true},
+		{"percent just short", &Threshold{Percent: true, Value: 51}, 5, 10, false},
+		{"percent of nothing counts as met", &Threshold{Percent: true, Value: 100}, 0, 0, true},
+		{"pods, not capped at desired", &Threshold{Value: 5}, 4, 3, false},
+		{"pods met", &Threshold{Value: 2}, 2, 10, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.t.Met(tt.available, tt.desired); got != tt.want {
+				t.Errorf("Met(%d, %d) = %v, want %v", tt.available, tt.desired, got, tt.want)
 			}
 		})
 	}

@@ -8,85 +8,183 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/podtemplate"
 )
 
+// TestPromote checks each row of the reference plugin's promote table:
+// what the Rollout looks like after the command, stdout, stderr and the
+// exit code. No controller runs, so every change seen is the command's.
 func TestPromote(t *testing.T) {
 	t.Parallel()
-	t.Run("blue-green at its pause", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t)
-		f.create(blueGreen("bg"), pausedAt(v1alpha1.PauseReasonBlueGreenPause))
-		r := f.run("promote", "bg")
-		f.g.Expect(r).To(Equal(result{out: "rollout 'bg' promoted\n"}))
-		ro := f.get("bg")
-		f.g.Expect(ro.Status.PauseConditions).To(BeEmpty())
-		// controllerPause is the controller's to clear: it tells "resumed
-		// by a user" from "never paused".
-		f.g.Expect(ro.Status.ControllerPause).To(BeTrue())
-		f.g.Expect(ro.Spec.Paused).To(BeFalse())
-	})
-	t.Run("blue-green not paused", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t)
-		before := f.create(blueGreen("bg"), healthy)
-		r := f.run("promote", "bg")
-		f.g.Expect(r.code).To(Equal(1))
-		f.g.Expect(r.out).To(BeEmpty())
-		f.g.Expect(r.err).To(Equal("Error: rollout 'bg' is not paused: nothing to promote\n"))
-		f.g.Expect(f.get("bg").ResourceVersion).To(Equal(before.ResourceVersion), "nothing may be written")
-	})
-	t.Run("manually paused", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t)
-		ro := blueGreen("bg")
+	atStep := func(i int32, set func(*v1alpha1.RolloutStatus)) func(*v1alpha1.RolloutStatus) {
+		return func(st *v1alpha1.RolloutStatus) {
+			set(st)
+			st.CurrentStepIndex = ptr.To(i)
+		}
+	}
+	noSteps := func(name string) *v1alpha1.Rollout {
+		ro := canary(name)
+		ro.Spec.Strategy.Canary.Steps = nil
+		return ro
+	}
+	manuallyPaused := func(ro *v1alpha1.Rollout) *v1alpha1.Rollout {
 		ro.Spec.Paused = true
-		f.create(ro, healthy)
-		f.g.Expect(f.run("promote", "bg")).To(Equal(result{out: "rollout 'bg' promoted\n"}))
-		f.g.Expect(f.get("bg").Spec.Paused).To(BeFalse())
-	})
-	t.Run("canary at a pause step keeps its step", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t)
-		f.create(canary("c"), func(st *v1alpha1.RolloutStatus) {
-			pausedAt(v1alpha1.PauseReasonCanaryPauseStep)(st)
-			st.CurrentStepIndex = ptr.To[int32](1)
+		return ro
+	}
+	inconclusive := func(st *v1alpha1.RolloutStatus) {
+		pausedAt(v1alpha1.PauseReasonInconclusiveAnalysis)(st)
+		st.CurrentStepIndex = ptr.To[int32](1)
+		st.Canary.CurrentStepAnalysisRunStatus = &v1alpha1.RolloutAnalysisRunStatus{Name: "c-ar", Status: "Inconclusive"}
+	}
+	for _, tc := range []struct {
+		name   string
+		ro     *v1alpha1.Rollout
+		status func(*v1alpha1.RolloutStatus)
+		args   []string
+		want   result
+		// check inspects the Rollout after the command; unchanged means
+		// the command must not have written anything at all.
+		check     func(g Gomega, ro *v1alpha1.Rollout)
+		unchanged bool
+	}{{
+		name: "blue-green at its pause", ro: blueGreen("bg"), status: pausedAt(v1alpha1.PauseReasonBlueGreenPause),
+		want: result{out: "rollout 'bg' promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+			// controllerPause is the controller's to clear: it tells
+			// "resumed by a user" from "never paused".
+			g.Expect(ro.Status.ControllerPause).To(BeTrue())
+			g.Expect(ro.Spec.Paused).To(BeFalse())
+		},
+	}, {
+		name: "blue-green at its pause and manually paused", ro: manuallyPaused(blueGreen("bg")), status: pausedAt(v1alpha1.PauseReasonBlueGreenPause),
+		want: result{out: "rollout 'bg' promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Spec.Paused).To(BeFalse())
+			g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+		},
+	}, {
+		name: "manually paused", ro: manuallyPaused(blueGreen("bg")), status: healthy,
+		want: result{out: "rollout 'bg' promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Spec.Paused).To(BeFalse())
+		},
+	}, {
+		name: "blue-green not paused: nothing is sent, and it still succeeds", ro: blueGreen("bg"), status: healthy,
+		want: result{out: "rollout 'bg' promoted\n"}, unchanged: true,
+	}, {
+		name: "canary at a pause step keeps its step", ro: canary("c"), status: atStep(1, pausedAt(v1alpha1.PauseReasonCanaryPauseStep)),
+		want: result{out: "rollout 'c' promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+			g.Expect(ro.Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(1)))
+		},
+	}, {
+		name: "canary mid-step, not paused: the unfinished step is skipped", ro: canary("c"), status: atStep(0, progressing),
+		want: result{out: "rollout 'c' promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(1)))
+			g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+		},
+	}, {
+		name: "canary already fully promoted: the index is written unchanged", ro: canary("c"), status: atStep(2, healthy),
+		want: result{out: "rollout 'c' promoted\n"}, unchanged: true,
+	}, {
+		name: "canary without steps: nothing is sent", ro: noSteps("c"), status: healthy,
+		want: result{out: "rollout 'c' promoted\n"}, unchanged: true,
+	}, {
+		name: "canary held by an inconclusive step analysis moves on", status: inconclusive,
+		ro: func() *v1alpha1.Rollout {
+			ro := canary("c")
+			ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{
+				{SetWeight: ptr.To[int32](30)},
+				{Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "smoke"}}}},
+				{Pause: &v1alpha1.RolloutPause{}},
+			}
+			return ro
+		}(),
+		want: result{out: "rollout 'c' promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+			g.Expect(ro.Status.ControllerPause).To(BeFalse())
+			g.Expect(ro.Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(2)))
+		},
+	}, {
+		name: "full", ro: manuallyPaused(canary("c")), status: pausedAt(v1alpha1.PauseReasonCanaryPauseStep),
+		args: []string{"--full"},
+		want: result{out: "rollout 'c' fully promoted\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.PromoteFull).To(BeTrue())
+			g.Expect(ro.Spec.Paused).To(BeFalse())
+			// The controller clears the pause conditions when it acts on promoteFull.
+			g.Expect(ro.Status.PauseConditions).To(HaveLen(1))
+		},
+	}, {
+		name: "full on a fully promoted rollout: nothing is sent", ro: canary("c"), status: atStep(2, healthy),
+		args: []string{"--full"},
+		want: result{out: "rollout 'c' fully promoted\n"}, unchanged: true,
+	}, {
+		name: "strict: reports what changed", ro: blueGreen("bg"), status: pausedAt(v1alpha1.PauseReasonBlueGreenPause),
+		args: []string{"--strict"},
+		want: result{out: "rollout 'bg' promoted: cleared pause BlueGreenPause\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.PauseConditions).To(BeEmpty())
+		},
+	}, {
+		name: "strict: says that an unfinished step was skipped", ro: canary("c"), status: atStep(0, progressing),
+		args: []string{"--strict"},
+		want: result{out: "rollout 'c' promoted: currentStepIndex 0 -> 1 of 2, skipping step 0 (setWeight 30) before it finished\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(1)))
+		},
+	}, {
+		name: "strict: blue-green not paused is an error", ro: blueGreen("bg"), status: healthy,
+		args: []string{"--strict"},
+		want: result{err: "Error: rollout 'bg' is not paused: nothing to promote\n", code: 1}, unchanged: true,
+	}, {
+		name: "strict: the server saw no change", ro: canary("c"), status: atStep(2, healthy),
+		args: []string{"--strict"},
+		want: result{err: "Error: rollout 'c' has completed all its steps: nothing to promote\n", code: 1}, unchanged: true,
+	}, {
+		name: "strict full on a fully promoted rollout", ro: canary("c"), status: atStep(2, healthy),
+		args: []string{"--full", "--strict"},
+		want: result{err: "Error: rollout 'c' is already fully promoted: nothing to promote\n", code: 1}, unchanged: true,
+	}, {
+		name: "strict full", ro: canary("c"), status: pausedAt(v1alpha1.PauseReasonCanaryPauseStep),
+		args: []string{"--full", "--strict"},
+		want: result{out: "rollout 'c' fully promoted: requested full promotion\n"},
+		check: func(g Gomega, ro *v1alpha1.Rollout) {
+			g.Expect(ro.Status.PromoteFull).To(BeTrue())
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			before := f.create(tc.ro, tc.status)
+			r := f.run(append([]string{"promote", tc.ro.Name}, tc.args...)...)
+			f.g.Expect(r).To(Equal(tc.want))
+			after := f.get(tc.ro.Name)
+			if tc.unchanged {
+				f.g.Expect(after.ResourceVersion).To(Equal(before.ResourceVersion), "nothing may be written")
+			}
+			if tc.check != nil {
+				tc.check(f.g, after)
+			}
 		})
-		f.g.Expect(f.run("promote", "c")).To(Equal(result{out: "rollout 'c' promoted\n"}))
-		ro := f.get("c")
-		f.g.Expect(ro.Status.PauseConditions).To(BeEmpty())
-		f.g.Expect(ro.Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(1)))
-	})
-	t.Run("canary without a pause skips to the next step", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t)
-		f.create(canary("c"), func(st *v1alpha1.RolloutStatus) {
-			progressing(st)
-			st.CurrentStepIndex = ptr.To[int32](0)
-		})
-		f.g.Expect(f.run("promote", "c")).To(Equal(result{out: "rollout 'c' promoted\n"}))
-		f.g.Expect(f.get("c").Status.CurrentStepIndex).To(HaveValue(BeEquivalentTo(1)))
-	})
-	t.Run("full", func(t *testing.T) {
-		t.Parallel()
-		f := newFixture(t)
-		ro := canary("c")
-		ro.Spec.Paused = true
-		f.create(ro, pausedAt(v1alpha1.PauseReasonCanaryPauseStep))
-		f.g.Expect(f.run("promote", "c", "--full")).To(Equal(result{out: "rollout 'c' fully promoted\n"}))
-		got := f.get("c")
-		f.g.Expect(got.Status.PromoteFull).To(BeTrue())
-		f.g.Expect(got.Spec.Paused).To(BeFalse())
-		// The controller clears the pause conditions when it acts on promoteFull.
-		f.g.Expect(got.Status.PauseConditions).To(HaveLen(1))
-	})
+	}
 	t.Run("unknown rollout", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
 		f.g.Expect(f.run("promote", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+		f.g.Expect(f.run("promote", "nope", "--strict")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
 	})
 }
 
@@ -98,15 +196,51 @@ func TestAbortAndRetry(t *testing.T) {
 	f.g.Expect(f.run("abort", "bg")).To(Equal(result{out: "rollout 'bg' aborted\n"}))
 	f.g.Expect(f.get("bg").Status.Abort).To(BeTrue())
 
-	r := f.run("abort", "bg")
-	f.g.Expect(r.code).To(Equal(1))
-	f.g.Expect(r.err).To(HavePrefix("Error: rollout 'bg' is already aborted"))
+	// The controller records when it saw the abort; a second abort keeps it.
+	abortedAt := metav1.NewTime(fixedNow.Add(-time.Minute))
+	f.setStatus("bg", func(st *v1alpha1.RolloutStatus) { st.AbortedAt = &abortedAt })
+	before := f.get("bg")
+	f.g.Expect(f.run("abort", "bg")).To(Equal(result{out: "rollout 'bg' aborted\n"}), "aborting again succeeds, as in Argo's plugin")
+	after := f.get("bg")
+	f.g.Expect(after.ResourceVersion).To(Equal(before.ResourceVersion), "and changes nothing")
+	f.g.Expect(after.Status.AbortedAt).To(HaveValue(HaveField("Time", BeTemporally("==", abortedAt.Time))))
+
+	f.g.Expect(f.run("abort", "bg", "--strict")).To(Equal(result{
+		err:  "Error: rollout 'bg' is already aborted; use 'kubectl argo rollouts retry rollout bg' to resume it\n",
+		code: 1,
+	}))
 
 	f.g.Expect(f.run("retry", "rollout", "bg")).To(Equal(result{out: "rollout 'bg' retried\n"}))
 	f.g.Expect(f.get("bg").Status.Abort).To(BeFalse())
+	f.g.Expect(f.run("abort", "bg", "--strict")).To(Equal(result{out: "rollout 'bg' aborted\n"}))
+	f.g.Expect(f.get("bg").Status.Abort).To(BeTrue())
 
 	f.g.Expect(f.run("abort", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
 	f.g.Expect(f.run("retry", "rollout", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+}
+
+// TestAbortSeveral aborts rollouts in the order named and stops at the
+// first failure, leaving the later ones alone.
+func TestAbortSeveral(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.create(canary("a"), progressing)
+	f.create(canary("b"), progressing)
+	f.g.Expect(f.run("abort", "a", "nope", "b")).To(Equal(result{
+		out:  "rollout 'a' aborted\n",
+		err:  "Error: rollouts.argoproj.io \"nope\" not found\n",
+		code: 1,
+	}))
+	f.g.Expect(f.get("a").Status.Abort).To(BeTrue())
+	f.g.Expect(f.get("b").Status.Abort).To(BeFalse())
+
+	// With --strict, an already aborted rollout is the failure that stops it.
+	f.g.Expect(f.run("abort", "--strict", "b", "a")).To(Equal(result{
+		out:  "rollout 'b' aborted\n",
+		err:  "Error: rollout 'a' is already aborted; use 'kubectl argo rollouts retry rollout a' to resume it\n",
+		code: 1,
+	}))
+	f.g.Expect(f.get("b").Status.Abort).To(BeTrue())
 }
 
 func TestPause(t *testing.T) {
@@ -201,6 +335,51 @@ func TestUndo(t *testing.T) {
 	f.g.Expect(r.code).To(Equal(1))
 	f.g.Expect(r.err).To(Equal("Error: rollout 'c': unable to find specified revision 9 in history\n"))
 	f.g.Expect(f.run("undo", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+}
+
+// TestUndoLeavesInjectedMetadataOut: what the controller injected into a
+// ReplicaSet (ephemeral labels of its role, the anti-affinity term) is not
+// copied into the Rollout; with a workloadRef the referenced Deployment is
+// the one restored.
+func TestUndoLeavesInjectedMetadataOut(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ro := f.create(canary("c"), healthy)
+	v1, v2 := podTemplate("demo:1"), podTemplate("demo:2")
+	injected := v1.DeepCopy()
+	injected.Labels["role"] = "stable"
+	injected.Spec.Affinity = podtemplate.AntiAffinity(nil, &v1alpha1.AntiAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: &v1alpha1.RequiredDuringSchedulingIgnoredDuringExecution{}}, "zzzz", "aaaa", f.ns)
+	rs := f.replicaSet(ro, "1", "aaaa", *injected, 0)
+	rs.Annotations[v1alpha1.EphemeralMetadataAnnotation] = `{"labels":{"role":"stable"}}`
+	f.g.Expect(f.c.Update(f.ctx, rs)).To(Succeed())
+	f.replicaSet(ro, "2", "bbbb", v2, 0)
+	ro.Spec.Template = v2
+	f.g.Expect(f.c.Update(f.ctx, ro)).To(Succeed())
+
+	f.g.Expect(f.run("undo", "c")).To(Equal(result{out: "rollout 'c' undo\n"}))
+	got := f.get("c").Spec.Template
+	f.g.Expect(got.Labels).To(Equal(v1.Labels))
+	f.g.Expect(got.Spec.Affinity).To(BeNil())
+	f.g.Expect(got.Spec.Containers[0].Image).To(Equal("demo:1"))
+
+	// workloadRef: the Deployment's template is the one put back.
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: f.ns},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptr.To[int32](0), Selector: &metav1.LabelSelector{MatchLabels: v2.Labels}, Template: v2},
+	}
+	f.g.Expect(f.c.Create(f.ctx, d)).To(Succeed())
+	ref := canary("w")
+	ref.Spec.Template = corev1.PodTemplateSpec{}
+	ref.Spec.WorkloadRef = &v1alpha1.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}
+	w := f.create(ref, healthy)
+	f.replicaSet(w, "1", "cccc", v1, 0)
+	f.replicaSet(w, "2", "dddd", v2, 0)
+	f.g.Expect(f.run("undo", "w")).To(Equal(result{out: "rollout 'w' undo\n"}))
+	f.g.Expect(f.c.Get(f.ctx, client.ObjectKeyFromObject(d), d)).To(Succeed())
+	f.g.Expect(d.Spec.Template.Spec.Containers[0].Image).To(Equal("demo:1"))
+	f.g.Expect(f.get("w").Spec.Template.Spec.Containers).To(BeEmpty(), "the Rollout keeps its empty template")
+	f.g.Expect(f.run("undo", "w", "--to-revision", "1")).To(Equal(result{out: "skipped rollback (current template already matches revision 1)\n"}))
 }
 
 func TestStatus(t *testing.T) {
@@ -362,7 +541,7 @@ func TestListRollouts(t *testing.T) {
 	f.g.Eventually(run.out.String).Should(ContainSubstring("canary-demo  Canary     Paused "))
 	f.setStatus("canary-demo", func(st *v1alpha1.RolloutStatus) {
 		healthy(st)
-		st.PauseConditions, st.CurrentStepIndex = nil, ptr.To[int32](2)
+		st.PauseConditions, st.ControllerPause, st.CurrentStepIndex = nil, false, ptr.To[int32](2)
 	})
 	f.g.Eventually(run.out.String).Should(ContainSubstring("canary-demo  Canary     Healthy       2/2   100 "))
 	run.cancel()
@@ -408,7 +587,7 @@ func TestForbidden(t *testing.T) {
 	} {
 		r := f.runAs(kubeconfig, args...)
 		f.g.Expect(r.code).To(Equal(1), "%v", args)
-		f.g.Expect(r.err).To(MatchRegexp(`^Error: rollouts.argoproj.io "bg" is forbidden: User "nobody" cannot \w+ resource "rollouts" in API group "argoproj.io" in the namespace "%s"\n$`, f.ns), "%v", args)
+		f.g.Expect(r.err).To(MatchRegexp(`^Error: rollouts.argoproj.io "bg" is forbidden: User "nobody" cannot \w+ resource "rollouts(/status)?" in API group "argoproj.io" in the namespace "%s"\n$`, f.ns), "%v", args)
 	}
 	f.g.Expect(f.get("bg").Status.PauseConditions).To(HaveLen(1), "nothing was changed")
 }

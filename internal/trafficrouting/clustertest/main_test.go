@@ -1,0 +1,220 @@
+// Package clustertest runs the traffic routers against a real
+// kube-apiserver (test/cluster), with the real CRDs of the Gateway API and
+// Istio taken from those projects' own Go modules, and with exactly the
+// permissions the routers' RBAC markers grant. One cluster serves the
+// package; every test has its own namespace.
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
+
+	// Pins istio.io/api, whose CRD file the tests install.
+	_ "istio.io/api/label"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/test/cluster"
+)
+
+var (
+	env *cluster.Cluster
+	// admin sets up and inspects; routers act as the controller's identity.
+	admin, controller client.Client
+)
+
+func TestMain(m *testing.M) { os.Exit(cluster.Main(runner{m}, &env)) }
+
+type runner struct{ m *testing.M }
+
+func (r runner) Run() int {
+	if err := setup(); err != nil {
+		fmt.Fprintf(os.Stderr, "trafficrouting clustertest setup: %v\n", err)
+		return 1
+	}
+	return r.m.Run()
+}
+
+func scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func setup() error {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	s, err := scheme()
+	if err != nil {
+		return err
+	}
+	crds, err := projectCRDs(root)
+	if err != nil {
+		return err
+	}
+	if _, err := envtest.InstallCRDs(env.RESTConfig, envtest.CRDInstallOptions{
+		Paths:              []string{filepath.Join(root, "config", "crd", "bases", "argoproj.io_rollouts.yaml")},
+		CRDs:               crds,
+		ErrorIfPathMissing: true,
+	}); err != nil {
+		return fmt.Errorf("install CRDs: %w", err)
+	}
+	if admin, err = client.New(env.RESTConfig, client.Options{Scheme: s}); err != nil {
+		return err
+	}
+	cfg, err := controllerIdentity(root)
+	if err != nil {
+		return err
+	}
+	controller, err = client.New(cfg, client.Options{Scheme: s})
+	return err
+}
+
+// projectCRDs reads the Gateway API route CRDs (standard channel) from the
+// sigs.k8s.io/gateway-api module and the VirtualService and
+// DestinationRule CRDs from the istio.io/api module.
+func projectCRDs(root string) ([]*apiextensionsv1.CustomResourceDefinition, error) {
+	gw, err := moduleDir(root, "sigs.k8s.io/gateway-api")
+	if err != nil {
+		return nil, err
+	}
+	istio, err := moduleDir(root, "istio.io/api")
+	if err != nil {
+		return nil, err
+	}
+	var out []*apiextensionsv1.CustomResourceDefinition
+	for _, kind := range []string{"httproutes", "grpcroutes", "tcproutes", "tlsroutes"} {
+		crds, err := readCRDs(filepath.Join(gw, "config", "crd", "standard", "gateway.networking.k8s.io_"+kind+".yaml"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, crds...)
+	}
+	crds, err := readCRDs(filepath.Join(istio, "kubernetes", "customresourcedefinitions.gen.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range crds {
+		if c.Name == "virtualservices.networking.istio.io" || c.Name == "destinationrules.networking.istio.io" {
+			out = append(out, c)
+		}
+	}
+	if len(out) != 6 {
+		return nil, fmt.Errorf("found %d of the 6 CRDs the tests need", len(out))
+	}
+	return out, nil
+}
+
+// moduleDir is where the Go toolchain keeps a module of this build.
+func moduleDir(root, module string) (string, error) {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
+	cmd.Dir = root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -m %s: %w\n%s", module, err, stderr.String())
+	}
+	dir := strings.TrimSpace(string(out))
+	if dir == "" {
+		return "", fmt.Errorf("module %s is not downloaded (go mod download %s)", module, module)
+	}
+	return dir, nil
+}
+
+func readCRDs(path string) ([]*apiextensionsv1.CustomResourceDefinition, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*apiextensionsv1.CustomResourceDefinition
+	for _, doc := range bytes.Split(data, []byte("\n---")) {
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.Unmarshal(doc, crd); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if crd.Kind == "CustomResourceDefinition" {
+			out = append(out, crd)
+		}
+	}
+	return out, nil
+}
+
+// controllerIdentity creates a user bound to the ClusterRole controller-gen
+// generates from the routers' RBAC markers and returns a config for it: a
+// missing marker fails these tests.
+func controllerIdentity(root string) (*rest.Config, error) {
+	const user = "switchyard-traffic-routers"
+	gen := exec.Command("go", "tool", "controller-gen", "rbac:roleName="+user,
+		"paths=./internal/trafficrouting/...", "output:rbac:stdout")
+	gen.Dir = root
+	var stderr bytes.Buffer
+	gen.Stderr = &stderr
+	out, err := gen.Output()
+	if err != nil {
+		return nil, fmt.Errorf("controller-gen rbac: %w\n%s", err, stderr.String())
+	}
+	role := &rbacv1.ClusterRole{}
+	if err := yaml.Unmarshal(bytes.TrimPrefix(bytes.TrimSpace(out), []byte("---")), role); err != nil {
+		return nil, fmt.Errorf("decode generated ClusterRole: %w", err)
+	}
+	if len(role.Rules) == 0 {
+		return nil, errors.New("the generated ClusterRole has no rules")
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: user},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: user},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
+	}
+	c, err := client.New(env.RESTConfig, client.Options{})
+	if err != nil {
+		return nil, err
+	}
+	for _, obj := range []client.Object{role, binding} {
+		if err := c.Create(context.Background(), obj); err != nil {
+			return nil, fmt.Errorf("create %T: %w", obj, err)
+		}
+	}
+	return env.UserConfig(user)
+}
+
+// newNamespace creates a namespace for one test.
+func newNamespace(t *testing.T) (string, *WithT) {
+	t.Helper()
+	g := NewWithT(t)
+	g.SetDefaultEventuallyTimeout(30 * time.Second)
+	g.SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "traffic-"}}
+	g.Expect(admin.Create(context.Background(), ns)).To(Succeed())
+	t.Cleanup(func() { _ = admin.Delete(context.Background(), ns) })
+	return ns.Name, g
+}
