@@ -196,3 +196,22 @@ func TestWorse(t *testing.T) {
 		}
 	}
 }
+
+func TestRunsIndefinitely(t *testing.T) {
+	for _, tt := range []struct {
+		metric v1alpha1.Metric
+		want   bool
+	}{
+		{v1alpha1.Metric{}, false},
+		{v1alpha1.Metric{Count: ptr.To(intstr.FromInt32(3))}, false},
+		{v1alpha1.Metric{Interval: "1m"}, true},
+		{v1alpha1.Metric{Interval: "1m", Count: ptr.To(intstr.FromInt32(0))}, true},
+		{v1alpha1.Metric{Interval: "1m", Count: ptr.To(intstr.FromString("0"))}, true},
+		{v1alpha1.Metric{Interval: "1m", Count: ptr.To(intstr.FromInt32(5))}, false},
+		{v1alpha1.Metric{Interval: "1m", Count: ptr.To(intstr.FromString("{{args.count}}"))}, false},
+	} {
+		if got := RunsIndefinitely(&tt.metric); got != tt.want {
+			t.Errorf("%+v: %v, want %v", tt.metric, got, tt.want)
+		}
+	}
+}

@@ -92,3 +92,20 @@ func intOrDefault(v *intstr.IntOrString, def int32) (int32, error) {
 	}
 	return int32(n), nil
 }
+
+// RunsIndefinitely reports whether a metric, as written, never stops by
+// itself: an interval and no count (or a count of 0). A Rollout refuses
+// such a metric outside background analysis. A count that still holds
+// {{args.*}} is taken as bounded; the run checks it once resolved.
+func RunsIndefinitely(m *v1alpha1.Metric) bool {
+	if m.Interval == "" {
+		return false
+	}
+	if m.Count == nil {
+		return true
+	}
+	if m.Count.Type == intstr.Int {
+		return m.Count.IntVal == 0
+	}
+	return m.Count.StrVal == "0" || m.Count.StrVal == ""
+}
