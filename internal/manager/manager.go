@@ -11,10 +11,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
@@ -102,7 +103,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	// all: the others never reach the cache, so nothing here can act on
 	// them. A Rollout relabelled away leaves the cache (the watch reports
 	// it deleted) and one relabelled to us enters it.
-	served, err := instanceid.Selector(opts.InstanceID)
+	servedRollouts, err := instanceid.Selector(opts.InstanceID)
 	if err != nil {
 		return nil, fmt.Errorf("--instance-id: %w", err)
 	}
@@ -113,11 +114,20 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		ByObject: map[client.Object]cache.ByObject{
 			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed)},
 			&batchv1.Job{}:       {Label: labels.NewSelector().Add(*analysisJobs)},
-			&v1alpha1.Rollout{}:  {Label: served},
-			// Runs carry the instance ID of the Rollout that created them,
-			// so the same selector splits them between instances.
-			&v1alpha1.AnalysisRun{}: {Label: served},
+			&v1alpha1.Rollout{}:  {Label: servedRollouts},
 		},
+	}
+	// A cluster with only the Rollout CRD (some test set-ups) still runs
+	// Rollouts; without the AnalysisRun CRD neither its cache nor its
+	// controller could start.
+	analysisServed, err := served(cfg, "analysisruns")
+	if err != nil {
+		return nil, err
+	}
+	if analysisServed {
+		// Runs carry the instance ID of the Rollout that created them, so
+		// the same selector splits them between instances.
+		cacheOpts.ByObject[&v1alpha1.AnalysisRun{}] = cache.ByObject{Label: servedRollouts}
 	}
 	if opts.Namespace != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
@@ -175,18 +185,12 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if ar.MaxConcurrentReconciles == 0 {
 		ar.MaxConcurrentReconciles = analysis.DefaultThreads
 	}
-	// A cluster with only the Rollout CRD (some test set-ups) still runs
-	// Rollouts; without the AnalysisRun CRD the controller could not start.
-	gvk := v1alpha1.GroupVersion.WithKind("AnalysisRun")
-	switch _, err := mgr.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); {
-	case meta.IsNoMatchError(err):
-		mgr.GetLogger().Error(err, "the AnalysisRun CRD is not installed (kubectl apply -k config/crd): AnalysisRuns are not reconciled")
-	case err != nil:
-		return nil, fmt.Errorf("look up the AnalysisRun resource: %w", err)
-	default:
+	if analysisServed {
 		if err := ar.SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("set up analysisrun controller: %w", err)
 		}
+	} else {
+		mgr.GetLogger().Error(nil, "the AnalysisRun CRD is not installed (kubectl apply -k config/crd): AnalysisRuns are not reconciled")
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
@@ -198,3 +202,24 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 }
 
 func ptrDuration(d time.Duration) *time.Duration { return &d }
+
+// served reports whether the API server serves resource in argoproj.io/v1alpha1.
+func served(cfg *rest.Config, resource string) (bool, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return false, err
+	}
+	list, err := dc.ServerResourcesForGroupVersion(v1alpha1.GroupVersion.String())
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("discover %s: %w", v1alpha1.GroupVersion, err)
+	}
+	for _, r := range list.APIResources {
+		if r.Name == resource {
+			return true, nil
+		}
+	}
+	return false, nil
+}
