@@ -10,9 +10,12 @@ go tool controller-gen object paths=./api/...
 # generateEmbeddedObjectMeta=true: keep spec.template.metadata.labels and
 # annotations in the schema (otherwise the API server prunes them).
 go tool controller-gen crd:maxDescLen=0,generateEmbeddedObjectMeta=true paths=./api/... output:crd:artifacts:config=config/crd/bases
-# Let spec.template.metadata keep unknown keys (e.g. creationTimestamp: null),
+# Let embedded pod/Job metadata keep unknown keys (e.g. creationTimestamp: null),
 # as Argo Rollouts' CRD does; controller-gen markers cannot express this.
-go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml
+go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml \
+  config/crd/bases/argoproj.io_analysistemplates.yaml \
+  config/crd/bases/argoproj.io_clusteranalysistemplates.yaml \
+  config/crd/bases/argoproj.io_analysisruns.yaml
 # RBAC from the +kubebuilder:rbac markers on the reconcilers.
 go tool controller-gen rbac:roleName=switchyard paths=./internal/... output:rbac:artifacts:config=config/rbac
 # The single-file installs, built from the kustomize bases.

@@ -34,7 +34,12 @@ const clientSideApplyLimit = 262144
 
 func loadCRD(t *testing.T) (*apiextensionsv1.CustomResourceDefinition, *structuralschema.Structural) {
 	t.Helper()
-	raw, err := os.ReadFile(crdPath)
+	return loadCRDAt(t, crdPath)
+}
+
+func loadCRDAt(t *testing.T, path string) (*apiextensionsv1.CustomResourceDefinition, *structuralschema.Structural) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

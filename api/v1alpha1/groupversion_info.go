@@ -43,7 +43,10 @@ var (
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &Rollout{}, &RolloutList{})
+	s.AddKnownTypes(GroupVersion, &Rollout{}, &RolloutList{},
+		&AnalysisTemplate{}, &AnalysisTemplateList{},
+		&ClusterAnalysisTemplate{}, &ClusterAnalysisTemplateList{},
+		&AnalysisRun{}, &AnalysisRunList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

@@ -548,12 +548,10 @@ type AnalysisRunArgument struct {
 	Name string `json:"name"`
 	// +optional
 	Value string `json:"value,omitempty"`
-	// ValueFrom is kept raw: it has several source kinds (podTemplateHashValue,
-	// fieldRef, ...) that only an analysis implementation would read.
+	// ValueFrom is the same type AnalysisRun args use; in a Rollout,
+	// podTemplateHashValue and fieldRef are resolved when the run is created.
 	// +optional
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +kubebuilder:validation:Schemaless
-	ValueFrom *apiextensionsv1.JSON `json:"valueFrom,omitempty"`
+	ValueFrom *ValueFrom `json:"valueFrom,omitempty"`
 }
 
 // DryRun marks a metric whose failures do not fail the analysis.

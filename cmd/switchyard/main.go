@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/analysis"
 	"github.com/switchyard-dev/switchyard/internal/instanceid"
 	"github.com/switchyard-dev/switchyard/internal/manager"
 )
@@ -31,6 +32,7 @@ func main() {
 	flag.DurationVar(&opts.RenewDeadline, "leader-election-renew-deadline", 10*time.Second, "leader-election renew deadline")
 	flag.DurationVar(&opts.RetryPeriod, "leader-election-retry-period", 2*time.Second, "leader-election retry period")
 	flag.IntVar(&opts.RolloutThreads, "rollout-threads", 10, "Rollouts reconciled in parallel")
+	flag.IntVar(&opts.AnalysisThreads, "analysis-threads", analysis.DefaultThreads, "AnalysisRuns reconciled in parallel")
 	flag.StringVar(&opts.InstanceID, "instance-id", "", "serve only Rollouts labelled "+v1alpha1.InstanceIDLabelKey+"=<this value> (default: only Rollouts without that label); also suffixes the leader-election Lease")
 	flag.StringVar(&opts.PprofAddr, "pprof-address", "", "serve net/http/pprof on this address (off when empty)")
 	flag.Float64Var(&qps, "qps", 50, "queries per second to the API server")

@@ -1,16 +1,19 @@
-// Command crdpatch adjusts the Rollout CRD after controller-gen, for what
-// markers cannot express:
+// Command crdpatch adjusts the Rollout and analysis CRDs after
+// controller-gen, for what markers cannot express:
 //
-//   - spec.template.metadata keeps unknown fields, as in Argo Rollouts'
-//     CRD. Without it the API server prunes (or, with kubectl's strict
-//     field validation, rejects) harmless keys such as
+//   - embedded object metadata (the Rollout's spec.template.metadata, a Job
+//     metric's metadata and pod template metadata) keeps unknown fields, as
+//     in Argo Rollouts' CRDs. Without it the API server prunes (or, with
+//     kubectl's strict field validation, rejects) harmless keys such as
 //     `creationTimestamp: null` that generated manifests often carry.
+//   - a Job metric's JobSpec loses its CEL rules (see stripPaths).
 //   - every resource.Quantity accepts JSON numbers, floats included, as the
 //     built-in workloads do (see quantitySchema);
 //   - env, imagePullSecrets and hostAliases accept duplicate keys, as the
 //     built-in workloads and Argo Rollouts' CRD do (see unkeyedLists).
 //
-// Usage: go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml
+// Usage: go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml ...
+// Which paths are patched depends on the CRD's kind.
 package main
 
 import (
@@ -21,9 +24,33 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// preservePaths are property paths below openAPIV3Schema.
-var preservePaths = [][]string{
-	{"spec", "template", "metadata"},
+// jobMetric is where a Job metric sits in an analysis CRD's schema; "[]"
+// steps into the items of an array.
+var jobMetric = []string{"spec", "metrics", "[]", "provider", "job"}
+
+// preservePaths are property paths below openAPIV3Schema, by kind.
+var preservePaths = map[string][][]string{
+	"Rollout": {{"spec", "template", "metadata"}},
+	"AnalysisTemplate": {
+		append(append([]string{}, jobMetric...), "metadata"),
+		append(append([]string{}, jobMetric...), "spec", "template", "metadata"),
+	},
+}
+
+// stripPaths are schema nodes whose CEL rules (x-kubernetes-validations)
+// are removed, by kind. A Job metric embeds batch/v1 JobSpec, whose rules
+// compare with oldSelf; inside the metrics list (an atomic list, as in
+// Argo) the API server refuses such rules, and they are the Job API's to
+// enforce when the Job is created anyway.
+var stripPaths = map[string][][]string{
+	"AnalysisTemplate": {append(append([]string{}, jobMetric...), "spec")},
+}
+
+func init() {
+	for _, kind := range []string{"ClusterAnalysisTemplate", "AnalysisRun"} {
+		preservePaths[kind] = preservePaths["AnalysisTemplate"]
+		stripPaths[kind] = stripPaths["AnalysisTemplate"]
+	}
 }
 
 // quantityPattern is the pattern controller-gen gives a resource.Quantity,
@@ -96,6 +123,11 @@ func patchFile(path string) error {
 	if err := yaml.Unmarshal(body, &crd); err != nil {
 		return err
 	}
+	kind, _ := lookup(crd, "spec", "names", "kind").(string)
+	paths, ok := preservePaths[kind]
+	if !ok {
+		return fmt.Errorf("no paths to patch for kind %q", kind)
+	}
 	versions, _ := lookup(crd, "spec", "versions").([]any)
 	if len(versions) == 0 {
 		return fmt.Errorf("no spec.versions")
@@ -105,15 +137,19 @@ func patchFile(path string) error {
 		if schema == nil {
 			return fmt.Errorf("version without openAPIV3Schema")
 		}
-		for _, p := range preservePaths {
-			node := schema
-			for _, name := range p {
-				node, _ = lookup(node, "properties", name).(map[string]any)
-				if node == nil {
-					return fmt.Errorf("schema has no property path %v", p)
-				}
+		for _, p := range paths {
+			node, err := walk(schema, p)
+			if err != nil {
+				return err
 			}
 			node["x-kubernetes-preserve-unknown-fields"] = true
+		}
+		for _, p := range stripPaths[kind] {
+			node, err := walk(schema, p)
+			if err != nil {
+				return err
+			}
+			stripValidations(node)
 		}
 		// The pod template has quantities (resources, overhead,
 		// emptyDir.sizeLimit, divisor): none found means controller-gen
@@ -188,6 +224,36 @@ func unkey(node any, name string) int {
 func isQuantity(node any) bool {
 	m, ok := node.(map[string]any)
 	return ok && m["x-kubernetes-int-or-string"] == true && m["pattern"] == quantityPattern
+}
+
+// walk follows a property path ("[]" steps into array items).
+func walk(schema map[string]any, path []string) (map[string]any, error) {
+	node := schema
+	for _, name := range path {
+		if name == "[]" {
+			node, _ = lookup(node, "items").(map[string]any)
+		} else {
+			node, _ = lookup(node, "properties", name).(map[string]any)
+		}
+		if node == nil {
+			return nil, fmt.Errorf("schema has no property path %v", path)
+		}
+	}
+	return node, nil
+}
+
+func stripValidations(node any) {
+	switch n := node.(type) {
+	case map[string]any:
+		delete(n, "x-kubernetes-validations")
+		for _, v := range n {
+			stripValidations(v)
+		}
+	case []any:
+		for _, v := range n {
+			stripValidations(v)
+		}
+	}
 }
 
 func lookup(node any, keys ...string) any {

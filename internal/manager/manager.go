@@ -6,12 +6,16 @@ package manager
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
@@ -22,6 +26,11 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/analysis"
+	"github.com/switchyard-dev/switchyard/internal/analysis/provider"
+	"github.com/switchyard-dev/switchyard/internal/analysis/providers/job"
+	"github.com/switchyard-dev/switchyard/internal/analysis/providers/prometheus"
+	"github.com/switchyard-dev/switchyard/internal/analysis/providers/web"
 	"github.com/switchyard-dev/switchyard/internal/instanceid"
 	"github.com/switchyard-dev/switchyard/internal/rollout"
 )
@@ -40,6 +49,8 @@ type Options struct {
 	RetryPeriod             time.Duration
 	// RolloutThreads is how many Rollouts are reconciled in parallel.
 	RolloutThreads int
+	// AnalysisThreads is how many AnalysisRuns are reconciled in parallel.
+	AnalysisThreads int
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
 	// InstanceID, when set, restricts the controller to the Rollouts
@@ -70,7 +81,7 @@ func Scheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
-// New builds a manager with the Rollout reconciler registered.
+// New builds a manager with the Rollout and AnalysisRun reconcilers registered.
 func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	scheme, err := Scheme()
 	if err != nil {
@@ -83,11 +94,16 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Likewise only the Jobs that AnalysisRuns created.
+	analysisJobs, err := labels.NewRequirement(job.RunUIDLabel, selection.Exists, nil)
+	if err != nil {
+		return nil, err
+	}
 	// The instance ID decides which Rollouts this controller reads at
 	// all: the others never reach the cache, so nothing here can act on
 	// them. A Rollout relabelled away leaves the cache (the watch reports
 	// it deleted) and one relabelled to us enters it.
-	served, err := instanceid.Selector(opts.InstanceID)
+	servedRollouts, err := instanceid.Selector(opts.InstanceID)
 	if err != nil {
 		return nil, fmt.Errorf("--instance-id: %w", err)
 	}
@@ -97,8 +113,21 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
 			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed)},
-			&v1alpha1.Rollout{}:  {Label: served},
+			&batchv1.Job{}:       {Label: labels.NewSelector().Add(*analysisJobs)},
+			&v1alpha1.Rollout{}:  {Label: servedRollouts},
 		},
+	}
+	// A cluster with only the Rollout CRD (some test set-ups) still runs
+	// Rollouts; without the AnalysisRun CRD neither its cache nor its
+	// controller could start.
+	analysisServed, err := served(cfg, "analysisruns")
+	if err != nil {
+		return nil, err
+	}
+	if analysisServed {
+		// Runs carry the instance ID of the Rollout that created them, so
+		// the same selector splits them between instances.
+		cacheOpts.ByObject[&v1alpha1.AnalysisRun{}] = cache.ByObject{Label: servedRollouts}
 	}
 	if opts.Namespace != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
@@ -141,6 +170,28 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up rollout controller: %w", err)
 	}
+	ar := &analysis.Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("switchyard"),
+		Clock:     clk,
+		Providers: map[string]provider.Provider{
+			provider.Prometheus: prometheus.New(os.Getenv(prometheus.AddressEnv)),
+			provider.Web:        web.New(),
+			provider.Job:        job.New(mgr.GetClient(), mgr.GetAPIReader()),
+		},
+		MaxConcurrentReconciles: opts.AnalysisThreads,
+	}
+	if ar.MaxConcurrentReconciles == 0 {
+		ar.MaxConcurrentReconciles = analysis.DefaultThreads
+	}
+	if analysisServed {
+		if err := ar.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("set up analysisrun controller: %w", err)
+		}
+	} else {
+		mgr.GetLogger().Error(nil, "the AnalysisRun CRD is not installed (kubectl apply -k config/crd): AnalysisRuns are not reconciled")
+	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
 	}
@@ -151,3 +202,24 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 }
 
 func ptrDuration(d time.Duration) *time.Duration { return &d }
+
+// served reports whether the API server serves resource in argoproj.io/v1alpha1.
+func served(cfg *rest.Config, resource string) (bool, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return false, err
+	}
+	list, err := dc.ServerResourcesForGroupVersion(v1alpha1.GroupVersion.String())
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("discover %s: %w", v1alpha1.GroupVersion, err)
+	}
+	for _, r := range list.APIResources {
+		if r.Name == resource {
+			return true, nil
+		}
+	}
+	return false, nil
+}

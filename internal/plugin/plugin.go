@@ -29,6 +29,7 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/plugin/retry"
 	"github.com/switchyard-dev/switchyard/internal/plugin/set"
 	"github.com/switchyard-dev/switchyard/internal/plugin/status"
+	"github.com/switchyard-dev/switchyard/internal/plugin/terminate"
 	"github.com/switchyard-dev/switchyard/internal/plugin/undo"
 	"github.com/switchyard-dev/switchyard/internal/plugin/version"
 )
@@ -98,6 +99,7 @@ func NewRootCommand(f *cli.Factory) *cobra.Command {
 		retry.NewCmd(f),
 		set.NewCmd(f),
 		status.NewCmd(f),
+		terminate.NewCmd(f),
 		undo.NewCmd(f),
 		version.NewCmd(f),
 	)

@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -198,6 +199,53 @@ func TestSimulatedFailures(t *testing.T) {
 		_, err := client.CoreV1().Pods(ns).Get(ctx, "control", metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	}, 20*time.Second, 100*time.Millisecond).Should(BeTrue())
+}
+
+// TestSimulatedJobs: a Job's pod whose image is tagged :succeed or :fail
+// exits after the exit delay, so the Job controller completes or fails the
+// Job.
+func TestSimulatedJobs(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	client := newClient(t)
+	ns := newNamespace(t, client)
+
+	for _, image := range []string{"check:succeed", "check:fail"} {
+		name := strings.Split(image, ":")[1]
+		job := &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: batchv1.JobSpec{
+				BackoffLimit: ptr.To[int32](0),
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{"switchyard.dev/exit-delay": "2s"}},
+					Spec: corev1.PodSpec{
+						RestartPolicy: corev1.RestartPolicyNever,
+						Containers:    []corev1.Container{{Name: "check", Image: image}},
+					},
+				},
+			},
+		}
+		_, err := client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+	}
+	condition := func(name string) func() string {
+		return func() string {
+			j, err := client.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return ""
+			}
+			for _, c := range j.Status.Conditions {
+				if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+					return string(c.Type)
+				}
+			}
+			return ""
+		}
+	}
+	// Running (not finished) while the delay lasts.
+	g.Consistently(condition("succeed"), time.Second, 100*time.Millisecond).Should(BeEmpty())
+	g.Eventually(condition("succeed"), time.Minute, 200*time.Millisecond).Should(Equal(string(batchv1.JobComplete)))
+	g.Eventually(condition("fail"), time.Minute, 200*time.Millisecond).Should(Equal(string(batchv1.JobFailed)))
 }
 
 func podReady(p *corev1.Pod) bool {

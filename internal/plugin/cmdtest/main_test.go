@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 	os.Exit(cluster.Main(&withCRDs{m}, &env))
 }
 
-// withCRDs installs the Rollout CRD once the cluster is up.
+// withCRDs installs the CRDs once the cluster is up.
 type withCRDs struct{ m *testing.M }
 
 func (w *withCRDs) Run() int {
@@ -50,14 +50,16 @@ func (w *withCRDs) Run() int {
 	// kubectl wait fails outright ("status.conditions accessor error")
 	// when it reads the CRD before the API server has written any
 	// condition, so it is retried until it can wait.
-	var lastErr error
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		lastErr = kubectl(ctx, "wait", "--for=condition=Established", "crd/rollouts.argoproj.io", "--timeout=30s")
-		return lastErr == nil, nil
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "wait for the Rollout CRD: %v: %v\n", err, lastErr)
-		return 1
+	for _, crd := range []string{"crd/rollouts.argoproj.io", "crd/analysisruns.argoproj.io"} {
+		var lastErr error
+		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			lastErr = kubectl(ctx, "wait", "--for=condition=Established", crd, "--timeout=30s")
+			return lastErr == nil, nil
+		})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "wait for %s: %v: %v\n", crd, err, lastErr)
+			return 1
+		}
 	}
 	return w.m.Run()
 }
