@@ -277,8 +277,10 @@ func routedInput(s *scope) tr.Input {
 }
 
 // roles names the Services in their roles: the stable and canary Services
-// the routers send weight to (the ping-pong pair, by status.stablePingPong,
-// when pingPong is set), and any spec Service besides.
+// the routers send weight to, and any spec Service besides. With pingPong
+// the routers use the ping-pong pair (by status.stablePingPong), except
+// that without ALB (which always does) canaryService and stableService,
+// when both are set, keep the weight, as the reference's Istio router does.
 type roles struct {
 	canary, stable string
 	// also are canaryService/stableService when ping-pong routes instead.
@@ -287,7 +289,7 @@ type roles struct {
 
 func serviceRoles(s *scope) roles {
 	c := s.ro.Spec.Strategy.Canary
-	if c.PingPong == nil {
+	if c.PingPong == nil || c.TrafficRouting.ALB == nil && c.CanaryService != "" && c.StableService != "" {
 		return roles{canary: c.CanaryService, stable: c.StableService}
 	}
 	ping, pong := c.PingPong.PingService, c.PingPong.PongService

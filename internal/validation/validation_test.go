@@ -32,7 +32,7 @@ func loadSeed(t *testing.T, name string) *v1alpha1.Rollout {
 }
 
 func TestSeedsAreValid(t *testing.T) {
-	for _, name := range []string{"bluegreen-rollout.yaml", "canary-rollout.yaml"} {
+	for _, name := range []string{"bluegreen-rollout.yaml", "canary-rollout.yaml", "canary-gatewayapi-rollout.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			ro := loadSeed(t, name)
 			if errs := validation.Rollout(ro); len(errs) > 0 {
