@@ -316,6 +316,8 @@ func TestTrafficRoutedNginx(t *testing.T) {
 	setImage(g, ns, ro.Name, "backend:v2")
 	g.Eventually(trafficCondition(ns, ro.Name)).Should(ContainSubstring(fmt.Sprintf("stable Ingress %s/web not found", ns)))
 	g.Expect(get(ns, ro.Name)().Status.Message).To(HavePrefix("TrafficRoutingError: Nginx: "))
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: ro.Name + "-web-canary"}, &networkingv1.Ingress{})).
+		To(WithTransform(apierrors.IsNotFound, BeTrue()), "no canary Ingress: the traffic stays on stable")
 
 	pathType := networkingv1.PathTypePrefix
 	g.Expect(k8sClient.Create(ctx, &networkingv1.Ingress{
@@ -349,26 +351,13 @@ func TestTrafficRoutedNginx(t *testing.T) {
 }
 
 // TestTrafficRoutedIstio: VirtualService weights by route name, and the
-// DestinationRule's subsets follow the ReplicaSets' hashes; a route name
-// that is not in the VirtualService is a condition naming it.
+// DestinationRule's subsets follow the ReplicaSets' hashes; a missing
+// VirtualService, then a route name that is not in it, are conditions
+// naming it.
 func TestTrafficRoutedIstio(t *testing.T) {
 	t.Parallel()
 	ns, g := newNamespace(t)
 	ctx := context.Background()
-	createYAML(g, ns, `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: web}
-spec:
-  hosts: [web]
-  http:
-  - name: main
-    route:
-    - destination: {host: web, subset: stable}
-      weight: 100
-    - destination: {host: web, subset: canary}
-      weight: 0
-`)
 	createYAML(g, ns, `
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -386,7 +375,23 @@ spec:
 		}
 	})
 	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
-	g.Eventually(trafficCondition(ns, ro.Name)).Should(And(ContainSubstring("VirtualService "+ns+"/web"), ContainSubstring("primary")))
+	g.Eventually(trafficCondition(ns, ro.Name)).Should(ContainSubstring("VirtualService " + ns + "/web not found"))
+
+	createYAML(g, ns, `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web}
+spec:
+  hosts: [web]
+  http:
+  - name: main
+    route:
+    - destination: {host: web, subset: stable}
+      weight: 100
+    - destination: {host: web, subset: canary}
+      weight: 0
+`)
+	g.Eventually(trafficCondition(ns, ro.Name)).Should(And(ContainSubstring("VirtualService "+ns+"/web"), ContainSubstring(`no HTTP route named "primary"`)))
 
 	// Fix the Rollout's route name.
 	live := get(ns, ro.Name)()
