@@ -207,6 +207,10 @@ func stepString(step v1alpha1.CanaryStep) string {
 		return "setCanaryScale{matchTrafficWeight: true}"
 	case step.SetCanaryScale != nil && step.SetCanaryScale.Replicas != nil:
 		return fmt.Sprintf("setCanaryScale{replicas: %d}", *step.SetCanaryScale.Replicas)
+	case step.SetHeaderRoute != nil:
+		return "setHeaderRoute: " + step.SetHeaderRoute.Name
+	case step.SetMirrorRoute != nil:
+		return "setMirrorRoute: " + step.SetMirrorRoute.Name
 	}
 	return "invalid"
 }

@@ -128,7 +128,7 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 		}
 	}
 	result := ctrl.Result{}
-	ran := false
+	ran, unverified := false, false
 	var out tr.Outcome
 	if !plan.Gated {
 		weights := tr.Weights(s.ro, d)
@@ -161,7 +161,7 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 			if verr != nil {
 				// Promotion waits until the full weight is confirmed.
 				log.Info("traffic weight not verified yet", "weight", next.Canary)
-				return result, nil
+				unverified = true
 			}
 		}
 	}
@@ -172,6 +172,9 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 				return ctrl.Result{}, err
 			}
 		}
+	}
+	if unverified {
+		return result, nil
 	}
 
 	if !s.ro.Spec.Paused {
@@ -581,7 +584,9 @@ func (r *Reconciler) trafficRoutingStatus(s *scope) {
 	st := &s.ro.Status
 	c := s.ro.Spec.Strategy.Canary
 	switch {
-	case c == nil || c.TrafficRouting == nil || s.routersWritten:
+	case c == nil || c.TrafficRouting == nil:
+		removeCondition(st, TrafficRoutingCondition)
+	case s.trafficError == "" && s.routersWritten:
 		removeCondition(st, TrafficRoutingCondition)
 	case s.trafficError != "":
 		now := metav1.NewTime(s.now)
