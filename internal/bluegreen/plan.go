@@ -102,13 +102,21 @@ const (
 // Decide computes the plan for one reconcile.
 func Decide(o Observed) Plan {
 	p := Plan{Scale: map[string]int32{}, ScaleDownAt: map[string]time.Time{}}
+	// "First deploy" is decided from the recorded stable revision (or the
+	// ReplicaSet the active Service runs), never from a missing hash in the
+	// active Service's selector: a Service re-applied without it must not
+	// let a pending revision skip its pause.
 	switch {
-	case o.Stable == nil || o.ActiveSelector == "":
-		// Nothing serves yet (first deploy) or the active Service has no
-		// hash selector: go live as soon as the new pods are available.
-		p.firstDeploy(o)
+	case o.Stable == nil:
+		// Nothing serves: go live once the new pods are ready endpoints.
+		p.goLive(o)
+		p.Promoted = p.ActiveSelector != ""
 	case o.Stable.Hash == o.New.Hash:
 		p.steady(o)
+	case o.ActiveSelector == o.New.Hash && o.Abort:
+		// The switch happened, the promotion is not recorded, and an abort
+		// came in between: honour it, back to the stable pods.
+		p.abort(o)
 	case o.ActiveSelector == o.New.Hash:
 		// The switch happened but the status did not record it (e.g. the
 		// controller stopped in between): finish the promotion.
@@ -124,40 +132,41 @@ func Decide(o Observed) Plan {
 	return p
 }
 
-func (p *Plan) firstDeploy(o Observed) {
+// goLive points the Services at the new revision, which is (or becomes)
+// the stable one, once all its pods are available and ready endpoints. No
+// pause: nothing else was serving.
+func (p *Plan) goLive(o Observed) {
 	p.Scale[o.New.Hash] = o.Replicas
+	if o.New.ScaleDownAt != nil {
+		p.ClearScaleDownAt = append(p.ClearScaleDownAt, o.New.Hash)
+	}
+	p.ClearPause = o.ControllerPause || o.PauseStart != nil
+	if o.ActiveSelector == o.New.Hash && (!o.HasPreview || o.PreviewSelector == o.New.Hash) {
+		return
+	}
 	if o.New.Available < o.Replicas || o.New.Replicas < o.Replicas {
 		p.Waiting = WaitNewAvailable
+		return
+	}
+	if o.ActiveSelector != o.New.Hash && o.NewReadyEndpoints < o.Replicas {
+		p.Waiting = WaitNewEndpoints
+		p.requeue(endpointRecheckTime)
 		return
 	}
 	p.ActiveSelector = o.New.Hash
 	if o.HasPreview {
 		p.PreviewSelector = o.New.Hash
 	}
-	p.Promoted, p.ClearPause = true, true
-	if o.Stable != nil && o.Stable.Hash != o.New.Hash {
-		p.scaleDownAfterDelay(o, *o.Stable)
-	}
 }
 
+// steady: the new revision is the stable one. The Services are put (back)
+// on it if they are not, with the same checks as any switch.
 func (p *Plan) steady(o Observed) {
-	p.Scale[o.New.Hash] = o.Replicas
-	if !o.StableRecorded && o.ActiveSelector == o.New.Hash && o.New.Available >= o.Replicas {
+	p.goLive(o)
+	if !o.StableRecorded && p.Waiting == "" {
 		// The Services were switched but the status write recording it was
 		// lost (a conflict, a crash): record the promotion now.
 		p.Promoted = true
-	}
-	if o.New.ScaleDownAt != nil {
-		p.ClearScaleDownAt = append(p.ClearScaleDownAt, o.New.Hash)
-	}
-	if o.ActiveSelector != o.New.Hash && o.New.Available > 0 {
-		p.ActiveSelector = o.New.Hash
-	}
-	if o.HasPreview && o.PreviewSelector != o.New.Hash && o.New.Available > 0 {
-		p.PreviewSelector = o.New.Hash
-	}
-	if o.ControllerPause || o.PauseStart != nil {
-		p.ClearPause = true
 	}
 }
 
@@ -187,10 +196,17 @@ func (p *Plan) abort(o Observed) {
 }
 
 func (p *Plan) update(o Observed) {
-	// Production keeps its full size until the switch.
+	// Production keeps its full size until the switch, and the active
+	// Service stays on it (or goes back to it, if someone re-applied the
+	// Service without the hash selector).
 	p.Scale[o.Stable.Hash] = o.Replicas
 	if o.Stable.ScaleDownAt != nil {
 		p.ClearScaleDownAt = append(p.ClearScaleDownAt, o.Stable.Hash)
+	}
+	if o.ActiveSelector == "" && o.Stable.Available > 0 {
+		// Without the hash the Service would send traffic to the new pods
+		// too, before any pause or check.
+		p.ActiveSelector = o.Stable.Hash
 	}
 	if o.SpecPaused {
 		p.Waiting = WaitManualPause

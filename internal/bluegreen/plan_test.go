@@ -38,12 +38,52 @@ func TestDecide(t *testing.T) {
 		},
 		want: Plan{Scale: map[string]int32{"new": 1}, Waiting: WaitNewAvailable},
 	}, {
-		name: "first deploy goes live without a pause once available",
+		name: "first deploy goes live without a pause once available and ready endpoints",
+		mutate: func(o *Observed) {
+			o.Stable, o.ActiveSelector, o.PreviewSelector = nil, "", ""
+			o.New.Replicas, o.New.Available, o.NewReadyEndpoints = 1, 1, 1
+		},
+		want: Plan{Scale: map[string]int32{"new": 1}, ActiveSelector: "new", PreviewSelector: "new", Promoted: true},
+	}, {
+		name: "first deploy: available but not yet ready endpoints, no switch",
 		mutate: func(o *Observed) {
 			o.Stable, o.ActiveSelector, o.PreviewSelector = nil, "", ""
 			o.New.Replicas, o.New.Available = 1, 1
 		},
-		want: Plan{Scale: map[string]int32{"new": 1}, ActiveSelector: "new", PreviewSelector: "new", Promoted: true, ClearPause: true},
+		want: Plan{Scale: map[string]int32{"new": 1}, Waiting: WaitNewEndpoints, RequeueAfter: endpointRecheckTime},
+	}, {
+		name: "initial deploy recorded as stable: the active Service waits for every pod, not the first",
+		mutate: func(o *Observed) {
+			o.Replicas, o.PreviewReplicas = 3, 3
+			o.Stable = &ReplicaSet{Hash: "new", Revision: 1, Replicas: 3, Available: 1}
+			o.New = *o.Stable
+			o.ActiveSelector, o.PreviewSelector = "", ""
+		},
+		want: Plan{Scale: map[string]int32{"new": 3}, Waiting: WaitNewAvailable},
+	}, {
+		name: "stable on the new pods but the active Service not: switch only on ready endpoints",
+		mutate: func(o *Observed) {
+			o.Stable = &ReplicaSet{Hash: "new", Revision: 2, Replicas: 1, Available: 1}
+			o.New = *o.Stable
+			o.Others = []ReplicaSet{{Hash: "old", Revision: 1, Replicas: 1, Available: 1}}
+		},
+		want: Plan{Scale: map[string]int32{"new": 1}, Waiting: WaitNewEndpoints, RequeueAfter: endpointRecheckTime},
+	}, {
+		name: "active Service re-applied without the hash mid-update: back to stable, the pause holds",
+		mutate: func(o *Observed) {
+			o.New.Replicas, o.New.Available, o.NewReadyEndpoints = 1, 1, 1
+			o.ActiveSelector, o.PreviewSelector = "", "new"
+			o.PauseStart, o.ControllerPause = at(-time.Minute), true
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, ActiveSelector: "old", Waiting: WaitPromotion},
+	}, {
+		name: "abort arriving after the switch, before it was recorded: honoured, back to stable",
+		mutate: func(o *Observed) {
+			o.New.Replicas, o.New.Available = 1, 1
+			o.ActiveSelector, o.PreviewSelector, o.Abort = "new", "new", true
+		},
+		want: Plan{Scale: map[string]int32{"old": 1}, ActiveSelector: "old", PreviewSelector: "old",
+			ScaleDownAt: map[string]time.Time{"new": now.Add(30 * time.Second)}, RequeueAfter: 30 * time.Second, Waiting: WaitAbortScaleDown},
 	}, {
 		name:   "new revision scales up behind the old active and preview",
 		mutate: func(o *Observed) {},

@@ -2,8 +2,10 @@ package phase
 
 import (
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
@@ -58,6 +60,31 @@ func TestCompute(t *testing.T) {
 		{"blue-green cutover pending", bg(func(ro *v1alpha1.Rollout) { ro.Status.BlueGreen.ActiveSelector = "old" }), v1alpha1.RolloutPhaseProgressing, MsgActiveCutoverPending},
 		{"canary old replicas pending", canary(func(ro *v1alpha1.Rollout) { ro.Status.Replicas = 13 }), v1alpha1.RolloutPhaseProgressing, MsgOldReplicasPending},
 		{"canary steps pending", canary(func(ro *v1alpha1.Rollout) { ro.Status.StableRS = "old" }), v1alpha1.RolloutPhaseProgressing, MsgWaitingForSteps},
+		{"an InvalidSpec condition of any status", canary(func(ro *v1alpha1.Rollout) {
+			ro.Status.Conditions = []v1alpha1.RolloutCondition{cond(v1alpha1.RolloutInvalidSpec, corev1.ConditionFalse, v1alpha1.InvalidSpecReason, "x")}
+		}), v1alpha1.RolloutPhaseDegraded, "InvalidSpec: x"},
+		{"restart pending until restartedAt equals restartAt", canary(func(ro *v1alpha1.Rollout) {
+			ro.Spec.RestartAt = &metav1.Time{Time: time.Unix(200, 0)}
+			ro.Status.RestartedAt = &metav1.Time{Time: time.Unix(300, 0)}
+		}), v1alpha1.RolloutPhaseProgressing, MsgRestarting},
+		{"blue-green with no active selector yet", bg(func(ro *v1alpha1.Rollout) {
+			ro.Status.BlueGreen.ActiveSelector, ro.Status.CurrentPodHash = "", ""
+		}), v1alpha1.RolloutPhaseProgressing, MsgActiveCutoverPending},
+		{"blue-green switched, post-promotion analysis running", bg(func(ro *v1alpha1.Rollout) {
+			ro.Status.StableRS = "old"
+			ro.Spec.Strategy.BlueGreen.PostPromotionAnalysis = &v1alpha1.RolloutAnalysis{}
+			ro.Status.BlueGreen.PostPromotionAnalysisRunStatus = &v1alpha1.RolloutAnalysisRunStatus{Name: "r", Status: "Running"}
+		}), v1alpha1.RolloutPhaseProgressing, MsgWaitingForAnalysis},
+		{"blue-green switched, analysis done, not yet stable", bg(func(ro *v1alpha1.Rollout) {
+			ro.Status.StableRS = "old"
+			ro.Spec.Strategy.BlueGreen.PostPromotionAnalysis = &v1alpha1.RolloutAnalysis{}
+			ro.Status.BlueGreen.PostPromotionAnalysisRunStatus = &v1alpha1.RolloutAnalysisRunStatus{Name: "r", Status: "Successful"}
+		}), v1alpha1.RolloutPhaseProgressing, MsgWaitingForVerification},
+		{"traffic-routed canary: old pods in their scale-down delay are not pending", canary(func(ro *v1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.TrafficRouting = &v1alpha1.RolloutTrafficRouting{}
+			ro.Status.Replicas = 20
+		}), v1alpha1.RolloutPhaseHealthy, ""},
+		{"canary never promoted", canary(func(ro *v1alpha1.Rollout) { ro.Status.StableRS = "" }), v1alpha1.RolloutPhaseProgressing, MsgWaitingForSteps},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,5 +114,16 @@ func TestForClient(t *testing.T) {
 	ro.Status.Message = "BlueGreenPause"
 	if p, m := ForClient(ro); p != v1alpha1.RolloutPhasePaused || m != "BlueGreenPause" {
 		t.Errorf("paused: got %s %q", p, m)
+	}
+	ro.Status.PauseConditions, ro.Status.ControllerPause = nil, false
+	ro.Status.Phase, ro.Status.Message = v1alpha1.RolloutPhaseHealthy, ""
+	ro.Annotations = map[string]string{v1alpha1.WorkloadGenerationAnnotation: "4"}
+	ro.Status.WorkloadObservedGeneration = "3"
+	if p, m := ForClient(ro); p != v1alpha1.RolloutPhaseProgressing || m != MsgWaitingForWorkload {
+		t.Errorf("referenced workload changed, not yet observed: got %s %q", p, m)
+	}
+	ro.Status.WorkloadObservedGeneration = "4"
+	if p, _ := ForClient(ro); p != v1alpha1.RolloutPhaseHealthy {
+		t.Errorf("observed: got %s", p)
 	}
 }

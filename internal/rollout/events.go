@@ -15,4 +15,6 @@ const (
 	EventStepCompleted = "RolloutStepCompleted"
 	EventSkipSteps     = "SkipSteps"
 	EventRestarted     = "RolloutRestarted"
+	EventAbortRefused  = "RolloutAbortRefused"
+	EventStableMissing = "StableReplicaSetMissing"
 )

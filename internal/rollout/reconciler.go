@@ -79,7 +79,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	ro := &v1alpha1.Rollout{}
 	if err := r.Client.Get(ctx, req.NamespacedName, ro); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.ownWrites.Delete(req.NamespacedName)
+			r.forget(req.NamespacedName)
 			return ctrl.Result{}, r.releaseServicesOfDeleted(ctx, req.NamespacedName)
 		}
 		return ctrl.Result{}, err

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -304,7 +305,7 @@ func (r *Reconciler) equivalentReplicaSet(ctx context.Context, s *scope) (*appsv
 	if len(candidates) == 0 {
 		return nil, nil
 	}
-	key := string(s.ro.UID) + "/" + s.newHash
+	key := equivalentKey{rollout: client.ObjectKeyFromObject(s.ro), uid: s.ro.UID, hash: s.newHash}
 	if name, ok := r.equivalents.Load(key); ok {
 		for _, rs := range candidates {
 			if rs.Name == name {
@@ -339,4 +340,25 @@ func sameImages(a, b *corev1.PodSpec) bool {
 		return out
 	}
 	return slices.Equal(images(a), images(b))
+}
+
+// equivalentKey identifies a remembered equivalent ReplicaSet: the Rollout
+// (by name, so entries are dropped when it is deleted, and by UID, so a
+// new Rollout of the same name starts afresh) and the template hash.
+type equivalentKey struct {
+	rollout types.NamespacedName
+	uid     types.UID
+	hash    string
+}
+
+// forget drops what the reconciler remembers of a deleted Rollout, so its
+// in-memory maps stay bounded by the Rollouts that exist.
+func (r *Reconciler) forget(key types.NamespacedName) {
+	r.ownWrites.Delete(key)
+	r.equivalents.Range(func(k, _ any) bool {
+		if k.(equivalentKey).rollout == key {
+			r.equivalents.Delete(k)
+		}
+		return true
+	})
 }

@@ -3,9 +3,11 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -16,12 +18,16 @@ import (
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 )
 
-// +kubebuilder:rbac:groups="",resources=pods,verbs=list;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list
+// +kubebuilder:rbac:groups="",resources=pods/eviction,verbs=create
 
 // restartPods honours spec.restartAt: every pod created before it is
-// replaced, one batch at a time within maxUnavailable (at least one pod at a
-// time, or a single-replica Rollout could never restart). Pods are read
-// uncached and only while a restart is pending.
+// replaced, through the Eviction API (so PodDisruptionBudgets hold), never
+// taking more pods down than maxUnavailable allows (at least one at a time,
+// or a Rollout with maxUnavailable 0 could never restart). What is down is
+// counted from the pods themselves, read live, not from ReplicaSet status
+// that lags behind the evictions just made. The stable ReplicaSet's pods go
+// first, then the new one's, then older ones, oldest first.
 func (r *Reconciler) restartPods(ctx context.Context, s *scope) (ctrl.Result, error) {
 	at := s.ro.Spec.RestartAt
 	st := &s.ro.Status
@@ -39,17 +45,22 @@ func (r *Reconciler) restartPods(ctx context.Context, s *scope) (ctrl.Result, er
 	if err := r.APIReader.List(ctx, &pods, client.InNamespace(s.ro.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list pods: %w", err)
 	}
-	var stale []*corev1.Pod
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		if p.DeletionTimestamp == nil && p.CreationTimestamp.Before(at) && s.replicaSetByHash(p.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]) != nil {
-			stale = append(stale, p)
-		}
-	}
 	var desired, available int32
 	for _, rs := range s.replicaSets {
 		desired += specReplicas(rs)
-		available += rs.Status.AvailableReplicas
+	}
+	var stale []*corev1.Pod
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if s.replicaSetByHash(p.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]) == nil || !p.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if podAvailable(p, s.ro.Spec.MinReadySeconds, s.now) {
+			available++
+		}
+		if p.CreationTimestamp.Before(at) {
+			stale = append(stale, p)
+		}
 	}
 	if len(stale) == 0 {
 		if available >= desired {
@@ -64,16 +75,49 @@ func (r *Reconciler) restartPods(ctx context.Context, s *scope) (ctrl.Result, er
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("resolve maxUnavailable: %w", err)
 	}
-	allowed := max(int32(budget), 1) - (desired - available)
+	allowed := max(int32(budget), 1) - max(desired-available, 0)
+	sort.SliceStable(stale, func(i, j int) bool { return r.restartOrder(s, stale[i]) < r.restartOrder(s, stale[j]) })
 	for _, p := range stale {
 		if allowed <= 0 {
 			break
 		}
-		err := r.Client.Delete(ctx, p, client.Preconditions{UID: &p.UID})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, fmt.Errorf("restart pod %s: %w", klog.KObj(p), err)
+		eviction := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace},
+			DeleteOptions: &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}}}
+		err := r.Client.SubResource("eviction").Create(ctx, p, eviction)
+		switch {
+		case apierrors.IsTooManyRequests(err):
+			// A PodDisruptionBudget says not now.
+			ctrl.LoggerFrom(ctx).V(1).Info("eviction refused by a disruption budget", "pod", klog.KObj(p))
+			return requeueAt(time.Second), nil
+		case err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err):
+			return ctrl.Result{}, fmt.Errorf("evict pod %s: %w", klog.KObj(p), err)
 		}
 		allowed--
 	}
 	return requeueAt(time.Second), nil
+}
+
+// restartOrder ranks a pod by its ReplicaSet: stable first, then the new
+// one, then older revisions, oldest first.
+func (r *Reconciler) restartOrder(s *scope, p *corev1.Pod) int64 {
+	switch h := p.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]; h {
+	case s.ro.Status.StableRS:
+		return -2
+	case s.newHash:
+		return -1
+	default:
+		return revision(s.replicaSetByHash(h))
+	}
+}
+
+// podAvailable: Ready for at least minReadySeconds, as a ReplicaSet counts
+// availability.
+func podAvailable(p *corev1.Pod, minReadySeconds int32, now time.Time) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue &&
+				!c.LastTransitionTime.Add(time.Duration(minReadySeconds)*time.Second).After(now)
+		}
+	}
+	return false
 }

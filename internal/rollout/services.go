@@ -144,3 +144,32 @@ func (r *Reconciler) releaseServicesOfDeleted(ctx context.Context, key types.Nam
 	}
 	return r.releaseServicesOf(ctx, key.Namespace, key.Name, nil)
 }
+
+// readyPods counts a ReplicaSet's pods that an endpoint controller would
+// list as ready: Ready, with an IP, not terminating. Read uncached.
+func (r *Reconciler) readyPods(ctx context.Context, rs *appsv1.ReplicaSet) (int32, error) {
+	selector, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
+	if err != nil {
+		return 0, fmt.Errorf("selector of replicaset %s: %w", klog.KObj(rs), err)
+	}
+	var pods corev1.PodList
+	if err := r.APIReader.List(ctx, &pods, client.InNamespace(rs.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return 0, fmt.Errorf("list pods of replicaset %s: %w", klog.KObj(rs), err)
+	}
+	var n int32
+	for i := range pods.Items {
+		if p := &pods.Items[i]; p.DeletionTimestamp.IsZero() && p.Status.PodIP != "" && podReady(p) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

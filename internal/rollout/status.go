@@ -37,7 +37,7 @@ func (r *Reconciler) computeStatus(_ context.Context, s *scope) {
 
 	st.CurrentPodHash = s.newHash
 	counts(s)
-	abortBookkeeping(s)
+	r.abortBookkeeping(s)
 	res := conditions.Update(conditions.Input{
 		Spec:                &s.ro.Spec,
 		Generation:          s.ro.Generation,
@@ -89,11 +89,16 @@ func counts(s *scope) {
 // abortBookkeeping records when an abort began and forgets it on retry.
 // The spec is never touched: a user reverts the template to complete a
 // rollback.
-func abortBookkeeping(s *scope) {
+func (r *Reconciler) abortBookkeeping(s *scope) {
 	st := &s.ro.Status
 	if st.StableRS == st.CurrentPodHash {
 		// Nothing in flight: an abort has nothing left to cancel (the
 		// reference turns a healthy Rollout Degraded here, argo-rollouts#3064).
+		// Say so rather than drop it silently.
+		if st.Abort && st.AbortedAt == nil {
+			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeWarning, EventAbortRefused, "Abort",
+				"Abort refused: revision %s is fully promoted, there is no update to abort", currentRevision(s))
+		}
 		st.Abort, st.AbortedAt = false, nil
 		return
 	}

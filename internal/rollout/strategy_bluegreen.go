@@ -35,16 +35,12 @@ func (r *Reconciler) runBlueGreen(ctx context.Context, s *scope) (ctrl.Result, e
 	o := r.observeBlueGreen(s, active, preview)
 	plan := bluegreen.Decide(o)
 	if plan.Waiting == bluegreen.WaitNewEndpoints {
-		// Only right before the active switch are EndpointSlices read.
-		if preview == nil {
-			o.NewReadyEndpoints = s.newRS.Status.ReadyReplicas
-		} else {
-			n, err := r.readyEndpoints(ctx, preview, s.newRS)
-			if err != nil {
-				return ctrl.Result{}, err
-			}
-			o.NewReadyEndpoints = n
+		// Only right before the active switch are endpoints read.
+		n, err := r.newReadyEndpoints(ctx, s, preview)
+		if err != nil {
+			return ctrl.Result{}, err
 		}
+		o.NewReadyEndpoints = n
 		plan = bluegreen.Decide(o)
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("blue-green plan", "waiting", plan.Waiting, "active", plan.ActiveSelector, "preview", plan.PreviewSelector, "promoted", plan.Promoted)
@@ -196,4 +192,16 @@ func (r *Reconciler) initialReplicas(s *scope) int32 {
 func (s *scope) activeSelectsExisting() bool {
 	svc := s.services[s.ro.Spec.Strategy.BlueGreen.ActiveService]
 	return s.replicaSetByHash(selectedHash(svc)) != nil
+}
+
+// newReadyEndpoints counts the new ReplicaSet's pods that clients would
+// reach once the active Service selects them: ready endpoints of the
+// preview Service when it selects them, otherwise pods that are Ready, have
+// an address and are not terminating (the endpoint controller's own rule),
+// read live rather than trusting the ReplicaSet's ready count.
+func (r *Reconciler) newReadyEndpoints(ctx context.Context, s *scope, preview *corev1.Service) (int32, error) {
+	if preview != nil && (selectedHash(preview) == s.newHash || selectedHash(preview) == "") {
+		return r.readyEndpoints(ctx, preview, s.newRS)
+	}
+	return r.readyPods(ctx, s.newRS)
 }

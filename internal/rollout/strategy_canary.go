@@ -29,7 +29,7 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 	st := &s.ro.Status
 	st.Canary.Weights = nil // a router's split; none without one
 	r.resetStepsIfChanged(s)
-	stableRS := r.canaryStable(ctx, s)
+	stableRS, stableMissing := r.canaryStable(ctx, s)
 	inFlight := st.StableRS != s.newHash
 	withinWindow := inFlight && withinRollbackWindow(s)
 	if inFlight && (st.PromoteFull || withinWindow) {
@@ -52,6 +52,16 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 		PromoteFull:      st.PromoteFull || withinWindow,
 	})
 	in := r.canaryInput(s, stableRS, weight)
+	if stableMissing {
+		// The stable ReplicaSet was deleted and nothing else serves: plan as
+		// if it were there at zero, so the canary grows only to what the
+		// current step asks and the steps hold (they cannot complete
+		// without a stable). Moving everything to an unverified revision is
+		// a person's decision: promote --full, or undo.
+		in.Stable = &replicas.ReplicaSetState{Name: "stable ReplicaSet " + st.StableRS + " (missing)"}
+		r.Recorder.Eventf(s.ro, nil, corev1.EventTypeWarning, EventStableMissing, "Hold",
+			"Stable ReplicaSet %s-%s is gone: the update holds at step %d; promote --full or undo to go on", s.ro.Name, st.StableRS, ptr.Deref(st.CurrentStepIndex, 0))
+	}
 	plan, err := replicas.Compute(in)
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("plan canary replicas: %w", err)
@@ -61,8 +71,10 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 			return ctrl.Result{}, err
 		}
 	}
-	if err := r.pointCanaryServices(ctx, s, stableRS); err != nil {
-		return ctrl.Result{}, err
+	if !stableMissing {
+		if err := r.pointCanaryServices(ctx, s, stableRS); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 
 	// The step machine reads the counts as they were observed this pass:
@@ -123,21 +135,25 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 // ReplicaSet is promoted at once (it is the stable, pods or not, as in the
 // reference); a stable that is not recorded or was deleted is stood in for
 // by the ReplicaSet serving the most pods.
-func (r *Reconciler) canaryStable(ctx context.Context, s *scope) *appsv1.ReplicaSet {
+func (r *Reconciler) canaryStable(ctx context.Context, s *scope) (stable *appsv1.ReplicaSet, missing bool) {
 	rs, recorded := resolveStable(s)
 	switch {
+	case rs == nil && s.ro.Status.StableRS != "" && s.ro.Status.StableRS != s.newHash:
+		// Recorded, gone, and nothing stands in.
+		return nil, true
 	case rs == nil:
 		r.promote(ctx, s, promotedInitialDeploy)
-		return s.newRS
+		return s.newRS, false
 	case !recorded:
 		s.ro.Status.StableRS = hashOf(rs)
 		ctrl.LoggerFrom(ctx).Info("stable ReplicaSet not recorded or gone: the one serving most pods stands in", "replicaSet", klog.KObj(rs))
 	}
-	return rs
+	return rs, false
 }
 
 // resolveStable finds the stable ReplicaSet: the recorded one, or a stand-in
-// when it is missing; nil on an initial deploy (nothing else runs pods).
+// when it is missing; nil on an initial deploy (nothing else runs pods) or
+// when the recorded one is gone and nothing stands in.
 func resolveStable(s *scope) (rs *appsv1.ReplicaSet, recorded bool) {
 	if rs := s.replicaSetByHash(s.ro.Status.StableRS); rs != nil {
 		return rs, true
@@ -145,7 +161,10 @@ func resolveStable(s *scope) (rs *appsv1.ReplicaSet, recorded bool) {
 	if initialDeploy(s) {
 		return nil, false
 	}
-	return standInStable(s), false
+	if rs := standInStable(s); rs != nil {
+		return rs, false
+	}
+	return nil, false
 }
 
 // resetStepsIfChanged restarts the steps when the pod template or the steps
@@ -332,6 +351,10 @@ func (r *Reconciler) initialCanaryReplicas(s *scope) int32 {
 	}
 	stableRS, _ := resolveStable(s)
 	stableHash := hashOf(stableRS)
+	missing := stableRS == nil && s.ro.Status.StableRS != "" && s.ro.Status.StableRS != s.newHash
+	if missing {
+		stableHash = s.ro.Status.StableRS
+	}
 	weight := replicas.EffectiveWeight(replicas.Progress{
 		Steps:            weightSteps(spec.Steps),
 		CurrentStepIndex: ptr.To[int32](0),
@@ -343,7 +366,11 @@ func (r *Reconciler) initialCanaryReplicas(s *scope) int32 {
 	s.newRS.Name = s.ro.Name + "-" + s.newHash
 	s.newRS.Spec.Replicas = ptr.To[int32](0)
 	defer func() { s.newRS = nil }()
-	plan, err := replicas.Compute(r.canaryInput(s, stableRS, weight))
+	in := r.canaryInput(s, stableRS, weight)
+	if missing {
+		in.Stable = &replicas.ReplicaSetState{Name: "missing stable"}
+	}
+	plan, err := replicas.Compute(in)
 	if err != nil {
 		return 0 // the next pass scales it
 	}

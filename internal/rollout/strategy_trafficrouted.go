@@ -79,7 +79,7 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 	r.watchRouterObjects(ctx, s.ro)
 	r.resetStepsIfChanged(s)
 	stableBefore := st.StableRS
-	stableRS := r.canaryStable(ctx, s)
+	stableRS, stableMissing := r.canaryStable(ctx, s)
 	flipPingPong(s, stableBefore)
 	inFlight := st.StableRS != s.newHash
 	withinWindow := inFlight && withinRollbackWindow(s)
@@ -94,6 +94,15 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 	}
 
 	in := routedInput(s)
+	if stableMissing {
+		// The stable ReplicaSet was deleted and nothing else serves: plan as
+		// if it were there at zero. The routers are then held (the stable
+		// cannot carry its weight), the canary grows only to what the step
+		// asks, and no Service moves; promote --full or undo decides.
+		in.ReplicaSets = append(in.ReplicaSets, tr.ReplicaSet{Hash: st.StableRS})
+		r.Recorder.Eventf(s.ro, nil, corev1.EventTypeWarning, EventStableMissing, "Hold",
+			"Stable ReplicaSet %s-%s is gone: the update holds at step %d; promote --full or undo to go on", s.ro.Name, st.StableRS, ptr.Deref(st.CurrentStepIndex, 0))
+	}
 	plan := tr.PlanPass(in)
 	d := plan.Desired
 	log.V(1).Info("traffic plan", "situation", d.Situation, "weight", d.Weight, "gated", plan.Gated, "actions", fmt.Sprint(plan.Actions))
@@ -115,7 +124,10 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 	if plan.Gated {
 		next = prev
 	}
-	services := r.routedServices(s, roles, canaryHash, stableHash, prev, next)
+	var services []routedService
+	if !stableMissing {
+		services = r.routedServices(s, roles, canaryHash, stableHash, prev, next)
+	}
 
 	// Services that will carry weight select their pods first.
 	repointed := false
@@ -563,6 +575,7 @@ func initialRoutedReplicas(s *scope) int32 {
 	ro := s.ro.DeepCopy()
 	stableRS, _ := resolveStable(s)
 	ro.Status.StableRS = hashOf(stableRS)
+	missing := stableRS == nil && s.ro.Status.StableRS != "" && s.ro.Status.StableRS != s.newHash
 	// A new template restarts the steps and ends an abort or a full
 	// promotion of the previous one (resetStepsIfChanged).
 	ro.Status.CurrentStepIndex = stepStart(ro.Spec.Strategy.Canary)
@@ -572,6 +585,11 @@ func initialRoutedReplicas(s *scope) int32 {
 		in.ReplicaSets = append(in.ReplicaSets, tr.ReplicaSet{Hash: hashOf(rs), Replicas: specReplicas(rs), Available: rs.Status.AvailableReplicas, Created: rs.Status.Replicas})
 	}
 	in.ReplicaSets = append(in.ReplicaSets, tr.ReplicaSet{Hash: s.newHash})
+	if missing {
+		// As runTrafficRouted plans it: the deleted stable at zero.
+		ro.Status.StableRS = s.ro.Status.StableRS
+		in.ReplicaSets = append(in.ReplicaSets, tr.ReplicaSet{Hash: ro.Status.StableRS})
+	}
 	return tr.ReplicaCounts(in).Canary
 }
 

@@ -129,18 +129,33 @@ func TestCanarySeed(t *testing.T) {
 	g.Expect(minReady).To(BeNumerically(">=", 10), "ready pods (maxUnavailable 0)")
 }
 
-// seedCanary returns the canary seed as a Rollout, for variations.
+// seedCanary creates the canary seed, changed by mutate, and waits until
+// it is Healthy.
 func (e *testEnv) seedCanary(mutate func(*v1alpha1.Rollout)) *v1alpha1.Rollout {
 	e.t.Helper()
-	data, err := os.ReadFile(filepath.Join(root, "examples", "canary-rollout.yaml"))
-	e.g.Expect(err).NotTo(HaveOccurred())
-	ro := &v1alpha1.Rollout{}
-	e.g.Expect(yaml.Unmarshal(data, ro)).To(Succeed())
-	ro.Namespace = e.ns
-	mutate(ro)
+	ro := e.seedRollout("canary-rollout.yaml", mutate)
 	e.g.Expect(e.client.Create(context.Background(), ro)).To(Succeed())
 	e.g.Eventually(e.rollout(ro.Name)).Should(WithTransform(phaseOf, Equal("Healthy")))
 	return ro
+}
+
+// seedRollout returns a seed's Rollout in the test's namespace, changed by
+// mutate, not yet created.
+func (e *testEnv) seedRollout(file string, mutate func(*v1alpha1.Rollout)) *v1alpha1.Rollout {
+	e.t.Helper()
+	ro := &v1alpha1.Rollout{}
+	e.readSeed(file, ro)
+	ro.Namespace = e.ns
+	mutate(ro)
+	return ro
+}
+
+// readSeed decodes a seed manifest's first document, the Rollout.
+func (e *testEnv) readSeed(file string, ro *v1alpha1.Rollout) {
+	e.t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, "examples", file))
+	e.g.Expect(err).NotTo(HaveOccurred())
+	e.g.Expect(yaml.Unmarshal(data, ro)).To(Succeed())
 }
 
 // TestCanaryProgressDeadlineAbort: pods that never become ready hit the

@@ -94,17 +94,17 @@ func (e *testEnv) startController() *controllerProcess {
 }
 
 // startControllerAs runs the controller with the identity of kubeconfig.
-func (e *testEnv) startControllerAs(kubeconfig string) *controllerProcess {
+func (e *testEnv) startControllerAs(kubeconfig string, extraArgs ...string) *controllerProcess {
 	e.t.Helper()
 	out := &syncbuf.Buffer{}
-	cmd := exec.Command(filepath.Join(binDir, "switchyard"),
-		"--kubeconfig="+kubeconfig,
-		"--namespace="+e.ns,
+	cmd := exec.Command(filepath.Join(binDir, "switchyard"), append([]string{
+		"--kubeconfig=" + kubeconfig,
+		"--namespace=" + e.ns,
 		"--leader-elect=false",
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=0",
 		"--zap-log-level=debug",
-	)
+	}, extraArgs...)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	e.g.Expect(cmd.Start()).To(Succeed())

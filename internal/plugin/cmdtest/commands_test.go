@@ -8,11 +8,16 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/podtemplate"
 )
 
 // TestPromote checks each row of the reference plugin's promote table:
@@ -331,6 +336,51 @@ func TestUndo(t *testing.T) {
 	f.g.Expect(r.code).To(Equal(1))
 	f.g.Expect(r.err).To(Equal("Error: rollout 'c': unable to find specified revision 9 in history\n"))
 	f.g.Expect(f.run("undo", "nope")).To(Equal(result{err: "Error: rollouts.argoproj.io \"nope\" not found\n", code: 1}))
+}
+
+// TestUndoLeavesInjectedMetadataOut: what the controller injected into a
+// ReplicaSet (ephemeral labels of its role, the anti-affinity term) is not
+// copied into the Rollout; with a workloadRef the referenced Deployment is
+// the one restored.
+func TestUndoLeavesInjectedMetadataOut(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ro := f.create(canary("c"), healthy)
+	v1, v2 := podTemplate("demo:1"), podTemplate("demo:2")
+	injected := v1.DeepCopy()
+	injected.Labels["role"] = "stable"
+	injected.Spec.Affinity = podtemplate.AntiAffinity(nil, &v1alpha1.AntiAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: &v1alpha1.RequiredDuringSchedulingIgnoredDuringExecution{}}, "zzzz", "aaaa", f.ns)
+	rs := f.replicaSet(ro, "1", "aaaa", *injected, 0)
+	record := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"`+v1alpha1.EphemeralMetadataAnnotation+`":"{\"labels\":{\"role\":\"stable\"}}"}}}`))
+	f.g.Expect(f.c.Patch(f.ctx, rs, record)).To(Succeed())
+	f.replicaSet(ro, "2", "bbbb", v2, 0)
+	ro.Spec.Template = v2
+	f.g.Expect(f.c.Update(f.ctx, ro)).To(Succeed())
+
+	f.g.Expect(f.run("undo", "c")).To(Equal(result{out: "rollout 'c' undo\n"}))
+	got := f.get("c").Spec.Template
+	f.g.Expect(got.Labels).To(Equal(v1.Labels))
+	f.g.Expect(got.Spec.Affinity).To(BeNil())
+	f.g.Expect(got.Spec.Containers[0].Image).To(Equal("demo:1"))
+
+	// workloadRef: the Deployment's template is the one put back.
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: f.ns},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptr.To[int32](0), Selector: &metav1.LabelSelector{MatchLabels: v2.Labels}, Template: v2},
+	}
+	f.g.Expect(f.c.Create(f.ctx, d)).To(Succeed())
+	ref := canary("w")
+	ref.Spec.Template = corev1.PodTemplateSpec{}
+	ref.Spec.WorkloadRef = &v1alpha1.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}
+	w := f.create(ref, healthy)
+	f.replicaSet(w, "1", "cccc", v1, 0)
+	f.replicaSet(w, "2", "dddd", v2, 0)
+	f.g.Expect(f.run("undo", "w")).To(Equal(result{out: "rollout 'w' undo\n"}))
+	f.g.Expect(f.c.Get(f.ctx, client.ObjectKeyFromObject(d), d)).To(Succeed())
+	f.g.Expect(d.Spec.Template.Spec.Containers[0].Image).To(Equal("demo:1"))
+	f.g.Expect(f.get("w").Spec.Template.Spec.Containers).To(BeEmpty(), "the Rollout keeps its empty template")
+	f.g.Expect(f.run("undo", "w", "--to-revision", "1")).To(Equal(result{out: "skipped rollback (current template already matches revision 1)\n"}))
 }
 
 func TestStatus(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/plugin/cli"
+	"github.com/switchyard-dev/switchyard/internal/podtemplate"
 )
 
 // Options of undo.
@@ -74,9 +75,6 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	if ro.Spec.WorkloadRef != nil {
-		return fmt.Errorf("rollout '%s' uses workloadRef: undo the referenced workload instead", o.name)
-	}
 	rss, err := o.replicaSets(ctx, ro)
 	if err != nil {
 		return err
@@ -85,23 +83,88 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("rollout '%s': %w", o.name, err)
 	}
-	template := rs.Spec.Template.DeepCopy()
-	// The hash label belongs to the ReplicaSet, not to the Rollout's
-	// template; the controller adds it again.
-	delete(template.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
-	if equalTemplates(&ro.Spec.Template, template) {
+	current, err := o.currentTemplate(ctx, ro)
+	if err != nil {
+		return err
+	}
+	// What the controller added to the ReplicaSet's template (the hash
+	// label, ephemeral metadata of its role, an anti-affinity term) is not
+	// the Rollout's: it is left out, and added again by the controller.
+	template := podtemplate.WithoutInjected(rs.Spec.Template, rs.Annotations, current.Labels, current.Annotations)
+	if equalTemplates(current, &template) {
 		fmt.Fprintf(o.Out, "skipped rollback (current template already matches revision %d)\n", o.ToRevision)
 		return nil
 	}
-	patch, err := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec/template", "value": template}})
-	if err != nil {
-		return fmt.Errorf("encode undo patch: %w", err)
-	}
-	if _, err := o.rollouts.Patch(ctx, o.name, types.JSONPatchType, patch); err != nil {
+	if err := o.restore(ctx, ro, template); err != nil {
 		return fmt.Errorf("restore revision %d of rollout %s: %w", o.ToRevision, o.name, err)
 	}
 	fmt.Fprintf(o.Out, "rollout '%s' undo\n", o.name)
 	return nil
+}
+
+// currentTemplate is the template the Rollout runs: its own, or that of
+// the workload its workloadRef names.
+func (o *Options) currentTemplate(ctx context.Context, ro *v1alpha1.Rollout) (*corev1.PodTemplateSpec, error) {
+	ref := ro.Spec.WorkloadRef
+	if ref == nil {
+		return &ro.Spec.Template, nil
+	}
+	kube, err := o.Kube()
+	if err != nil {
+		return nil, err
+	}
+	switch ref.Kind {
+	case "Deployment":
+		d, err := kube.AppsV1().Deployments(o.ns).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("get the referenced workload: %w", err)
+		}
+		return &d.Spec.Template, nil
+	case "ReplicaSet":
+		rs, err := kube.AppsV1().ReplicaSets(o.ns).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("get the referenced workload: %w", err)
+		}
+		return &rs.Spec.Template, nil
+	case "PodTemplate":
+		pt, err := kube.CoreV1().PodTemplates(o.ns).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("get the referenced workload: %w", err)
+		}
+		return &pt.Template, nil
+	}
+	return nil, fmt.Errorf("rollout '%s': workload of type %s is not supported", ro.Name, ref.Kind)
+}
+
+// restore puts template back: into the Rollout, or into the workload its
+// workloadRef names (a PodTemplate keeps its template at /template).
+func (o *Options) restore(ctx context.Context, ro *v1alpha1.Rollout, template corev1.PodTemplateSpec) error {
+	path := "/spec/template"
+	if ro.Spec.WorkloadRef != nil && ro.Spec.WorkloadRef.Kind == "PodTemplate" {
+		path = "/template"
+	}
+	patch, err := json.Marshal([]map[string]any{{"op": "replace", "path": path, "value": template}})
+	if err != nil {
+		return fmt.Errorf("encode undo patch: %w", err)
+	}
+	ref := ro.Spec.WorkloadRef
+	if ref == nil {
+		_, err = o.rollouts.Patch(ctx, o.name, types.JSONPatchType, patch)
+		return err
+	}
+	kube, err := o.Kube()
+	if err != nil {
+		return err
+	}
+	switch ref.Kind {
+	case "Deployment":
+		_, err = kube.AppsV1().Deployments(o.ns).Patch(ctx, ref.Name, types.JSONPatchType, patch, metav1.PatchOptions{})
+	case "ReplicaSet":
+		_, err = kube.AppsV1().ReplicaSets(o.ns).Patch(ctx, ref.Name, types.JSONPatchType, patch, metav1.PatchOptions{})
+	case "PodTemplate":
+		_, err = kube.CoreV1().PodTemplates(o.ns).Patch(ctx, ref.Name, types.JSONPatchType, patch, metav1.PatchOptions{})
+	}
+	return err
 }
 
 // replicaSets lists the ReplicaSets the Rollout controls.
