@@ -237,12 +237,13 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 		}
 	}
 
-	// Promote once the routers carry everything to a full canary: the
-	// stable Service then moves to the new pods (next pass) before the old
-	// ones are scaled down.
+	// Promote a full canary once the routers carry everything to it (past
+	// the last step), or as asked (promote --full, no steps: the weight
+	// moves with the stable Service). The stable Service then moves to the
+	// new pods (next pass) before the old ones are scaled down.
 	switch d.Situation {
 	case tr.PastLastStep, tr.PromotingFully, tr.NoSteps:
-		if inFlight && ran && !st.Abort && int(index) >= len(spec.Steps) && newReplicaSetFull(s) {
+		if inFlight && (ran || d.Situation != tr.PastLastStep) && !st.Abort && int(index) >= len(spec.Steps) && newReplicaSetFull(s) {
 			reason := promotedCanary(len(spec.Steps))
 			switch {
 			case st.PromoteFull:

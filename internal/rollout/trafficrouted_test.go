@@ -547,3 +547,42 @@ func TestTrafficRoutedCanaryScaleAndDynamicStableScale(t *testing.T) {
 	g.Eventually(replicasReady(ns, ro.Name+"-"+v1)).Should(Equal("0/0"), "no scale-down delay with dynamicStableScale")
 	g.Expect(replicasReady(ns, ro.Name+"-"+v2)()).To(Equal("4/4"))
 }
+
+// TestTrafficRoutedStableDeleted: the stable ReplicaSet deleted by hand
+// mid-update holds the routed canary too (no weight moves, the canary keeps
+// its step's size) until promote --full, which then makes it the stable and
+// gives it the traffic through the stable Service.
+func TestTrafficRoutedStableDeleted(t *testing.T) {
+	t.Parallel()
+	ns, g := newNamespace(t)
+	ctx := context.Background()
+	createYAML(g, ns, webRoute)
+	ro := routedSeed(t, g, ns, 4, func(c *v1alpha1.CanaryStrategy) {
+		gatewayAPI(`{"httpRoute":"web"}`)(c)
+		c.Steps[0].SetWeight = ptr.To[int32](50)
+	})
+	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))
+	v1 := get(ns, ro.Name)().Status.StableRS
+	setImage(g, ns, ro.Name, "backend:v2")
+	g.Eventually(phase(ns, ro.Name)).Should(Equal("Paused"))
+	v2 := get(ns, ro.Name)().Status.CurrentPodHash
+
+	g.Expect(k8sClient.Delete(ctx, &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: ro.Name + "-" + v1}},
+		client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
+	g.Eventually(func() []string { return eventNotes(g, ns, rollout.EventStableMissing) }).ShouldNot(BeEmpty())
+	g.Consistently(func(g Gomega) {
+		g.Expect(replicasReady(ns, ro.Name+"-"+v2)()).To(Equal("2/2"))
+		g.Expect(backendWeights(ns, "web")()).To(Equal("stable=50,canary=50"))
+		g.Expect(get(ns, ro.Name)().Status.StableRS).To(Equal(v1))
+	}, 3*time.Second).Should(Succeed())
+
+	patchStatus(g, ns, ro.Name, `{"status":{"promoteFull":true}}`)
+	g.Eventually(func(g Gomega) {
+		g.Expect(phase(ns, ro.Name)()).To(Equal("Healthy"))
+		g.Expect(get(ns, ro.Name)().Status.StableRS).To(Equal(v2))
+		g.Expect(replicasReady(ns, ro.Name+"-"+v2)()).To(Equal("4/4"))
+		g.Expect(backendWeights(ns, "web")()).To(Equal("stable=100,canary=0"))
+		g.Expect(selects(ns, "stable")()).To(Equal(v2))
+	}).Should(Succeed())
+}
