@@ -622,9 +622,26 @@ func (r *Reconciler) trafficRoutingStatus(s *scope) {
 		removeCondition(st, TrafficRoutingCondition)
 		st.Conditions = append(st.Conditions, cond)
 	}
+	if c != nil && c.TrafficRouting != nil && st.Phase == v1alpha1.RolloutPhaseHealthy && trafficOffStable(st) {
+		// Promoted, but the routers still send traffic past the stable
+		// Service (the pass after promotion gives it back): not done yet.
+		st.Phase, st.Message = v1alpha1.RolloutPhaseProgressing, MsgTrafficToStable
+	}
 	if cond := st.GetCondition(TrafficRoutingCondition); cond != nil && st.Phase != v1alpha1.RolloutPhaseDegraded {
 		st.Message = TrafficRoutingErrorReason + ": " + cond.Message
 	}
+}
+
+// MsgTrafficToStable is the Progressing message of a promoted traffic-routed
+// canary whose routers have not yet given the traffic back to the stable
+// Service.
+const MsgTrafficToStable = "waiting for traffic to return to the stable Service"
+
+// trafficOffStable: status.canary.weights still gives weight to the canary
+// side, or names a stable other than the recorded one.
+func trafficOffStable(st *v1alpha1.RolloutStatus) bool {
+	w := st.Canary.Weights
+	return w != nil && (w.Canary.Weight > 0 || w.Stable.PodTemplateHash != st.StableRS || len(w.Additional) > 0)
 }
 
 func removeCondition(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType) {
