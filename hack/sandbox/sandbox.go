@@ -28,12 +28,20 @@ import (
 
 	imagesv1alpha1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/test/cluster"
+	"github.com/switchyard-dev/switchyard/test/routercrds"
 )
 
 const (
 	seedImage = "XXXXXXXXXXXX.dkr.ecr.{AWS-REGION}.amazonaws.com/backend"
 	namespace = "default"
 )
+
+// rollouts are the sandbox's Rollouts: the two seeds, and the canary seed
+// behind a Gateway API HTTPRoute.
+var rollouts = []string{"backend-bluegreen", "backend-canary", "backend-canary-gatewayapi"}
+
+// manifests are their files in examples/.
+var manifests = []string{"bluegreen-rollout.yaml", "canary-rollout.yaml", "canary-gatewayapi-rollout.yaml"}
 
 // registryAddr is the sandbox registry: the overlay and the ImageUpdaters
 // name it, so it is fixed (SANDBOX_REGISTRY overrides it).
@@ -107,6 +115,14 @@ func (s *sandbox) up(ctx context.Context) error {
 	if err := s.waitFor(ctx, kubeconfig, time.Minute, "--for=condition=Established", "crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev"); err != nil {
 		return err
 	}
+	gateway, err := routercrds.GatewayAPI(s.root)
+	if err != nil {
+		return err
+	}
+	step("installing the Gateway API route CRDs from the sigs.k8s.io/gateway-api module (no gateway runs: the routes are only written)")
+	if err := routercrds.Install(c.RESTConfig, gateway); err != nil {
+		return err
+	}
 
 	// Simulated nodes run no containers, so the installed Deployment's pod
 	// is a stand-in: the controller runs here, with that Deployment's
@@ -136,8 +152,8 @@ func (s *sandbox) up(ctx context.Context) error {
 	if err := s.kubectl(ctx, kubeconfig, "apply", "-k", s.path("seed")); err != nil {
 		return err
 	}
-	step("waiting for both Rollouts to be Healthy")
-	for _, ro := range []string{"backend-bluegreen", "backend-canary"} {
+	step("waiting for the Rollouts to be Healthy")
+	for _, ro := range rollouts {
 		if err := s.waitFor(ctx, kubeconfig, 3*time.Minute, "--for=jsonpath={.status.phase}=Healthy", "rollout/"+ro); err != nil {
 			return err
 		}
@@ -175,7 +191,7 @@ func (s *sandbox) push(ctx context.Context) error {
 	}
 	fmt.Printf("pushed %s:latest %s\n", sandboxImage, digest)
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		for _, ro := range []string{"backend-bluegreen", "backend-canary"} {
+		for _, ro := range rollouts {
 			iu := &imagesv1alpha1.ImageUpdater{}
 			if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ro}, iu); err != nil {
 				return false, nil
@@ -190,7 +206,7 @@ func (s *sandbox) push(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the image updater did not write %s back: %w", digest, err)
 	}
-	fmt.Printf("the image updater set it on backend-bluegreen and backend-canary after %s\n", time.Since(began).Round(time.Second))
+	fmt.Printf("the image updater set it on %s after %s\n", strings.Join(rollouts, ", "), time.Since(began).Round(time.Second))
 	return nil
 }
 
@@ -308,7 +324,7 @@ func (s *sandbox) serviceAccountKubeconfig(ctx context.Context, c *cluster.Clust
 }
 
 // writeOverlay writes the kustomize overlay a user would keep next to the
-// seed: the two manifests, unchanged, and an images entry pointing them at
+// seed: the manifests (the two seeds and the Gateway API variant), unchanged, and an images entry pointing them at
 // the sandbox registry, pinned to the digest just pushed (as the image
 // updater's git write-back leaves it), plus the ImageUpdaters.
 func (s *sandbox) writeOverlay(digest string) error {
@@ -316,7 +332,7 @@ func (s *sandbox) writeOverlay(digest string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, f := range []string{"bluegreen-rollout.yaml", "canary-rollout.yaml"} {
+	for _, f := range manifests {
 		data, err := os.ReadFile(filepath.Join(s.root, "examples", f))
 		if err != nil {
 			return err
@@ -326,7 +342,7 @@ func (s *sandbox) writeOverlay(digest string) error {
 		}
 	}
 	updaters := ""
-	for _, ro := range []string{"backend-bluegreen", "backend-canary"} {
+	for _, ro := range rollouts {
 		updaters += fmt.Sprintf(`---
 apiVersion: images.switchyard.dev/v1alpha1
 kind: ImageUpdater
@@ -345,8 +361,8 @@ spec:
     workload:
       kind: Rollout
       name: %[1]s
-      container: %[1]s
-`, ro, sandboxImage)
+      container: %[3]s
+`, ro, sandboxImage, strings.TrimSuffix(ro, "-gatewayapi"))
 	}
 	if err := os.WriteFile(filepath.Join(dir, "imageupdaters.yaml"), []byte(updaters), 0o644); err != nil {
 		return err
@@ -355,15 +371,14 @@ spec:
 kind: Kustomization
 namespace: %s
 resources:
-- bluegreen-rollout.yaml
-- canary-rollout.yaml
+- %s
 - imageupdaters.yaml
 images:
 - name: %s
   newName: %s
   newTag: latest
   digest: %s
-`, namespace, seedImage, sandboxImage, digest)
+`, namespace, strings.Join(manifests, "\n- "), seedImage, sandboxImage, digest)
 	return os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644)
 }
 

@@ -18,6 +18,8 @@ func TestAdvance(t *testing.T) {
 	timed := []v1alpha1.CanaryStep{{Pause: &v1alpha1.RolloutPause{Duration: ptr.To(intstr.FromString("5m"))}}, {SetWeight: ptr.To[int32](50)}}
 	zero := []v1alpha1.CanaryStep{{Pause: &v1alpha1.RolloutPause{Duration: ptr.To(intstr.FromInt32(0))}}}
 	scale := []v1alpha1.CanaryStep{{SetCanaryScale: &v1alpha1.SetCanaryScale{Replicas: ptr.To[int32](2)}}}
+	header := []v1alpha1.CanaryStep{{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "h"}}}
+	mirror := []v1alpha1.CanaryStep{{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "m"}}}
 
 	tests := []struct {
 		name string
@@ -36,6 +38,12 @@ func TestAdvance(t *testing.T) {
 		{"timed pause promoted early", StepState{Steps: timed, ControllerPause: true}, StepDecision{Index: 1, ClearPause: true, Completed: true}},
 		{"zero pause passes through", StepState{Steps: zero}, StepDecision{Index: 1, Completed: true}},
 		{"setCanaryScale has no effect without a router", StepState{Steps: scale}, StepDecision{Index: 1, Completed: true}},
+		{"with a router setCanaryScale waits for its counts", StepState{Steps: scale, TrafficRouted: true}, StepDecision{}},
+		{"with a router setCanaryScale completes at its counts", StepState{Steps: scale, TrafficRouted: true, WeightReached: true}, StepDecision{Index: 1, Completed: true}},
+		{"a header route waits for the routers", StepState{Steps: header, TrafficRouted: true}, StepDecision{}},
+		{"a header route completes once written", StepState{Steps: header, TrafficRouted: true, WeightReached: true}, StepDecision{Index: 1, Completed: true}},
+		{"a mirror route completes once written", StepState{Steps: mirror, TrafficRouted: true, WeightReached: true}, StepDecision{Index: 1, Completed: true}},
+		{"a pause with a router pauses", StepState{Steps: seedSteps, Index: 1, TrafficRouted: true, WeightReached: true}, StepDecision{Index: 1, AddPause: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/manager"
 	"github.com/switchyard-dev/switchyard/test/cluster"
+	"github.com/switchyard-dev/switchyard/test/routercrds"
 )
 
 // These tests run the reconciler in-process (the same manager the binary
@@ -48,8 +49,13 @@ func (r runner) Run() int {
 	if err != nil {
 		panic(err)
 	}
+	routerCRDs, err := routercrds.All(root)
+	if err != nil {
+		panic(err)
+	}
 	if _, err := envtest.InstallCRDs(env.RESTConfig, envtest.CRDInstallOptions{
 		Paths: []string{filepath.Join(root, "config", "crd", "bases", "argoproj.io_rollouts.yaml")},
+		CRDs:  routerCRDs,
 	}); err != nil {
 		panic(err)
 	}

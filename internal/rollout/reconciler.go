@@ -59,6 +59,9 @@ type Reconciler struct {
 	controller      controller.Controller
 	cache           cache.Cache
 	workloadWatches sync.Map
+
+	// traffic serves traffic-routed canaries (routerwatch.go).
+	traffic trafficRouting
 }
 
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;update;patch
@@ -153,6 +156,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Service{}, managedByIndex, indexManagedBy); err != nil {
 		return fmt.Errorf("index services by managing rollout: %w", err)
+	}
+	if err := r.setupTrafficRouting(mgr); err != nil {
+		return err
 	}
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Rollout{}, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).

@@ -59,6 +59,7 @@ func (r *Reconciler) computeStatus(_ context.Context, s *scope) {
 		r.Recorder.Eventf(s.ro, nil, e.Type, e.Reason, e.Reason, "%s", e.Message)
 	}
 	st.Phase, st.Message = phase.Compute(s.ro)
+	r.trafficRoutingStatus(s)
 }
 
 // counts fills the replica counts. For blue-green, readiness, availability
