@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,9 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"github.com/switchyard-dev/switchyard/test/ctrlproc"
 )
 
 // controllerProc is the controller under test: one the bench built and
@@ -30,28 +27,22 @@ type controllerProc struct {
 	binary string
 	// pprofURL is the base URL of its net/http/pprof handlers, or "".
 	pprofURL string
-	// cmd is set when the bench started it.
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	// p is set when the bench started it.
+	p *ctrlproc.Process
 }
 
 // buildController builds cmd/switchyard into dir.
 func buildController(ctx context.Context, root, dir string) (string, error) {
-	bin := filepath.Join(dir, "switchyard")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/switchyard")
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build cmd/switchyard: %w", err)
+	if err := ctrlproc.Build(ctx, root, dir, "./cmd/switchyard"); err != nil {
+		return "", err
 	}
-	return bin, nil
+	return filepath.Join(dir, "switchyard"), nil
 }
 
 // startController runs bin with kubeconfig, waits for its readiness
 // endpoint and returns it. Its output goes to logPath.
 func startController(ctx context.Context, bin, kubeconfig, logPath string, pprof bool, extra []string) (*controllerProc, error) {
-	ports, err := freePorts(2)
+	ports, err := ctrlproc.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -62,129 +53,43 @@ func startController(ctx context.Context, bin, kubeconfig, logPath string, pprof
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=" + health,
 	}
-	c := &controllerProc{Name: "switchyard (built from ./cmd/switchyard)", binary: bin, done: make(chan struct{})}
+	c := &controllerProc{Name: "switchyard (built from ./cmd/switchyard)", binary: bin}
 	if pprof {
 		addr := fmt.Sprintf("127.0.0.1:%d", ports[1])
 		args = append(args, "--pprof-address="+addr)
 		c.pprofURL = "http://" + addr
 	}
 	args = append(args, extra...)
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	c.cmd = exec.Command(bin, args...)
-	c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
-	// Dies with the bench, whatever ends it.
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := c.cmd.Start(); err != nil {
-		logFile.Close()
+	if c.p, err = ctrlproc.Start(bin, args, logPath); err != nil {
 		return nil, fmt.Errorf("start controller: %w", err)
 	}
-	c.pid = c.cmd.Process.Pid
-	go func() {
-		c.err = c.cmd.Wait()
-		logFile.Close()
-		close(c.done)
-	}()
-	if err := c.waitReady(ctx, "http://"+health+"/readyz", time.Minute); err != nil {
+	c.pid = c.p.Pid
+	if err := c.p.WaitReady(ctx, "http://"+health+"/readyz", time.Minute); err != nil {
 		c.stop()
-		return nil, fmt.Errorf("%w (log in %s)", err, logPath)
+		return nil, fmt.Errorf("controller: %w (log in %s)", err, logPath)
 	}
 	return c, nil
 }
 
-// waitReady polls the readiness endpoint: it is HTTP, not an API object,
-// so there is nothing to watch.
-func (c *controllerProc) waitReady(ctx context.Context, url string, timeout time.Duration) error {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	hc := &http.Client{Timeout: time.Second}
-	for {
-		if resp, err := hc.Get(url); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-c.done:
-			return fmt.Errorf("controller exited: %v", c.err)
-		case <-deadline.C:
-			return fmt.Errorf("controller not ready within %s", timeout)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
-}
-
-// alive fails when the controller the bench started has exited.
+// alive fails when the controller has exited.
 func (c *controllerProc) alive() error {
-	if c.done == nil {
+	if c.p == nil {
 		if err := syscall.Kill(c.pid, 0); err != nil {
 			return fmt.Errorf("controller pid %d: %w", c.pid, err)
 		}
 		return nil
 	}
-	select {
-	case <-c.done:
-		return fmt.Errorf("controller exited: %v", c.err)
-	default:
-		return nil
+	if err := c.p.Alive(); err != nil {
+		return fmt.Errorf("controller: %w", err)
 	}
+	return nil
 }
 
 // stop ends a controller the bench started: SIGTERM, then SIGKILL.
 func (c *controllerProc) stop() {
-	if c.cmd == nil {
-		return
+	if c.p != nil {
+		c.p.Stop(30 * time.Second)
 	}
-	select {
-	case <-c.done:
-		return
-	default:
-	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(30 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	}
-}
-
-// writeKubeconfig writes cfg (a client-certificate identity) as a
-// kubeconfig file, readable only by its owner.
-func writeKubeconfig(path string, cfg *rest.Config) error {
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["controller"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
-	kc.Contexts["controller"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "controller"}
-	kc.CurrentContext = "controller"
-	return clientcmd.WriteToFile(*kc, path)
-}
-
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var out []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	return out, nil
 }
 
 // cpuProfiler takes back-to-back CPU profiles of the controller (pprof

@@ -66,6 +66,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/test/cluster"
+	"github.com/switchyard-dev/switchyard/test/ctrlproc"
 )
 
 // benchAgent is the bench's own user agent; its writes are told apart from
@@ -499,7 +500,7 @@ func (b *bench) launchController(ctx context.Context, local *cluster.Cluster, tm
 			return fmt.Errorf("issue the controller's client certificate: %w", err)
 		}
 		kubeconfig = filepath.Join(tmp, "controller.kubeconfig")
-		if err := writeKubeconfig(kubeconfig, cfg); err != nil {
+		if err := ctrlproc.WriteKubeconfig(kubeconfig, cfg); err != nil {
 			return err
 		}
 		b.id = identity{User: user}
