@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -94,6 +95,10 @@ type Cluster struct {
 	ca        *authority
 	ownsDir   bool
 	processes []*process
+	// bin, detach and apiArgs relaunch kube-apiserver (RestartAPIServer).
+	bin     string
+	detach  bool
+	apiArgs []string
 }
 
 // state is what the CLI's "down" needs to stop a detached cluster.
@@ -192,6 +197,7 @@ func (c *Cluster) start(ctx context.Context, bin string, opts Options) error {
 			"--audit-log-batch-max-wait=1s",
 		)
 	}
+	c.bin, c.detach, c.apiArgs = bin, opts.Detach, apiArgs
 	if err := c.launch(bin, "kube-apiserver", opts.Detach, apiArgs...); err != nil {
 		return err
 	}
@@ -210,11 +216,8 @@ func (c *Cluster) start(ctx context.Context, bin string, opts Options) error {
 		return err
 	}
 	fmt.Fprintln(opts.Log, "waiting for kube-apiserver /readyz")
-	if err := c.poll(ctx, time.Minute, func(ctx context.Context) (bool, error) {
-		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		return err == nil && string(body) == "ok", nil
-	}); err != nil {
-		return fmt.Errorf("kube-apiserver not ready: %w (see %s)", err, filepath.Join(c.Dir, "logs", "kube-apiserver.log"))
+	if err := c.waitAPIServer(ctx, client); err != nil {
+		return err
 	}
 
 	fmt.Fprintln(opts.Log, "starting kube-controller-manager, kube-scheduler and kwok")
@@ -284,6 +287,51 @@ func (c *Cluster) start(ctx context.Context, bin string, opts Options) error {
 	c.StartupTime = time.Since(began)
 	fmt.Fprintf(opts.Log, "cluster ready in %s\n", c.StartupTime.Round(100*time.Millisecond))
 	return nil
+}
+
+// waitAPIServer waits until kube-apiserver reports /readyz.
+func (c *Cluster) waitAPIServer(ctx context.Context, client kubernetes.Interface) error {
+	if err := c.poll(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil && string(body) == "ok", nil
+	}); err != nil {
+		return fmt.Errorf("kube-apiserver not ready: %w (see %s)", err, filepath.Join(c.Dir, "logs", "kube-apiserver.log"))
+	}
+	return nil
+}
+
+// RestartAPIServer kills kube-apiserver (SIGKILL: a crash, no graceful
+// drain of requests and watches), waits downtime, starts it again with the
+// same flags, port and certificates on the same etcd, and returns once it
+// reports /readyz. Every other component and client keeps running and
+// must reconnect on its own, as after a control-plane crash.
+func (c *Cluster) RestartAPIServer(ctx context.Context, downtime time.Duration) error {
+	i := slices.IndexFunc(c.processes, func(p *process) bool { return p.name == "kube-apiserver" })
+	if i < 0 {
+		return fmt.Errorf("kube-apiserver was not started by this cluster")
+	}
+	c.processes[i].kill()
+	c.processes = slices.Delete(c.processes, i, i+1)
+	if downtime > 0 {
+		t := time.NewTimer(downtime)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := c.launch(c.bin, "kube-apiserver", c.detach, c.apiArgs...); err != nil {
+		return err
+	}
+	if err := c.saveState(); err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(c.RESTConfig)
+	if err != nil {
+		return err
+	}
+	return c.waitAPIServer(ctx, client)
 }
 
 // poll waits for cond, failing early when a component has exited.
@@ -519,7 +567,8 @@ type process struct {
 }
 
 func (c *Cluster) launch(bin, name string, detach bool, args ...string) error {
-	logFile, err := os.Create(filepath.Join(c.Dir, "logs", name+".log"))
+	// Appended to: a restarted component keeps one log.
+	logFile, err := os.OpenFile(filepath.Join(c.Dir, "logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -558,6 +607,16 @@ func (c *Cluster) exited() error {
 		}
 	}
 	return nil
+}
+
+func (p *process) kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
 }
 
 func (p *process) stop() error {

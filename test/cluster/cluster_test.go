@@ -122,6 +122,57 @@ func TestDeploymentGetsReadyEndpointsAndIsCollected(t *testing.T) {
 	}, time.Minute, 200*time.Millisecond).Should(BeZero())
 }
 
+// TestRestartAPIServer: kube-apiserver killed and started again on the same
+// port and etcd keeps the cluster's state, clients made before the restart
+// go on working, and the other components reconnect (a Deployment created
+// afterwards gets Ready pods and endpoints).
+func TestRestartAPIServer(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	client := newClient(t)
+	ns := newNamespace(t, client)
+	_, err := client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "before"},
+		Data:       map[string]string{"k": "v"},
+	}, metav1.CreateOptions{})
+	g.Expect(err).NotTo(HaveOccurred())
+	server := env.Server
+
+	g.Expect(env.RestartAPIServer(ctx, time.Second)).To(Succeed())
+
+	g.Expect(env.Server).To(Equal(server))
+	cm, err := client.CoreV1().ConfigMaps(ns).Get(ctx, "before", metav1.GetOptions{})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(cm.Data).To(HaveKeyWithValue("k", "v"))
+
+	labels := map[string]string{"app": "after"}
+	_, err = client.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "after"},
+		Spec: corev1.ServiceSpec{
+			Selector: labels,
+			Ports:    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}},
+		},
+	}, metav1.CreateOptions{})
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = client.AppsV1().Deployments(ns).Create(ctx, deployment("after", labels, 2, "nginx:1"), metav1.CreateOptions{})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Eventually(func() int {
+		slices, err := client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=after"})
+		if err != nil {
+			return -1
+		}
+		ready := 0
+		for _, s := range slices.Items {
+			for _, e := range s.Endpoints {
+				if ptr.Deref(e.Conditions.Ready, false) {
+					ready++
+				}
+			}
+		}
+		return ready
+	}, 2*time.Minute, 200*time.Millisecond).Should(Equal(2))
+}
+
 func TestSeedSchedulingRules(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
