@@ -63,8 +63,19 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 			"Stable ReplicaSet %s-%s is gone: the update holds at step %d; promote --full or undo to go on", s.ro.Name, st.StableRS, ptr.Deref(st.CurrentStepIndex, 0))
 	}
 	plan, err := replicas.Compute(in)
+	if err == nil {
+		// Growth waits for the pods a scale-down leaves behind to go.
+		plan, err = replicas.WithinPods(in, plan)
+	}
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("plan canary replicas: %w", err)
+	}
+	var handover stableHandover
+	if !stableMissing {
+		if handover, err = r.planStableHandover(ctx, s, stableRS, plan); err != nil {
+			return ctrl.Result{}, err
+		}
+		handover.apply(&plan)
 	}
 	if !s.ro.Spec.Paused {
 		if err := r.applyCanaryPlan(ctx, s, stableRS, plan); err != nil {
@@ -72,7 +83,7 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 		}
 	}
 	if !stableMissing {
-		if err := r.pointCanaryServices(ctx, s, stableRS); err != nil {
+		if err := r.pointCanaryServices(ctx, s, stableRS, handover.target); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -128,7 +139,7 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 		st.CurrentStepIndex = stepsDone(spec)
 	}
 	r.replicaWeights(s, weight)
-	return result, nil
+	return handover.result(result), nil
 }
 
 // canaryStable returns the stable ReplicaSet. On an initial deploy the new
@@ -284,17 +295,19 @@ func (r *Reconciler) applyCanaryPlan(ctx context.Context, s *scope, stableRS *ap
 }
 
 // pointCanaryServices injects the canary and stable hashes into the
-// optional canaryService and stableService. The canary Service moves to the
-// new pods only once some of them are available, and back to the stable
-// ones as soon as the update is aborted (before the canary pods go).
-func (r *Reconciler) pointCanaryServices(ctx context.Context, s *scope, stableRS *appsv1.ReplicaSet) error {
+// optional canaryService and stableService: the stableService selects
+// stableTarget (the stable hash, or the new one when the stable ReplicaSet
+// empties: see stableHandover). The canary Service moves to the new pods
+// only once some of them are available, and back to the stable ones as soon
+// as the update is aborted (before the canary pods go).
+func (r *Reconciler) pointCanaryServices(ctx context.Context, s *scope, stableRS *appsv1.ReplicaSet, stableTarget string) error {
 	spec := s.ro.Spec.Strategy.Canary
 	stableHash := hashOf(stableRS)
 	if stableHash == "" {
 		stableHash = s.newHash
 	}
-	if svc := s.services[spec.StableService]; svc != nil {
-		if err := r.pointService(ctx, s, svc, stableHash); err != nil {
+	if svc := s.services[spec.StableService]; svc != nil && stableTarget != "" {
+		if err := r.pointService(ctx, s, svc, stableTarget); err != nil {
 			return err
 		}
 	}
