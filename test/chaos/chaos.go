@@ -13,12 +13,15 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/switchyard-dev/switchyard/internal/manager"
 	"github.com/switchyard-dev/switchyard/test/auditlog"
@@ -76,7 +79,7 @@ func fullConfig() config {
 		KillUpdates: 100, FailoverUpdates: 40, APIServerUpdates: 28,
 		KillMin: time.Second, KillMax: 6 * time.Second, MaxDowntime: time.Second,
 		LeaderKillMin: 3 * time.Second, LeaderKillMax: 10 * time.Second,
-		APIServerMin: 8 * time.Second, APIServerMax: 25 * time.Second, APIServerDown: 3 * time.Second,
+		APIServerMin: 15 * time.Second, APIServerMax: 40 * time.Second, APIServerDown: 3 * time.Second,
 		Bound: 3 * time.Minute,
 		Out:   "chaos-results",
 	}
@@ -86,7 +89,7 @@ func fullConfig() config {
 func shortConfig() config {
 	c := fullConfig()
 	c.KillUpdates, c.FailoverUpdates, c.APIServerUpdates = 7, 7, 7
-	c.APIServerMin, c.APIServerMax = 3*time.Second, 12*time.Second
+	c.APIServerMin, c.APIServerMax = 8*time.Second, 20*time.Second
 	return c
 }
 
@@ -102,6 +105,8 @@ type harness struct {
 	cl        client.WithWatch
 	auditPath string
 	fleet     *fleet
+	etcd      *clientv3.Client
+	scheme    *runtime.Scheme
 
 	mu  sync.Mutex
 	rng *rand.Rand
@@ -135,12 +140,16 @@ func newHarness(ctx context.Context, cfg config, c *cluster.Cluster, logs string
 	if h.kube, err = kubernetes.NewForConfig(h.admin); err != nil {
 		return nil, err
 	}
-	scheme, err := manager.Scheme()
-	if err != nil {
+	if h.scheme, err = manager.Scheme(); err != nil {
 		return nil, err
 	}
-	if h.cl, err = client.NewWithWatch(h.admin, client.Options{Scheme: scheme}); err != nil {
+	if h.cl, err = client.NewWithWatch(h.admin, client.Options{Scheme: h.scheme}); err != nil {
 		return nil, err
+	}
+	// The samplers read etcd itself: they see every write, also while
+	// kube-apiserver restarts.
+	if h.etcd, err = clientv3.New(clientv3.Config{Endpoints: []string{c.EtcdURL}, DialTimeout: 10 * time.Second}); err != nil {
+		return nil, fmt.Errorf("etcd client: %w", err)
 	}
 	if _, err := envtest.InstallCRDs(h.admin, envtest.CRDInstallOptions{
 		Paths:              []string{filepath.Join(root, "config", "crd", "bases")},
@@ -154,7 +163,12 @@ func newHarness(ctx context.Context, cfg config, c *cluster.Cluster, logs string
 	return h, nil
 }
 
-func (h *harness) close() { os.RemoveAll(h.bins) }
+func (h *harness) close() {
+	os.RemoveAll(h.bins)
+	if h.etcd != nil {
+		h.etcd.Close()
+	}
+}
 
 // uniform is a random duration in [lo, hi].
 func (h *harness) uniform(lo, hi time.Duration) time.Duration {
@@ -217,7 +231,7 @@ func (r *run) execute(ctx context.Context) error {
 	defer r.rec.Stop()
 	lastSize := map[string]int32{}
 	var sizeMu sync.Mutex
-	for _, src := range invariant.Sources(h.cl, r.ns) {
+	for _, src := range invariant.EtcdSources(h.etcd, h.scheme, r.ns) {
 		switch src.Kind {
 		case invariant.Services:
 			src.Notify = func(history.Change) { r.wrote() }
@@ -528,13 +542,18 @@ func (r *run) failoverLoop(ctx context.Context) {
 }
 
 // apiServerLoop kills kube-apiserver and starts it again, each time while
-// an update is in flight.
+// an update is in flight, and lets the cluster run a while (APIServerMin
+// to APIServerMax) between restarts.
 func (r *run) apiServerLoop(ctx context.Context) {
 	h := r.h
+	// The first restart comes early, while the first wave of updates is
+	// in flight.
+	pause := h.uniform(time.Second, 5*time.Second)
 	for {
-		if !sleep(ctx, h.uniform(h.cfg.APIServerMin, h.cfg.APIServerMax)) {
+		if !sleep(ctx, pause) {
 			return
 		}
+		pause = h.uniform(h.cfg.APIServerMin, h.cfg.APIServerMax)
 		if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
 			return r.d.inFlight.Load() > 0, nil
 		}); err != nil {

@@ -61,6 +61,9 @@ type updateResult struct {
 	// ReconvergeSeconds from the harness's last action to it.
 	Seconds           float64 `json:"seconds"`
 	ReconvergeSeconds float64 `json:"reconvergeSeconds"`
+	// Faults are the kills, failovers and kube-apiserver restarts that
+	// began while the update was in flight.
+	Faults int `json:"faults"`
 }
 
 // pulse wakes every waiter on each change the cache sees.

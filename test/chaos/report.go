@@ -97,11 +97,42 @@ type summary struct {
 	LongestReconvergenceRollout string         `json:"longestReconvergenceRollout"`
 	MedianReconvergence         float64        `json:"medianReconvergenceSeconds"`
 	LongestUpdate               float64        `json:"longestUpdateSeconds"`
+	// UpdatesUnderFault counts the updates during which at least one
+	// fault began; FaultsPerUpdate is the median number per update.
+	UpdatesUnderFault int `json:"updatesUnderFault"`
+	FaultsPerUpdate   int `json:"medianFaultsPerUpdate"`
 	Violations                  int            `json:"violations"`
 	ByCheck                     map[string]int `json:"violationsByCheck"`
 }
 
+// faultTimes are when each fault of the run began.
+func (r *runResult) faultTimes() []time.Time {
+	var out []time.Time
+	for _, k := range r.Kills {
+		out = append(out, k.At)
+	}
+	for _, f := range r.Failovers {
+		out = append(out, f.At)
+	}
+	for _, a := range r.APIServerRestarts {
+		out = append(out, a.At)
+	}
+	return out
+}
+
 func (r *runResult) summarize() {
+	faults := r.faultTimes()
+	var perUpdate []int
+	for i := range r.Updates {
+		u := &r.Updates[i]
+		u.Faults = 0
+		for _, t := range faults {
+			if !t.Before(u.Started) && !t.After(u.Converged) {
+				u.Faults++
+			}
+		}
+		perUpdate = append(perUpdate, u.Faults)
+	}
 	s := summary{Updates: len(r.Updates), Kills: len(r.Kills), Failovers: len(r.Failovers), APIServerRestarts: len(r.APIServerRestarts), ByCheck: map[string]int{}}
 	var reconv []float64
 	for _, u := range r.Updates {
@@ -115,6 +146,13 @@ func (r *runResult) summarize() {
 	if len(reconv) > 0 {
 		sort.Float64s(reconv)
 		s.MedianReconvergence = reconv[len(reconv)/2]
+		sort.Ints(perUpdate)
+		s.FaultsPerUpdate = perUpdate[len(perUpdate)/2]
+		for _, n := range perUpdate {
+			if n > 0 {
+				s.UpdatesUnderFault++
+			}
+		}
 	}
 	if s.Updates > 0 {
 		s.KillsPerUpdate = float64(s.Kills) / float64(s.Updates)
@@ -182,12 +220,14 @@ func (r *results) write(path string) error {
 func (r *results) print(w io.Writer) {
 	fmt.Fprintf(w, "\nSwitchyard chaos run (seed %d, %d CPUs, load %s)\n%s\n\n", r.Config.Seed, r.Machine.CPUs, r.Machine.LoadAvg, r.Cluster)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "fault\tupdates\tpromotes\tkills\tfailovers\tapiserver restarts\tcontroller starts\tunexpected exits\tlongest reconvergence\tmedian\tlongest update\tviolations\t")
+	fmt.Fprintln(tw, "fault\tupdates\tpromotes\tkills\tfailovers\tapiserver restarts\tupdates under fault\tfaults/update (median)\tcontroller starts\tunexpected exits\tlongest reconvergence\tmedian\tlongest update\tviolations\t")
 	for _, run := range r.Runs {
 		s := run.Summary
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%d\t%d\t%.1fs (%s)\t%.1fs\t%.1fs\t%d\t\n", run.Fault, s.Updates, s.Promotes, s.Kills,
-			orDash(s.Failovers, fmt.Sprintf("%d (longest %.1fs)", s.Failovers, s.LongestFailoverSeconds)),
-			orDash(s.APIServerRestarts, fmt.Sprintf("%d (longest %.1fs)", s.APIServerRestarts, s.LongestAPIServerOutage)),
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%d/%d\t%d\t%d\t%d\t%.1fs (%s)\t%.1fs\t%.1fs\t%d\t\n", run.Fault, s.Updates, s.Promotes,
+			applies(run.Fault == faultKill, fmt.Sprint(s.Kills)),
+			applies(run.Fault == faultFailover, fmt.Sprintf("%d (longest %.1fs)", s.Failovers, s.LongestFailoverSeconds)),
+			applies(run.Fault == faultAPIServer, fmt.Sprintf("%d (longest outage %.1fs)", s.APIServerRestarts, s.LongestAPIServerOutage)),
+			s.UpdatesUnderFault, s.Updates, s.FaultsPerUpdate,
 			s.ControllerStarts, s.UnexpectedExits, s.LongestReconvergence, s.LongestReconvergenceRollout, s.MedianReconvergence, s.LongestUpdate, s.Violations)
 	}
 	tw.Flush()
@@ -242,8 +282,9 @@ func (r *results) print(w io.Writer) {
 	}
 }
 
-func orDash(n int, s string) string {
-	if n == 0 {
+// applies is s for the fault kind it belongs to, "-" elsewhere.
+func applies(ok bool, s string) string {
+	if !ok {
 		return "-"
 	}
 	return s

@@ -89,6 +89,9 @@ type Cluster struct {
 	RESTConfig *rest.Config
 	// Server is the API server's URL.
 	Server string
+	// EtcdURL is etcd's client URL: an observer that must see every
+	// write, even while kube-apiserver restarts, reads it directly.
+	EtcdURL string
 	// StartupTime is the time from launching etcd to a ready cluster.
 	StartupTime time.Duration
 
@@ -153,6 +156,7 @@ func (c *Cluster) start(ctx context.Context, bin string, opts Options) error {
 
 	fmt.Fprintln(opts.Log, "starting etcd")
 	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", etcdClient)
+	c.EtcdURL = etcdURL
 	if err := c.launch(bin, "etcd", opts.Detach,
 		"--data-dir="+filepath.Join(c.Dir, "etcd"),
 		"--listen-client-url="+etcdURL,

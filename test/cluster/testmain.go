@@ -18,12 +18,16 @@ import (
 // m is usually the *testing.M; anything with Run can wrap it to set up more
 // once the cluster exists. Set LOCALCLUSTER_LOG=1 to see start-up progress.
 func Main(m interface{ Run() int }, c **Cluster) int {
+	return MainWith(m, c, Options{})
+}
+
+// MainWith is Main with a cluster shaped by opts (e.g. with the audit log).
+func MainWith(m interface{ Run() int }, c **Cluster, opts Options) int {
 	flag.Parse()
 	if testing.Short() {
 		fmt.Println("skipped: -short, and every test here needs the local cluster")
 		return 0
 	}
-	opts := Options{}
 	if os.Getenv("LOCALCLUSTER_LOG") != "" {
 		opts.Log = os.Stderr
 	}

@@ -11,9 +11,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/cache"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/switchyard-dev/switchyard/test/cluster"
 	"github.com/switchyard-dev/switchyard/test/history"
@@ -170,4 +174,56 @@ func TestRecordingSurvivesAPIServerRestart(t *testing.T) {
 		t.Logf("listed again after the restart: %+v", gap)
 		g.Expect(gap.ToRV).To(BeNumerically(">", gap.FromRV))
 	}
+}
+
+// TestEtcdRecordingHasNoGaps: recorded from etcd, a kube-apiserver restart
+// breaks nothing: every write before, during the restart's aftermath and
+// after is seen one by one, in order.
+func TestEtcdRecordingHasNoGaps(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	kube, ns := setup(t)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{env.EtcdURL}, DialTimeout: 10 * time.Second})
+	g.Expect(err).NotTo(HaveOccurred())
+	defer cli.Close()
+	rec := history.New(ctx)
+	defer rec.Stop()
+	g.Expect(rec.Record(ctx, history.Source{
+		Kind: "configmaps",
+		ListerWatcher: history.EtcdListerWatcher(cli, "/registry/configmaps/"+ns+"/",
+			func() runtime.Object { return &corev1.ConfigMapList{} }, serializer.NewCodecFactory(scheme.Scheme).UniversalDeserializer()),
+		Object: &corev1.ConfigMap{},
+		Fact:   func(o runtime.Object) any { cm := o.(*corev1.ConfigMap); return cm.Name + "=" + cm.Data["v"] },
+	})).To(Succeed())
+	cms := kube.CoreV1().ConfigMaps(ns)
+	write := func(name, v string) {
+		t.Helper()
+		cm := &corev1.ConfigMap{ObjectMeta: meta(name), Data: map[string]string{"v": v}}
+		_, err := cms.Update(ctx, cm, metav1.UpdateOptions{})
+		if err != nil {
+			_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+		}
+		g.Expect(err).NotTo(HaveOccurred())
+	}
+	write("x", "1")
+	g.Expect(env.RestartAPIServer(ctx, 0)).To(Succeed())
+	write("x", "2")
+	write("y", "1")
+	write("x", "3")
+	g.Expect(cms.Delete(ctx, "y", metav1.DeleteOptions{})).To(Succeed())
+
+	cutoff, err := rec.Settle(ctx, time.Minute)
+	g.Expect(err).NotTo(HaveOccurred())
+	var seen []string
+	rec.Replay(cutoff, func(_ history.State, c *history.Change) {
+		if c != nil && !c.IsList() && c.Fact != "kube-root-ca.crt=" {
+			s := c.Fact.(string)
+			if c.Deleted {
+				s = "deleted " + s
+			}
+			seen = append(seen, s)
+		}
+	})
+	g.Expect(seen).To(Equal([]string{"x=1", "x=2", "y=1", "x=3", "deleted y=1"}))
+	g.Expect(rec.Gaps()).To(BeEmpty())
 }

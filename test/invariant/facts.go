@@ -8,11 +8,14 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/test/history"
@@ -210,5 +213,27 @@ func Sources(c client.WithWatch, ns string) []history.Source {
 		src(EndpointSlices, &discoveryv1.EndpointSliceList{}, &discoveryv1.EndpointSlice{}, EndpointSliceFact),
 		src(Services, &corev1.ServiceList{}, &corev1.Service{}, ServiceFact),
 		src(Rollouts, &v1alpha1.RolloutList{}, &v1alpha1.Rollout{}, RolloutFact),
+	}
+}
+
+// EtcdSources are the same sources read from the cluster's etcd (see
+// history.EtcdListerWatcher): no gap while kube-apiserver restarts. scheme
+// must know the Rollout API.
+func EtcdSources(cli *clientv3.Client, scheme *runtime.Scheme, ns string) []history.Source {
+	decoder := serializer.NewCodecFactory(scheme).UniversalDeserializer()
+	src := func(kind, prefix string, list func() runtime.Object, obj runtime.Object, fact func(runtime.Object) any) history.Source {
+		return history.Source{
+			Kind:          kind,
+			ListerWatcher: history.EtcdListerWatcher(cli, "/registry/"+prefix+"/"+ns+"/", list, decoder),
+			Object:        obj,
+			Fact:          fact,
+		}
+	}
+	return []history.Source{
+		src(Pods, "pods", func() runtime.Object { return &corev1.PodList{} }, &corev1.Pod{}, PodFact),
+		src(ReplicaSets, "replicasets", func() runtime.Object { return &appsv1.ReplicaSetList{} }, &appsv1.ReplicaSet{}, ReplicaSetFact),
+		src(EndpointSlices, "endpointslices", func() runtime.Object { return &discoveryv1.EndpointSliceList{} }, &discoveryv1.EndpointSlice{}, EndpointSliceFact),
+		src(Services, "services/specs", func() runtime.Object { return &corev1.ServiceList{} }, &corev1.Service{}, ServiceFact),
+		src(Rollouts, v1alpha1.GroupVersion.Group+"/rollouts", func() runtime.Object { return &v1alpha1.RolloutList{} }, &v1alpha1.Rollout{}, RolloutFact),
 	}
 }

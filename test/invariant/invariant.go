@@ -193,7 +193,9 @@ func (k *Checker) Visit(st history.State, c *history.Change) {
 		for _, n := range sortedKeys(names) {
 			prev, known := k.pods[n]
 			cur, exists := st[Pods][n].(Pod)
-			if known && !prev.Terminating && (!exists || cur.Terminating) && c != nil {
+			// A deletion found by a new list (after a watch broke) is not
+			// judged: when it happened, against which state, is unknown.
+			if known && !prev.Terminating && (!exists || cur.Terminating) && !all {
 				k.podGone(st, at, prev)
 			}
 			if exists {
