@@ -83,26 +83,26 @@ type runResult struct {
 
 // summary is a run's figures.
 type summary struct {
-	Updates                     int            `json:"updates"`
-	Promotes                    int            `json:"promotes"`
-	Kills                       int            `json:"kills"`
-	KillsPerUpdate              float64        `json:"killsPerUpdate"`
-	Failovers                   int            `json:"failovers"`
-	LongestFailoverSeconds      float64        `json:"longestFailoverSeconds"`
-	APIServerRestarts           int            `json:"apiServerRestarts"`
-	LongestAPIServerOutage      float64        `json:"longestAPIServerOutageSeconds"`
-	ControllerStarts            int            `json:"controllerStarts"`
-	UnexpectedExits             int            `json:"unexpectedExits"`
-	LongestReconvergence        float64        `json:"longestReconvergenceSeconds"`
-	LongestReconvergenceRollout string         `json:"longestReconvergenceRollout"`
-	MedianReconvergence         float64        `json:"medianReconvergenceSeconds"`
-	LongestUpdate               float64        `json:"longestUpdateSeconds"`
+	Updates                     int     `json:"updates"`
+	Promotes                    int     `json:"promotes"`
+	Kills                       int     `json:"kills"`
+	KillsPerUpdate              float64 `json:"killsPerUpdate"`
+	Failovers                   int     `json:"failovers"`
+	LongestFailoverSeconds      float64 `json:"longestFailoverSeconds"`
+	APIServerRestarts           int     `json:"apiServerRestarts"`
+	LongestAPIServerOutage      float64 `json:"longestAPIServerOutageSeconds"`
+	ControllerStarts            int     `json:"controllerStarts"`
+	UnexpectedExits             int     `json:"unexpectedExits"`
+	LongestReconvergence        float64 `json:"longestReconvergenceSeconds"`
+	LongestReconvergenceRollout string  `json:"longestReconvergenceRollout"`
+	MedianReconvergence         float64 `json:"medianReconvergenceSeconds"`
+	LongestUpdate               float64 `json:"longestUpdateSeconds"`
 	// UpdatesUnderFault counts the updates during which at least one
 	// fault began; FaultsPerUpdate is the median number per update.
-	UpdatesUnderFault int `json:"updatesUnderFault"`
-	FaultsPerUpdate   int `json:"medianFaultsPerUpdate"`
-	Violations                  int            `json:"violations"`
-	ByCheck                     map[string]int `json:"violationsByCheck"`
+	UpdatesUnderFault int            `json:"updatesUnderFault"`
+	FaultsPerUpdate   int            `json:"medianFaultsPerUpdate"`
+	Violations        int            `json:"violations"`
+	ByCheck           map[string]int `json:"violationsByCheck"`
 }
 
 // faultTimes are when each fault of the run began.
