@@ -76,10 +76,20 @@ run: ## Run the controller locally against $$KUBECONFIG.
 install: ## Apply the CRDs to the cluster of $$KUBECONFIG.
 	kubectl apply -k config/crd
 
-##@ Benchmark
+##@ Benchmark and chaos
 
 BENCH_N ?= 100
 BENCH_FLAGS ?=
+
+CHAOS_FLAGS ?=
+
+.PHONY: chaos
+chaos: ## Chaos run on a local cluster: 100 updates under controller SIGKILLs, leader failovers, kube-apiserver restarts; table on stdout, JSON in chaos-results/, non-zero exit on a violation.
+	$(GO) run ./test/chaos -out chaos-results $(CHAOS_FLAGS)
+
+.PHONY: chaos-short
+chaos-short: ## The short chaos run CI does (TestChaosShort under make test): each fault kind over 7 updates.
+	$(GO) run ./test/chaos -short -out chaos-results $(CHAOS_FLAGS)
 
 .PHONY: bench
 bench: ## Benchmark the controller on a local cluster with BENCH_N Rollouts (100; BENCH_N=1000 for the large fleet): table on stdout, JSON in bench-results/.

@@ -192,15 +192,6 @@ func service(name string, ro *v1alpha1.Rollout) *corev1.Service {
 	}
 }
 
-// productionService is the Service a Rollout's users reach: the active
-// Service (blue-green) or the stable Service (canary), if any.
-func productionService(ro *v1alpha1.Rollout) string {
-	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
-		return bg.ActiveService
-	}
-	return ro.Spec.Strategy.Canary.StableService
-}
-
 // scaleDownDelay is how long a blue-green Rollout keeps the previous
 // revision after a promotion (0 for a canary without traffic routing).
 func scaleDownDelay(ro *v1alpha1.Rollout) int32 {
