@@ -131,6 +131,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	for _, phase := range phases {
 		res, err := phase.run(ctx, s)
 		result = lowestRequeue(result, res)
+		if errors.Is(err, errCacheBehind) {
+			ctrl.LoggerFrom(ctx).V(1).Info("waiting for the cache", "phase", phase.name, "reason", err.Error())
+			return lowestRequeue(result, requeueAt(cacheBehindRetry)), nil
+		}
 		if err != nil {
 			return result, fmt.Errorf("%s: %w", phase.name, err)
 		}

@@ -65,7 +65,9 @@ func (r *Reconciler) syncNewReplicaSet(ctx context.Context, s *scope) (ctrl.Resu
 		// A ReplicaSet of that name exists but is not ours for this
 		// template: a hash collision. Bump the count and recompute.
 		existing := &appsv1.ReplicaSet{}
-		if getErr := r.Client.Get(ctx, client.ObjectKeyFromObject(rs), existing); getErr != nil {
+		// Read live: the one in the way may be our own, created by a pass
+		// whose write the cache does not show yet.
+		if getErr := r.APIReader.Get(ctx, client.ObjectKeyFromObject(rs), existing); getErr != nil {
 			return ctrl.Result{}, fmt.Errorf("get colliding replicaset %s: %w", klog.KObj(rs), getErr)
 		}
 		if ref := metav1.GetControllerOf(existing); ref != nil && ref.UID == s.ro.UID && hashOf(existing) == s.newHash {
@@ -199,6 +201,16 @@ func (r *Reconciler) scale(ctx context.Context, s *scope, rs *appsv1.ReplicaSet,
 	if old == replicas && rs.Annotations[v1alpha1.DesiredReplicasAnnotation] == desired {
 		return nil
 	}
+	if replicas == 0 && old > 0 && scaleDownDeadline(rs) == nil {
+		live, err := r.liveDeadline(ctx, rs)
+		if err != nil {
+			return err
+		}
+		if plannedOnStaleDeadline(nil, live, s.now) {
+			return fmt.Errorf("scale replicaset %s to 0: it must wait for its scale-down deadline %s: %w",
+				klog.KObj(rs), live.UTC().Format(time.RFC3339), errCacheBehind)
+		}
+	}
 	patch := client.MergeFrom(rs.DeepCopy())
 	rs.Spec.Replicas = ptr.To(replicas)
 	if rs.Annotations == nil {
@@ -233,6 +245,16 @@ func (r *Reconciler) setScaleDownDeadline(ctx context.Context, rs *appsv1.Replic
 	}
 	if rs.Annotations[key] == value {
 		return nil
+	}
+	if value != "" && scaleDownDeadline(rs) == nil {
+		live, err := r.liveDeadline(ctx, rs)
+		if err != nil {
+			return err
+		}
+		if keepLiveDeadline(nil, live) {
+			return fmt.Errorf("annotate scale-down deadline on replicaset %s: it has one already (%s): %w",
+				klog.KObj(rs), live.UTC().Format(time.RFC3339), errCacheBehind)
+		}
 	}
 	patch := client.MergeFrom(rs.DeepCopy())
 	if rs.Annotations == nil {

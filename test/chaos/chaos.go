@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -596,6 +599,15 @@ func (r *run) audit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(r.res.Violations) > 0 {
+		// Evidence: the run's requests, kept next to the report.
+		path := filepath.Join(r.h.logs, "audit-"+r.fault+".log")
+		if err := copyMatching(r.h.auditPath, path, `"namespace":"`+r.ns+`"`); err != nil {
+			logf("%s: keep the audit log: %v", r.fault, err)
+		} else {
+			r.res.AuditLog = path
+		}
+	}
 	r.res.Writes = map[string]int{}
 	for _, e := range events {
 		r.res.Writes[e.User.Username]++
@@ -672,4 +684,40 @@ func leadership(events []auditlog.Event, ns, lease string) ([]invariant.Violatio
 		})
 	}
 	return out, changes
+}
+
+// copyMatching copies the lines of from that contain needle to to.
+func copyMatching(from, to, needle string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(out)
+	r := bufio.NewReaderSize(in, 1<<20)
+	for {
+		line, err := r.ReadString('\n')
+		if strings.Contains(line, needle) {
+			if _, werr := w.WriteString(line); werr != nil {
+				out.Close()
+				return werr
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			out.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

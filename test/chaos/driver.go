@@ -179,7 +179,8 @@ func (d *driver) converged(ctx context.Context, name, image string) (bool, strin
 			continue
 		}
 		if spec != 0 || rs.Status.Replicas != 0 {
-			return false, fmt.Sprintf("old revision %s still at %d", rs.Name, rs.Status.Replicas), nil
+			return false, fmt.Sprintf("old revision %s still at %d (scale-down deadline %q)", rs.Name, rs.Status.Replicas,
+				rs.Annotations[v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey]), nil
 		}
 	}
 	return true, "", nil

@@ -73,6 +73,8 @@ type runResult struct {
 	LeaderChanges int `json:"leaderChanges,omitempty"`
 	// Writes are each replica's write requests (audit log).
 	Writes map[string]int `json:"writesByIdentity"`
+	// AuditLog keeps the run's audit lines when a check failed.
+	AuditLog string `json:"auditLog,omitempty"`
 	// States are the committed states checked; Changes the changes
 	// recorded; Gaps the spans a kind was not followed change by change.
 	States     int                   `json:"statesChecked"`
