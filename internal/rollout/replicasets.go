@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -201,7 +202,7 @@ func (r *Reconciler) scale(ctx context.Context, s *scope, rs *appsv1.ReplicaSet,
 	if old == replicas && rs.Annotations[v1alpha1.DesiredReplicasAnnotation] == desired {
 		return nil
 	}
-	if replicas == 0 && old > 0 && scaleDownDeadline(rs) == nil {
+	if replicas == 0 && old > 0 && scaleDownDeadline(rs) == nil && usesScaleDownDeadlines(s.ro) {
 		live, err := r.liveDeadline(ctx, rs)
 		if err != nil {
 			return err
@@ -246,17 +247,12 @@ func (r *Reconciler) setScaleDownDeadline(ctx context.Context, rs *appsv1.Replic
 	if rs.Annotations[key] == value {
 		return nil
 	}
-	if value != "" && scaleDownDeadline(rs) == nil {
-		live, err := r.liveDeadline(ctx, rs)
-		if err != nil {
-			return err
-		}
-		if keepLiveDeadline(nil, live) {
-			return fmt.Errorf("annotate scale-down deadline on replicaset %s: it has one already (%s): %w",
-				klog.KObj(rs), live.UTC().Format(time.RFC3339), errCacheBehind)
-		}
-	}
 	patch := client.MergeFrom(rs.DeepCopy())
+	if value != "" && scaleDownDeadline(rs) == nil {
+		// The first deadline written stands: on the version this pass
+		// read, so a deadline the cache does not show yet is not moved.
+		patch = client.MergeFromWithOptions(rs.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	}
 	if rs.Annotations == nil {
 		rs.Annotations = map[string]string{}
 	}
@@ -266,6 +262,9 @@ func (r *Reconciler) setScaleDownDeadline(ctx context.Context, rs *appsv1.Replic
 		rs.Annotations[key] = value
 	}
 	if err := r.Client.Patch(ctx, rs, patch); err != nil {
+		if apierrors.IsConflict(err) {
+			err = errors.Join(err, errCacheBehind)
+		}
 		return fmt.Errorf("annotate scale-down deadline on replicaset %s: %w", klog.KObj(rs), err)
 	}
 	return nil

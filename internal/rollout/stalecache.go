@@ -9,6 +9,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 )
 
 // errCacheBehind: this pass planned on a cached ReplicaSet older than the
@@ -29,8 +31,10 @@ const cacheBehindRetry = 100 * time.Millisecond
 // promoted blue-green Rollout's previous revision went to zero 34ms after
 // the switch instead of 30s later, and under repeated kube-apiserver
 // restarts another's deadline was written again and again, each time 30s
-// later, so its old pods never went. Both decisions are therefore checked
-// against a live read of the ReplicaSet.
+// later, so its old pods never went. So a scale-down to zero without a
+// cached deadline is checked against a live read, and a first deadline is
+// written with the read version as a precondition (a conflict means the
+// cache is behind).
 
 // liveDeadline reads rs's scale-down deadline from the API server, not
 // the cache.
@@ -49,9 +53,10 @@ func plannedOnStaleDeadline(cached, live *time.Time, now time.Time) bool {
 	return cached == nil && live != nil && now.Before(*live)
 }
 
-// keepLiveDeadline reports whether a deadline about to be written over a
-// cached copy without one must give way to the live copy's: the first
-// deadline written stands.
-func keepLiveDeadline(cached, live *time.Time) bool {
-	return cached == nil && live != nil
+// usesScaleDownDeadlines: only blue-green and traffic-routed canaries keep
+// a revision up for a delay; a basic canary's ReplicaSets never carry a
+// deadline, and their scale-downs cost no extra read.
+func usesScaleDownDeadlines(ro *v1alpha1.Rollout) bool {
+	s := ro.Spec.Strategy
+	return s.BlueGreen != nil || (s.Canary != nil && s.Canary.TrafficRouting != nil)
 }
