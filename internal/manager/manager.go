@@ -166,6 +166,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Recorder:                mgr.GetEventRecorder("switchyard"),
 		Clock:                   clk,
 		MaxConcurrentReconciles: opts.RolloutThreads,
+		AnalysisServed:          analysisServed,
+		// Serving one namespace, the controller may not read cluster-scoped
+		// templates (namespace-install.yaml grants no such access).
+		ClusterTemplates: opts.Namespace == "",
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up rollout controller: %w", err)
