@@ -49,7 +49,7 @@ func (r runner) Run() int {
 		panic(err)
 	}
 	if _, err := envtest.InstallCRDs(env.RESTConfig, envtest.CRDInstallOptions{
-		Paths: []string{filepath.Join(root, "config", "crd", "bases", "argoproj.io_rollouts.yaml")},
+		Paths: []string{filepath.Join(root, "config", "crd", "bases")},
 	}); err != nil {
 		panic(err)
 	}
@@ -151,12 +151,12 @@ func TestInvalidSpecs(t *testing.T) {
 		},
 		contains: []string{"spec.strategy"},
 	}, {
-		name: "unsupported field",
+		name: "pre-promotion analysis naming a template that does not exist",
 		mutate: func(ns string, ro *v1alpha1.Rollout) []client.Object {
-			ro.Spec.Strategy.BlueGreen.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{}
+			ro.Spec.Strategy.BlueGreen.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "smoke"}}}
 			return nil
 		},
-		contains: []string{"spec.strategy.blueGreen.prePromotionAnalysis", "not supported yet"},
+		contains: []string{"spec.strategy.blueGreen.prePromotionAnalysis.templates", "AnalysisTemplate 'smoke' not found"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,7 +185,8 @@ func TestInvalidSpecs(t *testing.T) {
 }
 
 // TestInvalidSpecLeavesRunningPodsAlone: a healthy Rollout edited into an
-// invalid one (a new image together with an unsupported field) gets
+// invalid one (a new image together with an analysis naming a template that
+// does not exist) gets
 // InvalidSpec, and its ReplicaSets and pods are not touched; fixing the spec
 // resumes the update.
 func TestInvalidSpecLeavesRunningPodsAlone(t *testing.T) {
@@ -219,9 +220,10 @@ func TestInvalidSpecLeavesRunningPodsAlone(t *testing.T) {
 
 	live := get(ns, ro.Name)()
 	live.Spec.Template.Spec.Containers[0].Image = "backend:v2"
-	live.Spec.Strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{}
+	live.Spec.Strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{RolloutAnalysis: v1alpha1.RolloutAnalysis{
+		Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "missing"}}}}
 	g.Expect(k8sClient.Update(ctx, live)).To(Succeed())
-	g.Eventually(get(ns, ro.Name)).Should(WithTransform(invalidSpec, ContainSubstring("spec.strategy.canary.analysis")))
+	g.Eventually(get(ns, ro.Name)).Should(WithTransform(invalidSpec, ContainSubstring("spec.strategy.canary.analysis.templates: Invalid value: \"templateNames: [missing]\": AnalysisTemplate 'missing' not found")))
 	g.Consistently(snapshot, 3*time.Second, 200*time.Millisecond).Should(Equal(before))
 
 	live = get(ns, ro.Name)()
