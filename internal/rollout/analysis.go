@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -58,8 +57,8 @@ func indexTemplates(obj client.Object) []string {
 		return nil
 	}
 	var out []string
-	for _, src := range analysesOf(ro) {
-		for _, t := range src.analysis.Templates {
+	for _, spec := range rolloutanalysis.Specs(ro) {
+		for _, t := range spec.Analysis.Templates {
 			out = append(out, templateKey(ptr.Deref(t.ClusterScope, false), t.TemplateName))
 		}
 	}
@@ -98,51 +97,18 @@ func (r *Reconciler) watchTemplates() error {
 	return r.templateWatches.err
 }
 
-// analysisSpec is one analysis a Rollout's spec asks for.
-type analysisSpec struct {
-	kind     rolloutanalysis.Kind
-	path     *field.Path
-	analysis *v1alpha1.RolloutAnalysis
-	step     int32
-}
-
-// analysesOf lists the analyses of the spec that have templates (an empty
-// templates list is no analysis, as in the reference).
-func analysesOf(ro *v1alpha1.Rollout) []analysisSpec {
-	var out []analysisSpec
-	add := func(kind rolloutanalysis.Kind, path *field.Path, a *v1alpha1.RolloutAnalysis, step int32) {
-		if a != nil && len(a.Templates) > 0 {
-			out = append(out, analysisSpec{kind: kind, path: path, analysis: a, step: step})
-		}
-	}
-	strategy := field.NewPath("spec", "strategy")
-	if c := ro.Spec.Strategy.Canary; c != nil {
-		for i := range c.Steps {
-			add(rolloutanalysis.Step, strategy.Child("canary", "steps").Index(i).Child("analysis"), c.Steps[i].Analysis, int32(i))
-		}
-		if c.Analysis != nil {
-			add(rolloutanalysis.Background, strategy.Child("canary", "analysis"), &c.Analysis.RolloutAnalysis, 0)
-		}
-	}
-	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
-		add(rolloutanalysis.PrePromotion, strategy.Child("blueGreen", "prePromotionAnalysis"), bg.PrePromotionAnalysis, 0)
-		add(rolloutanalysis.PostPromotion, strategy.Child("blueGreen", "postPromotionAnalysis"), bg.PostPromotionAnalysis, 0)
-	}
-	return out
-}
-
 // validateAnalysis checks the templates the Rollout's analyses name, as
 // the reference does when it reconciles: they exist, merge, get every arg
 // they need, and (outside background analysis) end by themselves. A
 // problem is InvalidSpec, and fixing the template resumes the Rollout
 // (the template watches bring it back).
 func (r *Reconciler) validateAnalysis(ctx context.Context, s *scope) (ctrl.Result, error) {
-	specs := analysesOf(s.ro)
+	specs := rolloutanalysis.Specs(s.ro)
 	if len(specs) == 0 {
 		return ctrl.Result{}, nil
 	}
 	if !r.AnalysisServed {
-		s.invalid = fmt.Sprintf("%s: the AnalysisRun CRD is not installed (kubectl apply -k config/crd)", specs[0].path)
+		s.invalid = fmt.Sprintf("%s: the AnalysisRun CRD is not installed (kubectl apply -k config/crd)", specs[0].Path)
 		s.stop = true
 		return ctrl.Result{}, nil
 	}
@@ -167,109 +133,14 @@ func (r *Reconciler) validateAnalysis(ctx context.Context, s *scope) (ctrl.Resul
 
 // checkAnalysis returns the problems of one analysis; err is a failure to
 // read.
-func (r *Reconciler) checkAnalysis(ctx context.Context, ro *v1alpha1.Rollout, spec analysisSpec) (field.ErrorList, error) {
-	a := spec.analysis
-	templatesPath := spec.path.Child("templates")
-	names := make([]string, 0, len(a.Templates))
-	for _, t := range a.Templates {
+func (r *Reconciler) checkAnalysis(ctx context.Context, ro *v1alpha1.Rollout, spec rolloutanalysis.Spec) (field.ErrorList, error) {
+	for _, t := range spec.Analysis.Templates {
 		if ptr.Deref(t.ClusterScope, false) && !r.ClusterTemplates {
-			return field.ErrorList{field.Invalid(templatesPath, t.TemplateName,
+			return field.ErrorList{field.Invalid(spec.Path.Child("templates"), t.TemplateName,
 				"ClusterAnalysisTemplates are not read when the controller serves one namespace (--namespace); use an AnalysisTemplate")}, nil
 		}
-		names = append(names, t.TemplateName)
 	}
-	value := fmt.Sprintf("templateNames: %v", names)
-	templates, err := analysis.FetchTemplates(ctx, analysis.ClientTemplates{Reader: r.Client}, ro.Namespace, analysis.FromRollout(a.Templates))
-	if err != nil {
-		if analysis.IsSpecError(err) {
-			return field.ErrorList{field.Invalid(templatesPath, value, err.Error())}, nil
-		}
-		return nil, err
-	}
-
-	var errs field.ErrorList
-	type named struct {
-		kind, name string
-		spec       *v1alpha1.AnalysisTemplateSpec
-	}
-	var all []named
-	for _, t := range templates.Namespaced {
-		all = append(all, named{"AnalysisTemplate", t.Name, &t.Spec})
-	}
-	for _, t := range templates.Cluster {
-		all = append(all, named{"ClusterAnalysisTemplate", t.Name, &t.Spec})
-	}
-	for _, t := range all {
-		for _, e := range analysis.ValidateTemplateSpec(t.spec, field.NewPath("spec")) {
-			errs = append(errs, field.Invalid(templatesPath, t.name, fmt.Sprintf("%s %s: %s", t.kind, t.name, e.Error())))
-		}
-		if spec.kind == rolloutanalysis.Background {
-			continue
-		}
-		for i := range t.spec.Metrics {
-			m := &t.spec.Metrics[i]
-			if analysis.RunsIndefinitely(m) {
-				count := "<nil>"
-				if m.Count != nil {
-					count = m.Count.String()
-				}
-				errs = append(errs, field.Invalid(templatesPath, t.name,
-					fmt.Sprintf("%s %s has metric %s which runs indefinitely. Invalid value for count: %s", t.kind, t.name, m.Name, count)))
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return errs, nil
-	}
-	merged, err := templates.Flatten()
-	if err != nil {
-		return field.ErrorList{field.Invalid(templatesPath, value, err.Error())}, nil
-	}
-	given := map[string]bool{}
-	for _, arg := range a.Args {
-		given[arg.Name] = true
-	}
-	for _, arg := range merged.Args {
-		if arg.Value == nil && arg.ValueFrom == nil && !given[arg.Name] {
-			errs = append(errs, field.Invalid(spec.path.Child("args"), arg.Name, "missing analysis arguments in rollout spec"))
-		}
-	}
-	if len(errs) > 0 {
-		return errs, nil
-	}
-	args, argErrs := validationArgs(ro, a.Args, spec.path.Child("args"))
-	if len(argErrs) > 0 {
-		return argErrs, nil
-	}
-	placeholders := analysis.ArgSources{Object: ro, StableHash: "stable", LatestHash: "latest"}
-	if _, err := analysis.BuildRunFrom(templates, analysis.RunRequest{
-		Namespace: ro.Namespace, Args: args, DryRun: a.DryRun, MeasurementRetention: a.MeasurementRetention, Sources: &placeholders,
-	}); err != nil {
-		if analysis.IsSpecError(err) {
-			return field.ErrorList{field.Invalid(templatesPath, value, err.Error())}, nil
-		}
-		return nil, err
-	}
-	return nil, nil
-}
-
-// validationArgs resolves a Rollout's args as far as they can be without
-// the run: metadata fieldRefs (the downward API's paths) and the
-// podTemplateHashValue kind are checked; other fieldRefs, which may name
-// status fields set later, stand in with a placeholder.
-func validationArgs(ro *v1alpha1.Rollout, args []v1alpha1.AnalysisRunArgument, path *field.Path) ([]v1alpha1.Argument, field.ErrorList) {
-	in := make([]v1alpha1.AnalysisRunArgument, len(args))
-	for i, a := range args {
-		in[i] = *a.DeepCopy()
-		if vf := a.ValueFrom; vf != nil && vf.FieldRef != nil && !strings.HasPrefix(vf.FieldRef.FieldPath, "metadata") {
-			in[i].ValueFrom, in[i].Value = nil, "placeholder"
-		}
-	}
-	out, err := analysis.ResolveRolloutArgs(in, analysis.ArgSources{Object: ro, StableHash: "stable", LatestHash: "latest"})
-	if err != nil {
-		return nil, field.ErrorList{field.Invalid(path, "", err.Error())}
-	}
-	return out, nil
+	return rolloutanalysis.Check(ctx, analysis.ClientTemplates{Reader: r.Client}, ro, spec)
 }
 
 // gatherAnalysisRuns reads, from the cache, the runs the Rollout controls.
