@@ -65,8 +65,16 @@ func step(format string, args ...any) {
 
 func (s *sandbox) up(ctx context.Context) error {
 	began := time.Now()
+	if err := preflight(); err != nil {
+		return err
+	}
 	if err := s.down(); err != nil {
 		return err
+	}
+	for _, addr := range []string{registryAddr, prometheusAddr, exporterAddr} {
+		if !portFree(addr) {
+			return fmt.Errorf("%s is taken by another process (SANDBOX_REGISTRY, SANDBOX_PROMETHEUS and SANDBOX_EXPORTER choose other addresses)", addr)
+		}
 	}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return err
@@ -100,11 +108,17 @@ func (s *sandbox) up(ctx context.Context) error {
 	}
 	step("pushed %s:latest (%s)", sandboxImage, digest)
 
+	step("starting Prometheus on %s, scraping the sandbox's error-ratio exporter on %s", prometheusAddr, exporterAddr)
+	if err := s.startAnalysis(ctx, st); err != nil {
+		return err
+	}
+
 	step("installing Switchyard into %q with kubectl apply -k config/overlays/default-namespace", namespace)
 	if err := s.kubectl(ctx, kubeconfig, "apply", "-k", filepath.Join(s.root, "config", "overlays", "default-namespace")); err != nil {
 		return err
 	}
-	if err := s.waitFor(ctx, kubeconfig, time.Minute, "--for=condition=Established", "crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev"); err != nil {
+	if err := s.waitFor(ctx, kubeconfig, time.Minute, "--for=condition=Established", "crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev",
+		"crd/analysistemplates.argoproj.io", "crd/analysisruns.argoproj.io"); err != nil {
 		return err
 	}
 
@@ -129,15 +143,15 @@ func (s *sandbox) up(ctx context.Context) error {
 		}
 	}
 
-	step("applying the seed's Rollouts verbatim through a kustomize overlay (%s)", s.path("seed"))
+	step("applying the seed's Rollouts verbatim, and backend-analysis with its AnalysisTemplate, through a kustomize overlay (%s)", s.path("seed"))
 	if err := s.writeOverlay(digest); err != nil {
 		return err
 	}
 	if err := s.kubectl(ctx, kubeconfig, "apply", "-k", s.path("seed")); err != nil {
 		return err
 	}
-	step("waiting for both Rollouts to be Healthy")
-	for _, ro := range []string{"backend-bluegreen", "backend-canary"} {
+	step("waiting for the Rollouts to be Healthy")
+	for _, ro := range []string{"backend-bluegreen", "backend-canary", "backend-analysis"} {
 		if err := s.waitFor(ctx, kubeconfig, 3*time.Minute, "--for=jsonpath={.status.phase}=Healthy", "rollout/"+ro); err != nil {
 			return err
 		}
@@ -150,6 +164,8 @@ Sandbox ready in %s. Next:
   make sandbox-push                                  # a new build under backend:latest
   kubectl argo rollouts get rollout backend-canary --watch
   kubectl argo rollouts promote backend-canary
+  make sandbox-bad-metric                            # backend-analysis's next update fails its analysis
+  make sandbox-good-metric
 
 make sandbox-down stops everything.
 `, time.Since(began).Round(time.Second), kubeconfig, filepath.Join(s.root, "bin"))
@@ -245,7 +261,7 @@ http:
 	}
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
-		return 0, fmt.Errorf("docker-registry not found: apt-get install docker-registry")
+		return 0, fmt.Errorf("docker-registry not found: apt-get install -y docker-registry")
 	}
 	pid, err := s.detach("docker-registry", bin, "serve", s.path("registry", "config.yml"))
 	if err != nil {
@@ -263,12 +279,18 @@ http:
 
 // detach starts a process that outlives the sandbox command.
 func (s *sandbox) detach(name, bin string, args ...string) (int, error) {
+	return s.detachEnv(name, bin, nil, args...)
+}
+
+// detachEnv is detach with extra environment variables.
+func (s *sandbox) detachEnv(name, bin string, env []string, args ...string) (int, error) {
 	log, err := os.Create(s.path(name + ".log"))
 	if err != nil {
 		return 0, err
 	}
 	defer log.Close()
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -325,6 +347,10 @@ func (s *sandbox) writeOverlay(digest string) error {
 			return err
 		}
 	}
+	analysis := strings.ReplaceAll(analysisManifests, "PROMETHEUS_ADDR", prometheusAddr)
+	if err := os.WriteFile(filepath.Join(dir, "analysis-rollout.yaml"), []byte(analysis), 0o644); err != nil {
+		return err
+	}
 	updaters := ""
 	for _, ro := range []string{"backend-bluegreen", "backend-canary"} {
 		updaters += fmt.Sprintf(`---
@@ -357,6 +383,7 @@ namespace: %s
 resources:
 - bluegreen-rollout.yaml
 - canary-rollout.yaml
+- analysis-rollout.yaml
 - imageupdaters.yaml
 images:
 - name: %s
