@@ -209,12 +209,14 @@ type analysisOutcome struct {
 	aborted bool
 	// held: the InconclusiveAnalysisRun pause is present.
 	held bool
+	// resumed: a person cleared the inconclusive pause this pass; the
+	// strategy decides who spends controllerPause (see resumeSpent).
+	resumed bool
 }
 
 // reconcileSources decides each source, acts (terminate, create), records
 // the statuses and events, then applies the verdicts to the Rollout: the
-// first failure aborts it, an inconclusive result pauses it, and a
-// person's resume after an inconclusive result is consumed here.
+// first failure aborts it, an inconclusive result pauses it.
 func (r *Reconciler) reconcileSources(ctx context.Context, s *scope, cancelAll bool, sources ...*analysisSource) (analysisOutcome, error) {
 	st := &s.ro.Status
 	shared := rolloutanalysis.Rollout{
@@ -279,15 +281,21 @@ func (r *Reconciler) reconcileSources(ctx context.Context, s *scope, cancelAll b
 		ctrl.LoggerFrom(ctx).Info("analysis failed: aborting the update", "reason", abortMessage)
 	case inconclusive:
 		addPause(s, v1alpha1.PauseReasonInconclusiveAnalysis)
-	case resumed && len(st.PauseConditions) == 0 && pauseStart(&s.original.Status, v1alpha1.PauseReasonCanaryPauseStep) == nil:
-		// The promote that cleared the inconclusive pause is spent on the
-		// new run; it must not also complete a later pause step or skip
-		// the blue-green pause. (When a canary pause step was cleared
-		// with it, that step consumes it.)
-		st.ControllerPause = false
 	}
 	out.held = pauseStart(st, v1alpha1.PauseReasonInconclusiveAnalysis) != nil
+	out.resumed = resumed && !out.held && len(st.PauseConditions) == 0
 	return out, nil
+}
+
+// resumeSpent: the promote that cleared an inconclusive pause is spent on
+// the new run (status.controllerPause is cleared), so that it does not
+// also complete a later pause step or skip the blue-green pause; unless
+// the Rollout stands at a pause step, whose pause the same promote ends
+// (as the reference does).
+func resumeSpent(s *scope, atPauseStep bool) {
+	if !atPauseStep {
+		s.ro.Status.ControllerPause = false
+	}
 }
 
 func runView(run *v1alpha1.AnalysisRun) *rolloutanalysis.Run {
@@ -445,6 +453,9 @@ func (r *Reconciler) canaryAnalysis(ctx context.Context, s *scope) (canaryGate, 
 	if err != nil {
 		return canaryGate{}, err
 	}
+	if out.resumed {
+		resumeSpent(s, int(index) < len(spec.Steps) && spec.Steps[index].Pause != nil)
+	}
 	return canaryGate{StepPassed: step.decision.Verdict == rolloutanalysis.Passed, Held: out.held}, nil
 }
 
@@ -473,6 +484,9 @@ func (r *Reconciler) blueGreenAnalysis(ctx context.Context, s *scope, o *bluegre
 	out, err := r.reconcileSources(ctx, s, cancelAll, pre, post)
 	if err != nil {
 		return err
+	}
+	if out.resumed {
+		resumeSpent(s, false)
 	}
 	gate := func(src *analysisSource) bluegreen.Gate {
 		switch {

@@ -308,3 +308,129 @@ func replicaSets(g *WithT, ns string) []appsv1.ReplicaSet {
 	g.Expect(k8sClient.List(context.Background(), &list, client.InNamespace(ns))).To(Succeed())
 	return list.Items
 }
+
+// untilPass is a template measuring every 500ms until the verdict is
+// "pass" (then Successful); other verdicts just measure again.
+const untilPassTemplate = `
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: until-pass
+spec:
+  args:
+  - name: url
+  metrics:
+  - name: check
+    interval: 500ms
+    count: 1200
+    failureLimit: -1
+    consecutiveSuccessLimit: 1
+    provider:
+      web:
+        url: "{{args.url}}"
+        jsonPath: "{$.result}"
+    successCondition: result == "pass"
+`
+
+// pollTemplate measures every 500ms for as long as it runs: "fail" fails
+// it, anything but "pass" and "fail" makes it Inconclusive.
+const pollTemplate = `
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: poll
+spec:
+  args:
+  - name: url
+  metrics:
+  - name: check
+    interval: 500ms
+    provider:
+      web:
+        url: "{{args.url}}"
+        jsonPath: "{$.result}"
+    successCondition: result == "pass"
+    failureCondition: result == "fail"
+`
+
+func runPhase(ns, name string) func() v1alpha1.AnalysisPhase {
+	return func() v1alpha1.AnalysisPhase {
+		if r := analysisRun(ns, name)(); r != nil {
+			return r.Status.Phase
+		}
+		return "missing"
+	}
+}
+
+func patchStatus(g *WithT, ns, name, patch string) {
+	p := client.RawPatch(types.MergePatchType, []byte(patch))
+	g.Expect(k8sClient.Status().Patch(context.Background(), &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}, p)).To(Succeed())
+}
+
+// TestAnalysisAndPromote: what a person's promote does to running
+// analyses. A promote past a running step analysis terminates it (the step
+// moves on, the run ends Successful) while the background analysis goes on;
+// an inconclusive background analysis pauses the Rollout, and the promote
+// that clears the pause replaces it with a fresh ".1" run (and completes
+// the pause step it was cleared with); full promotion terminates it.
+func TestAnalysisAndPromote(t *testing.T) {
+	t.Parallel()
+	ns, g := newNamespace(t)
+	web := newVerdicts(t)
+	createYAML(g, ns, untilPassTemplate)
+	createYAML(g, ns, pollTemplate)
+	ro := seed(t, g, "canary-rollout.yaml", ns)
+	ro.Spec.Replicas = ptr.To[int32](1)
+	ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{
+		{Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "until-pass"}},
+			Args: []v1alpha1.AnalysisRunArgument{{Name: "url", Value: web.url(ns + "-step")}}}},
+		{Pause: &v1alpha1.RolloutPause{}},
+	}
+	ro.Spec.Strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{RolloutAnalysis: v1alpha1.RolloutAnalysis{
+		Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "poll"}},
+		Args:      []v1alpha1.AnalysisRunArgument{{Name: "url", Value: web.url(ns + "-bg")}},
+	}}
+	g.Expect(k8sClient.Create(context.Background(), ro)).To(Succeed())
+	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))
+
+	web.say(ns+"-step", "not yet")
+	web.say(ns+"-bg", "pass")
+	setImage(g, ns, ro.Name, "backend:v2")
+	var stepRun, bgRun string
+	g.Eventually(func(g Gomega) {
+		live := get(ns, ro.Name)()
+		st := live.Status.Canary
+		g.Expect(st.CurrentStepAnalysisRunStatus).To(HaveField("Status", v1alpha1.AnalysisPhaseRunning))
+		g.Expect(st.CurrentBackgroundAnalysisRunStatus).To(HaveField("Status", v1alpha1.AnalysisPhaseRunning))
+		stepRun, bgRun = st.CurrentStepAnalysisRunStatus.Name, st.CurrentBackgroundAnalysisRunStatus.Name
+		g.Expect(bgRun).To(Equal(fmt.Sprintf("%s-%s-2", ro.Name, live.Status.CurrentPodHash)))
+	}).Should(Succeed())
+
+	// promote while the step analysis runs: the index moves past it.
+	patchStatus(g, ns, ro.Name, `{"status":{"pauseConditions":null,"currentStepIndex":1}}`)
+	g.Eventually(runPhase(ns, stepRun)).Should(Equal(v1alpha1.AnalysisPhaseSuccessful))
+	g.Expect(analysisRun(ns, stepRun)().Spec.Terminate).To(BeTrue())
+	g.Eventually(message(ns, ro.Name)).Should(Equal("Paused: CanaryPauseStep"))
+	g.Expect(get(ns, ro.Name)().Status.Canary.CurrentStepAnalysisRunStatus).To(BeNil())
+	g.Expect(runPhase(ns, bgRun)()).To(Equal(v1alpha1.AnalysisPhaseRunning), "the background analysis goes on")
+
+	// The background analysis cannot decide: a pause for a person.
+	web.say(ns+"-bg", "unsure")
+	g.Eventually(func(g Gomega) {
+		live := get(ns, ro.Name)()
+		g.Expect(live.Status.PauseConditions).To(ContainElement(HaveField("Reason", v1alpha1.PauseReasonInconclusiveAnalysis)))
+		g.Expect(live.Status.Canary.CurrentBackgroundAnalysisRunStatus).To(HaveField("Status", v1alpha1.AnalysisPhaseInconclusive))
+	}).Should(Succeed())
+	g.Expect(get(ns, ro.Name)().Status.StableRS).NotTo(Equal(get(ns, ro.Name)().Status.CurrentPodHash), "nothing is promoted meanwhile")
+
+	// The person promotes: a fresh background run, and the pause step ends.
+	web.say(ns+"-bg", "pass")
+	promote(g, ns, ro.Name)
+	g.Eventually(runPhase(ns, bgRun+".1")).Should(Or(Equal(v1alpha1.AnalysisPhaseRunning), Equal(v1alpha1.AnalysisPhaseSuccessful)))
+	// All steps done: fully promoted, and the background run is ended.
+	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))
+	g.Eventually(runPhase(ns, bgRun+".1")).Should(Equal(v1alpha1.AnalysisPhaseSuccessful))
+	g.Expect(analysisRun(ns, bgRun+".1")().Spec.Terminate).To(BeTrue())
+	g.Expect(runPhase(ns, bgRun)()).To(Equal(v1alpha1.AnalysisPhaseInconclusive))
+	g.Expect(get(ns, ro.Name)().Status.Canary.CurrentBackgroundAnalysisRunStatus).To(BeNil())
+}
