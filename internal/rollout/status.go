@@ -58,8 +58,8 @@ func (r *Reconciler) computeStatus(_ context.Context, s *scope) {
 	for _, e := range res.Events {
 		r.Recorder.Eventf(s.ro, nil, e.Type, e.Reason, e.Reason, "%s", e.Message)
 	}
-	st.Phase, st.Message = phase.Compute(s.ro)
 	r.trafficRoutingStatus(s)
+	st.Phase, st.Message = phase.Compute(s.ro)
 }
 
 // counts fills the replica counts. For blue-green, readiness, availability
