@@ -13,8 +13,17 @@ go tool controller-gen crd:maxDescLen=0,generateEmbeddedObjectMeta=true paths=./
 # Let spec.template.metadata keep unknown keys (e.g. creationTimestamp: null),
 # as Argo Rollouts' CRD does; controller-gen markers cannot express this.
 go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml
-# RBAC from the +kubebuilder:rbac markers on the reconcilers.
-go tool controller-gen rbac:roleName=switchyard paths=./internal/... output:rbac:artifacts:config=config/rbac
+# RBAC from the +kubebuilder:rbac markers, one ClusterRole per binary, each
+# from the markers of the packages that binary links (go list -deps): a
+# marker in a package the controller does not link grants it nothing.
+module=$(go list -m)
+packages_of() {
+  go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' "$1" | grep "^${module}/" | paste -sd ';' -
+}
+go tool controller-gen rbac:roleName=switchyard,fileName=role.yaml \
+  paths="$(packages_of ./cmd/switchyard)" output:rbac:artifacts:config=config/rbac
+go tool controller-gen rbac:roleName=switchyard-image-updater,fileName=image_updater_role.yaml \
+  paths="$(packages_of ./cmd/image-updater)" output:rbac:artifacts:config=config/rbac
 # The single-file installs, built from the kustomize bases.
 go run ./hack/installyaml config/default install.yaml
 go run ./hack/installyaml config/namespaced namespace-install.yaml
