@@ -10,8 +10,10 @@ go tool controller-gen object paths=./api/...
 # generateEmbeddedObjectMeta=true: keep spec.template.metadata.labels and
 # annotations in the schema (otherwise the API server prunes them).
 go tool controller-gen crd:maxDescLen=0,generateEmbeddedObjectMeta=true paths=./api/... output:crd:artifacts:config=config/crd/bases
-# Let spec.template.metadata keep unknown keys (e.g. creationTimestamp: null),
-# as Argo Rollouts' CRD does; controller-gen markers cannot express this.
+# What controller-gen markers cannot express: spec.template.metadata keeps
+# unknown keys (e.g. creationTimestamp: null) as in Argo Rollouts' CRD,
+# number-or-string quantities, unkeyed env lists, and the schema bounds the
+# CEL validation rules need to fit kube-apiserver's cost budget.
 go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml
 # RBAC from the +kubebuilder:rbac markers, one ClusterRole per binary, each
 # from the markers of the packages that binary links (go list -deps): a
