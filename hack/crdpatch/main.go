@@ -85,6 +85,10 @@ var unkeyedLists = []string{"env", "imagePullSecrets", "hostAliases"}
 //   - canary steps[].experiment gets type object (Argo's CRD types it):
 //     a schema without a type is invisible to CEL, and the rule that a step
 //     sets exactly one action must see it.
+//
+// And spec.template.spec no longer requires containers (see
+// templateOptionalContainers): a CEL rule requires them unless workloadRef
+// is set.
 var celBounds = []struct {
 	path []string // property names below openAPIV3Schema; "[]" for items, "{}" for additionalProperties
 	set  map[string]any
@@ -95,6 +99,14 @@ var celBounds = []struct {
 	{path: []string{"spec", "selector", "matchLabels", "{}"}, set: map[string]any{"maxLength": 63}},
 	{path: []string{"spec", "strategy", "canary", "steps", "[]", "experiment"}, set: map[string]any{"type": "object"}, unless: "type"},
 }
+
+// templateOptionalContainers is the pod spec whose "containers" is no
+// longer required by the schema. A Rollout with a workloadRef has an empty
+// template, which Go clients write as {"spec":{"containers":null}}; the
+// server drops the null and the schema would refuse the missing list,
+// while the Rollout is valid. The Rollout's CEL rule requires containers
+// when there is no workloadRef, with the message of internal/validation.
+var templateOptionalContainers = []string{"spec", "template", "spec"}
 
 func main() {
 	if len(os.Args) < 2 {
@@ -148,6 +160,26 @@ func patchFile(path string) error {
 		for _, name := range unkeyedLists {
 			if n := unkey(schema, name); n == 0 {
 				return fmt.Errorf("no keyed list %q found", name)
+			}
+		}
+		podSpec := schema
+		for _, name := range templateOptionalContainers {
+			podSpec, _ = lookup(podSpec, "properties", name).(map[string]any)
+			if podSpec == nil {
+				return fmt.Errorf("schema has no property path %v", templateOptionalContainers)
+			}
+		}
+		if req, ok := podSpec["required"].([]any); ok {
+			var kept []any
+			for _, r := range req {
+				if r != "containers" {
+					kept = append(kept, r)
+				}
+			}
+			if len(kept) == 0 {
+				delete(podSpec, "required")
+			} else {
+				podSpec["required"] = kept
 			}
 		}
 		for _, b := range celBounds {
