@@ -127,19 +127,22 @@ func (s *sandbox) up(ctx context.Context) error {
 	// Simulated nodes run no containers, so the installed Deployment's pod
 	// is a stand-in: the controller runs here, with that Deployment's
 	// ServiceAccount identity and RBAC.
-	step("starting the controller and the image updater (with the installed ServiceAccount's token; logs in %s)", s.dir)
-	saConfig, err := s.serviceAccountKubeconfig(ctx, c)
-	if err != nil {
-		return err
-	}
-	for _, bin := range []string{"switchyard", "image-updater"} {
-		pid, err := s.detach(bin, filepath.Join(s.root, "bin", bin),
+	step("starting the controller and the image updater (each with its installed ServiceAccount's token; logs in %s)", s.dir)
+	for _, bin := range []struct{ name, serviceAccount string }{
+		{"switchyard", "switchyard"},
+		{"image-updater", "switchyard-image-updater"},
+	} {
+		saConfig, err := s.serviceAccountKubeconfig(ctx, c, bin.serviceAccount)
+		if err != nil {
+			return err
+		}
+		pid, err := s.detach(bin.name, filepath.Join(s.root, "bin", bin.name),
 			"--kubeconfig="+saConfig, "--leader-elect=false",
 			"--metrics-bind-address=0", "--health-probe-bind-address=0")
 		if err != nil {
 			return err
 		}
-		st.PIDs[bin] = pid
+		st.PIDs[bin.name] = pid
 		if err := s.save(st); err != nil {
 			return err
 		}
@@ -295,18 +298,18 @@ func (s *sandbox) detach(name, bin string, args ...string) (int, error) {
 	return pid, nil
 }
 
-// serviceAccountKubeconfig writes a kubeconfig with a token of the
+// serviceAccountKubeconfig writes a kubeconfig with a token of a
 // ServiceAccount the install created.
-func (s *sandbox) serviceAccountKubeconfig(ctx context.Context, c *cluster.Cluster) (string, error) {
+func (s *sandbox) serviceAccountKubeconfig(ctx context.Context, c *cluster.Cluster, serviceAccount string) (string, error) {
 	kube, err := kubernetes.NewForConfig(c.RESTConfig)
 	if err != nil {
 		return "", err
 	}
-	tok, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, "switchyard", &authenticationv1.TokenRequest{
+	tok, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](7 * 24 * 3600)},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		return "", fmt.Errorf("token for serviceaccount switchyard: %w", err)
+		return "", fmt.Errorf("token for serviceaccount %s: %w", serviceAccount, err)
 	}
 	admin, err := clientcmd.LoadFromFile(c.Kubeconfig)
 	if err != nil {
@@ -315,11 +318,11 @@ func (s *sandbox) serviceAccountKubeconfig(ctx context.Context, c *cluster.Clust
 	cfg := clientcmdapi.NewConfig()
 	for name, cl := range admin.Clusters {
 		cfg.Clusters[name] = cl
-		cfg.Contexts["switchyard"] = &clientcmdapi.Context{Cluster: name, AuthInfo: "switchyard", Namespace: namespace}
+		cfg.Contexts[serviceAccount] = &clientcmdapi.Context{Cluster: name, AuthInfo: serviceAccount, Namespace: namespace}
 	}
-	cfg.AuthInfos["switchyard"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
-	cfg.CurrentContext = "switchyard"
-	path := s.path("switchyard.kubeconfig")
+	cfg.AuthInfos[serviceAccount] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	cfg.CurrentContext = serviceAccount
+	path := s.path(serviceAccount + ".kubeconfig")
 	return path, clientcmd.WriteToFile(*cfg, path)
 }
 
