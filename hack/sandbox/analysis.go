@@ -33,7 +33,10 @@ var analysisManifests string
 const (
 	goodRatio = "0.01"
 	badRatio  = "0.25"
-	// analysisService is the service label the Rollout passes as an arg.
+	// analysisRollout is the Rollout with the analysis step (no image
+	// updater: the walkthrough sets its image); analysisService is the
+	// service label it passes as an arg.
+	analysisRollout = "backend-analysis"
 	analysisService = "backend-analysis"
 )
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -28,12 +29,20 @@ import (
 
 	imagesv1alpha1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/test/cluster"
+	"github.com/switchyard-dev/switchyard/test/routercrds"
 )
 
 const (
 	seedImage = "XXXXXXXXXXXX.dkr.ecr.{AWS-REGION}.amazonaws.com/backend"
 	namespace = "default"
 )
+
+// rollouts are the sandbox's Rollouts: the two seeds, and the canary seed
+// behind a Gateway API HTTPRoute.
+var rollouts = []string{"backend-bluegreen", "backend-canary", "backend-canary-gatewayapi"}
+
+// manifests are their files in examples/.
+var manifests = []string{"bluegreen-rollout.yaml", "canary-rollout.yaml", "canary-gatewayapi-rollout.yaml"}
 
 // registryAddr is the sandbox registry: the overlay and the ImageUpdaters
 // name it, so it is fixed (SANDBOX_REGISTRY overrides it).
@@ -121,23 +130,34 @@ func (s *sandbox) up(ctx context.Context) error {
 		"crd/analysistemplates.argoproj.io", "crd/analysisruns.argoproj.io"); err != nil {
 		return err
 	}
+	gateway, err := routercrds.GatewayAPI(s.root)
+	if err != nil {
+		return err
+	}
+	step("installing the Gateway API route CRDs from the sigs.k8s.io/gateway-api module (no gateway runs: the routes are only written)")
+	if err := routercrds.Install(c.RESTConfig, gateway); err != nil {
+		return err
+	}
 
 	// Simulated nodes run no containers, so the installed Deployment's pod
 	// is a stand-in: the controller runs here, with that Deployment's
 	// ServiceAccount identity and RBAC.
-	step("starting the controller and the image updater (with the installed ServiceAccount's token; logs in %s)", s.dir)
-	saConfig, err := s.serviceAccountKubeconfig(ctx, c)
-	if err != nil {
-		return err
-	}
-	for _, bin := range []string{"switchyard", "image-updater"} {
-		pid, err := s.detach(bin, filepath.Join(s.root, "bin", bin),
+	step("starting the controller and the image updater (each with its installed ServiceAccount's token; logs in %s)", s.dir)
+	for _, bin := range []struct{ name, serviceAccount string }{
+		{"switchyard", "switchyard"},
+		{"image-updater", "switchyard-image-updater"},
+	} {
+		saConfig, err := s.serviceAccountKubeconfig(ctx, c, bin.serviceAccount)
+		if err != nil {
+			return err
+		}
+		pid, err := s.detach(bin.name, filepath.Join(s.root, "bin", bin.name),
 			"--kubeconfig="+saConfig, "--leader-elect=false",
 			"--metrics-bind-address=0", "--health-probe-bind-address=0")
 		if err != nil {
 			return err
 		}
-		st.PIDs[bin] = pid
+		st.PIDs[bin.name] = pid
 		if err := s.save(st); err != nil {
 			return err
 		}
@@ -151,7 +171,7 @@ func (s *sandbox) up(ctx context.Context) error {
 		return err
 	}
 	step("waiting for the Rollouts to be Healthy")
-	for _, ro := range []string{"backend-bluegreen", "backend-canary", "backend-analysis"} {
+	for _, ro := range append(slices.Clone(rollouts), analysisRollout) {
 		if err := s.waitFor(ctx, kubeconfig, 3*time.Minute, "--for=jsonpath={.status.phase}=Healthy", "rollout/"+ro); err != nil {
 			return err
 		}
@@ -191,7 +211,7 @@ func (s *sandbox) push(ctx context.Context) error {
 	}
 	fmt.Printf("pushed %s:latest %s\n", sandboxImage, digest)
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		for _, ro := range []string{"backend-bluegreen", "backend-canary"} {
+		for _, ro := range rollouts {
 			iu := &imagesv1alpha1.ImageUpdater{}
 			if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ro}, iu); err != nil {
 				return false, nil
@@ -206,7 +226,7 @@ func (s *sandbox) push(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the image updater did not write %s back: %w", digest, err)
 	}
-	fmt.Printf("the image updater set it on backend-bluegreen and backend-canary after %s\n", time.Since(began).Round(time.Second))
+	fmt.Printf("the image updater set it on %s after %s\n", strings.Join(rollouts, ", "), time.Since(began).Round(time.Second))
 	return nil
 }
 
@@ -301,18 +321,18 @@ func (s *sandbox) detachEnv(name, bin string, env []string, args ...string) (int
 	return pid, nil
 }
 
-// serviceAccountKubeconfig writes a kubeconfig with a token of the
+// serviceAccountKubeconfig writes a kubeconfig with a token of a
 // ServiceAccount the install created.
-func (s *sandbox) serviceAccountKubeconfig(ctx context.Context, c *cluster.Cluster) (string, error) {
+func (s *sandbox) serviceAccountKubeconfig(ctx context.Context, c *cluster.Cluster, serviceAccount string) (string, error) {
 	kube, err := kubernetes.NewForConfig(c.RESTConfig)
 	if err != nil {
 		return "", err
 	}
-	tok, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, "switchyard", &authenticationv1.TokenRequest{
+	tok, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](7 * 24 * 3600)},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		return "", fmt.Errorf("token for serviceaccount switchyard: %w", err)
+		return "", fmt.Errorf("token for serviceaccount %s: %w", serviceAccount, err)
 	}
 	admin, err := clientcmd.LoadFromFile(c.Kubeconfig)
 	if err != nil {
@@ -321,16 +341,16 @@ func (s *sandbox) serviceAccountKubeconfig(ctx context.Context, c *cluster.Clust
 	cfg := clientcmdapi.NewConfig()
 	for name, cl := range admin.Clusters {
 		cfg.Clusters[name] = cl
-		cfg.Contexts["switchyard"] = &clientcmdapi.Context{Cluster: name, AuthInfo: "switchyard", Namespace: namespace}
+		cfg.Contexts[serviceAccount] = &clientcmdapi.Context{Cluster: name, AuthInfo: serviceAccount, Namespace: namespace}
 	}
-	cfg.AuthInfos["switchyard"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
-	cfg.CurrentContext = "switchyard"
-	path := s.path("switchyard.kubeconfig")
+	cfg.AuthInfos[serviceAccount] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	cfg.CurrentContext = serviceAccount
+	path := s.path(serviceAccount + ".kubeconfig")
 	return path, clientcmd.WriteToFile(*cfg, path)
 }
 
 // writeOverlay writes the kustomize overlay a user would keep next to the
-// seed: the two manifests, unchanged, and an images entry pointing them at
+// seed: the manifests (the two seeds and the Gateway API variant), unchanged, and an images entry pointing them at
 // the sandbox registry, pinned to the digest just pushed (as the image
 // updater's git write-back leaves it), plus the ImageUpdaters.
 func (s *sandbox) writeOverlay(digest string) error {
@@ -338,7 +358,7 @@ func (s *sandbox) writeOverlay(digest string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, f := range []string{"bluegreen-rollout.yaml", "canary-rollout.yaml"} {
+	for _, f := range manifests {
 		data, err := os.ReadFile(filepath.Join(s.root, "examples", f))
 		if err != nil {
 			return err
@@ -352,7 +372,7 @@ func (s *sandbox) writeOverlay(digest string) error {
 		return err
 	}
 	updaters := ""
-	for _, ro := range []string{"backend-bluegreen", "backend-canary"} {
+	for _, ro := range rollouts {
 		updaters += fmt.Sprintf(`---
 apiVersion: images.switchyard.dev/v1alpha1
 kind: ImageUpdater
@@ -371,8 +391,8 @@ spec:
     workload:
       kind: Rollout
       name: %[1]s
-      container: %[1]s
-`, ro, sandboxImage)
+      container: %[3]s
+`, ro, sandboxImage, strings.TrimSuffix(ro, "-gatewayapi"))
 	}
 	if err := os.WriteFile(filepath.Join(dir, "imageupdaters.yaml"), []byte(updaters), 0o644); err != nil {
 		return err
@@ -381,8 +401,7 @@ spec:
 kind: Kustomization
 namespace: %s
 resources:
-- bluegreen-rollout.yaml
-- canary-rollout.yaml
+- %s
 - analysis-rollout.yaml
 - imageupdaters.yaml
 images:
@@ -390,7 +409,7 @@ images:
   newName: %s
   newTag: latest
   digest: %s
-`, namespace, seedImage, sandboxImage, digest)
+`, namespace, strings.Join(manifests, "\n- "), seedImage, sandboxImage, digest)
 	return os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644)
 }
 

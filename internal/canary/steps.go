@@ -18,9 +18,16 @@ type StepState struct {
 	// ControllerPause is status.controllerPause: with no pause condition it
 	// means a client promoted (cleared the conditions).
 	ControllerPause bool
-	// WeightReached says the replica counts have reached the current
-	// setWeight step's target (replicas.StepComplete).
+	// WeightReached says the current step has taken effect: for setWeight
+	// the replica counts have reached its target (replicas.StepComplete)
+	// and, with a traffic router, the routers carry its weight; with a
+	// router, for setCanaryScale the counts are reached
+	// (trafficrouting.StepComplete), and for setHeaderRoute and
+	// setMirrorRoute the routers wrote the route this pass.
 	WeightReached bool
+	// TrafficRouted: the canary has a traffic router, so setCanaryScale
+	// and the header and mirror route steps wait for WeightReached.
+	TrafficRouted bool
 	Now           time.Time
 	// AnalysisPassed says the current analysis step's AnalysisRun is
 	// Successful (internal/rolloutanalysis).
@@ -44,9 +51,10 @@ type StepDecision struct {
 }
 
 // Advance moves through at most one step: a setWeight step completes when
-// its weight is reached; a pause step pauses, then completes when its
-// duration has passed or a client promotes; an analysis step completes
-// when its run is Successful.
+// its weight is reached (with a router, so do setCanaryScale, setHeaderRoute
+// and setMirrorRoute when they have taken effect); a pause step pauses, then
+// completes when its duration has passed or a client promotes; an analysis
+// step completes when its run is Successful.
 func Advance(s StepState) StepDecision {
 	d := StepDecision{Index: s.Index}
 	if int(s.Index) >= len(s.Steps) || s.Held {
@@ -54,7 +62,7 @@ func Advance(s StepState) StepDecision {
 	}
 	step := s.Steps[s.Index]
 	switch {
-	case step.SetWeight != nil:
+	case step.SetWeight != nil, s.TrafficRouted && (step.SetCanaryScale != nil || step.SetHeaderRoute != nil || step.SetMirrorRoute != nil):
 		if s.WeightReached {
 			d.Index++
 			d.Completed = true
@@ -88,8 +96,9 @@ func Advance(s StepState) StepDecision {
 		}
 	default:
 		// An analysis step without templates is no analysis (as in the
-		// reference). Validation refuses the other step kinds (setCanaryScale needs a
-		// traffic router, as in Argo); nothing to wait for.
+		// reference). Validation refuses the other step kinds
+		// (setCanaryScale and the route steps need a traffic router, as in
+		// Argo); nothing to wait for.
 		d.Index++
 		d.Completed = true
 	}

@@ -20,6 +20,8 @@ func TestAdvance(t *testing.T) {
 	scale := []v1alpha1.CanaryStep{{SetCanaryScale: &v1alpha1.SetCanaryScale{Replicas: ptr.To[int32](2)}}}
 	analysis := []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](20)}, {Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "error-rate"}}}}, {Pause: &v1alpha1.RolloutPause{}}}
 	noTemplates := []v1alpha1.CanaryStep{{Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{}}}}
+	header := []v1alpha1.CanaryStep{{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "h"}}}
+	mirror := []v1alpha1.CanaryStep{{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "m"}}}
 
 	tests := []struct {
 		name string
@@ -43,6 +45,12 @@ func TestAdvance(t *testing.T) {
 		{"analysis step with no templates is no analysis", StepState{Steps: noTemplates}, StepDecision{Index: 1, Completed: true}},
 		{"held by an inconclusive analysis: setWeight waits", StepState{Steps: analysis, WeightReached: true, Held: true}, StepDecision{}},
 		{"held: a pause does not start, a cleared pause does not complete", StepState{Steps: analysis, Index: 2, ControllerPause: true, Held: true}, StepDecision{Index: 2}},
+		{"with a router setCanaryScale waits for its counts", StepState{Steps: scale, TrafficRouted: true}, StepDecision{}},
+		{"with a router setCanaryScale completes at its counts", StepState{Steps: scale, TrafficRouted: true, WeightReached: true}, StepDecision{Index: 1, Completed: true}},
+		{"a header route waits for the routers", StepState{Steps: header, TrafficRouted: true}, StepDecision{}},
+		{"a header route completes once written", StepState{Steps: header, TrafficRouted: true, WeightReached: true}, StepDecision{Index: 1, Completed: true}},
+		{"a mirror route completes once written", StepState{Steps: mirror, TrafficRouted: true, WeightReached: true}, StepDecision{Index: 1, Completed: true}},
+		{"a pause with a router pauses", StepState{Steps: seedSteps, Index: 1, TrafficRouted: true, WeightReached: true}, StepDecision{Index: 1, AddPause: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

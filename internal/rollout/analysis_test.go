@@ -67,7 +67,8 @@ spec:
     failureCondition: result == "fail"
 `
 
-func createYAML(g *WithT, ns, doc string) {
+// createTemplate creates an AnalysisTemplate from YAML in ns.
+func createTemplate(g *WithT, ns, doc string) {
 	var t v1alpha1.AnalysisTemplate
 	g.Expect(yaml.Unmarshal([]byte(doc), &t)).To(Succeed())
 	t.Namespace = ns
@@ -126,7 +127,7 @@ func TestCanaryStepAnalysis(t *testing.T) {
 	g.Eventually(get(ns, ro.Name)).Should(WithTransform(invalidSpec,
 		Equal(`spec.strategy.canary.steps[1].analysis.templates: Invalid value: "templateNames: [web-check]": AnalysisTemplate 'web-check' not found`)))
 
-	createYAML(g, ns, webTemplate)
+	createTemplate(g, ns, webTemplate)
 	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))
 	g.Expect(runNames(g, ns)).To(BeEmpty(), "the first deploy runs no analysis")
 
@@ -248,7 +249,7 @@ spec:
 			t.Parallel()
 			ns, g := newNamespace(t)
 			for _, doc := range tc.templates {
-				createYAML(g, ns, doc)
+				createTemplate(g, ns, doc)
 			}
 			ro := seed(t, g, "canary-rollout.yaml", ns)
 			ro.Spec.Replicas = ptr.To[int32](1)
@@ -362,11 +363,6 @@ func runPhase(ns, name string) func() v1alpha1.AnalysisPhase {
 	}
 }
 
-func patchStatus(g *WithT, ns, name, patch string) {
-	p := client.RawPatch(types.MergePatchType, []byte(patch))
-	g.Expect(k8sClient.Status().Patch(context.Background(), &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}, p)).To(Succeed())
-}
-
 // TestAnalysisAndPromote: what a person's promote does to running
 // analyses. A promote past a running step analysis terminates it (the step
 // moves on, the run ends Successful) while the background analysis goes on;
@@ -377,8 +373,8 @@ func TestAnalysisAndPromote(t *testing.T) {
 	t.Parallel()
 	ns, g := newNamespace(t)
 	web := newVerdicts(t)
-	createYAML(g, ns, untilPassTemplate)
-	createYAML(g, ns, pollTemplate)
+	createTemplate(g, ns, untilPassTemplate)
+	createTemplate(g, ns, pollTemplate)
 	ro := seed(t, g, "canary-rollout.yaml", ns)
 	ro.Spec.Replicas = ptr.To[int32](1)
 	ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{

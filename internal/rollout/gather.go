@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/trafficrouting"
 	"github.com/switchyard-dev/switchyard/internal/validation"
 )
 
@@ -50,6 +51,9 @@ func referencedServices(ro *v1alpha1.Rollout) []string {
 	}
 	if c := ro.Spec.Strategy.Canary; c != nil {
 		names = append(names, c.CanaryService, c.StableService)
+		if pp := c.PingPong; pp != nil && c.TrafficRouting != nil {
+			names = append(names, pp.PingService, pp.PongService)
+		}
 	}
 	out := names[:0]
 	for _, n := range names {
@@ -89,6 +93,11 @@ func (r *Reconciler) gather(ctx context.Context, s *scope) (ctrl.Result, error) 
 			return ctrl.Result{}, fmt.Errorf("get service %s: %w", name, err)
 		}
 		s.services[name] = svc
+	}
+	if errs := trafficrouting.ValidateServices(s.ro, s.services); len(errs) > 0 {
+		s.invalid = errs.ToAggregate().Error()
+		s.stop = true
+		return ctrl.Result{}, nil
 	}
 
 	selector, err := metav1.LabelSelectorAsSelector(s.ro.Spec.Selector)
@@ -143,8 +152,14 @@ func serviceField(ro *v1alpha1.Rollout, name string) string {
 		}
 		return "spec.strategy.blueGreen.previewService"
 	}
-	if ro.Spec.Strategy.Canary.CanaryService == name {
+	c := ro.Spec.Strategy.Canary
+	switch {
+	case c.CanaryService == name:
 		return "spec.strategy.canary.canaryService"
+	case c.PingPong != nil && c.PingPong.PingService == name:
+		return "spec.strategy.canary.pingPong.pingService"
+	case c.PingPong != nil && c.PingPong.PongService == name:
+		return "spec.strategy.canary.pingPong.pongService"
 	}
 	return "spec.strategy.canary.stableService"
 }

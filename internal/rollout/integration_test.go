@@ -12,6 +12,7 @@ import (
 	"github.com/onsi/gomega/types"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -23,6 +24,7 @@ import (
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/manager"
 	"github.com/switchyard-dev/switchyard/test/cluster"
+	"github.com/switchyard-dev/switchyard/test/routercrds"
 )
 
 // These tests run the reconciler in-process (the same manager the binary
@@ -48,8 +50,13 @@ func (r runner) Run() int {
 	if err != nil {
 		panic(err)
 	}
+	routerCRDs, err := routercrds.All(root)
+	if err != nil {
+		panic(err)
+	}
 	if _, err := envtest.InstallCRDs(env.RESTConfig, envtest.CRDInstallOptions{
 		Paths: []string{filepath.Join(root, "config", "crd", "bases")},
+		CRDs:  routerCRDs,
 	}); err != nil {
 		panic(err)
 	}
@@ -127,8 +134,11 @@ func invalidSpec(ro *v1alpha1.Rollout) string {
 
 func TestInvalidSpecs(t *testing.T) {
 	tests := []struct {
-		name     string
-		mutate   func(ns string, ro *v1alpha1.Rollout) []client.Object
+		name   string
+		mutate func(ns string, ro *v1alpha1.Rollout) []client.Object
+		// refused is set when the CRD's rules refuse the Rollout at apply
+		// time; contains then applies to the API server's error.
+		refused  bool
 		contains []string
 	}{{
 		name: "missing active Service",
@@ -142,6 +152,16 @@ func TestInvalidSpecs(t *testing.T) {
 			ro.Spec.Selector.MatchLabels = map[string]string{"app": "something-else"}
 			return nil
 		},
+		refused:  true,
+		contains: []string{"spec.template.metadata.labels", "`selector` does not match template `labels`"},
+	}, {
+		// matchExpressions are checked at reconcile time only (the CRD's
+		// rules compare matchLabels).
+		name: "selector expression does not match the template labels",
+		mutate: func(ns string, ro *v1alpha1.Rollout) []client.Object {
+			ro.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"front"}}}
+			return nil
+		},
 		contains: []string{"spec.template.metadata.labels", "`selector` does not match template `labels`"},
 	}, {
 		name: "both strategies",
@@ -149,7 +169,8 @@ func TestInvalidSpecs(t *testing.T) {
 			ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{}
 			return nil
 		},
-		contains: []string{"spec.strategy"},
+		refused:  true,
+		contains: []string{"spec.strategy", "Multiple Strategies can not be listed"},
 	}, {
 		name: "pre-promotion analysis naming a template that does not exist",
 		mutate: func(ns string, ro *v1alpha1.Rollout) []client.Object {
@@ -170,13 +191,20 @@ func TestInvalidSpecs(t *testing.T) {
 			for _, o := range extra {
 				g.Expect(k8sClient.Create(context.Background(), o)).To(Succeed())
 			}
-			g.Expect(k8sClient.Create(context.Background(), ro)).To(Succeed())
 			matchers := []types.GomegaMatcher{}
 			for _, c := range tt.contains {
 				matchers = append(matchers, ContainSubstring(c))
 			}
-			g.Eventually(get(ns, ro.Name)).Should(WithTransform(invalidSpec, SatisfyAll(matchers...)))
-			g.Expect(get(ns, ro.Name)().Status.Message).To(HavePrefix("InvalidSpec: "))
+			err := k8sClient.Create(context.Background(), ro)
+			if tt.refused {
+				g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want a refusal at apply time, got %v", err)
+				g.Expect(err.Error()).To(SatisfyAll(matchers...))
+				g.Expect(get(ns, ro.Name)()).To(BeNil())
+			} else {
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Eventually(get(ns, ro.Name)).Should(WithTransform(invalidSpec, SatisfyAll(matchers...)))
+				g.Expect(get(ns, ro.Name)().Status.Message).To(HavePrefix("InvalidSpec: "))
+			}
 			var rsList appsv1.ReplicaSetList
 			g.Expect(k8sClient.List(context.Background(), &rsList, client.InNamespace(ns))).To(Succeed())
 			g.Expect(rsList.Items).To(BeEmpty(), "an invalid Rollout creates nothing")

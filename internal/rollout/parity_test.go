@@ -225,3 +225,44 @@ func TestBlueGreenToCanary(t *testing.T) {
 		g.Expect(svc.Annotations).NotTo(HaveKey(v1alpha1.ManagedByRolloutsKey))
 	}).Should(Succeed())
 }
+
+// TestCanaryToBlueGreen: switching back gives the canary and stable
+// Services back (no hash selector, no managed-by annotation) and the
+// blue-green Services take over, with no restart of the running revision.
+func TestCanaryToBlueGreen(t *testing.T) {
+	t.Parallel()
+	ns, g := newNamespace(t)
+	ctx := context.Background()
+	for _, name := range []string{"c2bg-canary", "c2bg-stable", "c2bg-active"} {
+		g.Expect(k8sClient.Create(ctx, service(ns, name, "backend-canary"))).To(Succeed())
+	}
+	ro := seed(t, g, "canary-rollout.yaml", ns)
+	ro.Spec.Replicas = ptr.To[int32](2)
+	ro.Spec.Strategy.Canary.CanaryService, ro.Spec.Strategy.Canary.StableService = "c2bg-canary", "c2bg-stable"
+	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))
+	stable := get(ns, ro.Name)().Status.StableRS
+	g.Eventually(selects(ns, "c2bg-stable")).Should(Equal(stable))
+	var pods corev1.PodList
+	g.Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
+
+	patch := []byte(`{"spec":{"strategy":{"canary":null,"blueGreen":{"activeService":"c2bg-active"}}}}`)
+	g.Expect(k8sClient.Patch(ctx, &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: ro.Name}},
+		client.RawPatch(types.MergePatchType, patch))).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(phase(ns, ro.Name)()).To(Equal("Healthy"))
+		g.Expect(selects(ns, "c2bg-active")()).To(Equal(stable))
+		for _, name := range []string{"c2bg-canary", "c2bg-stable"} {
+			svc := &corev1.Service{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, svc)).To(Succeed())
+			g.Expect(svc.Spec.Selector).To(Equal(map[string]string{"app": "backend-canary"}), name)
+			g.Expect(svc.Annotations).NotTo(HaveKey(v1alpha1.ManagedByRolloutsKey), name)
+		}
+	}).Should(Succeed())
+	var after corev1.PodList
+	g.Expect(k8sClient.List(ctx, &after, client.InNamespace(ns))).To(Succeed())
+	g.Expect(after.Items).To(HaveLen(len(pods.Items)))
+	for i := range pods.Items {
+		g.Expect(after.Items).To(ContainElement(HaveField("UID", pods.Items[i].UID)), "no pod restarted")
+	}
+}

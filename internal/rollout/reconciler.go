@@ -60,6 +60,9 @@ type Reconciler struct {
 	cache           cache.Cache
 	workloadWatches sync.Map
 
+	// traffic serves traffic-routed canaries (routerwatch.go).
+	traffic trafficRouting
+
 	// AnalysisServed: the API server serves the analysis CRDs, so
 	// Rollouts may use analysis. ClusterTemplates: ClusterAnalysisTemplates
 	// may be read (not when the controller serves one namespace).
@@ -162,6 +165,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Service{}, managedByIndex, indexManagedBy); err != nil {
 		return fmt.Errorf("index services by managing rollout: %w", err)
+	}
+	if err := r.setupTrafficRouting(mgr); err != nil {
+		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Rollout{}, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).

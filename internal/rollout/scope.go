@@ -44,6 +44,11 @@ type scope struct {
 	// written); skipStatus leaves the status as it was.
 	stop       bool
 	skipStatus bool
+
+	// trafficError is why the traffic routers could not be written this
+	// pass; routersWritten says they were (TrafficRouting condition).
+	trafficError   string
+	routersWritten bool
 }
 
 func newScope(ro *v1alpha1.Rollout, now time.Time) *scope {

@@ -58,6 +58,7 @@ func (r *Reconciler) computeStatus(_ context.Context, s *scope) {
 	for _, e := range res.Events {
 		r.Recorder.Eventf(s.ro, nil, e.Type, e.Reason, e.Reason, "%s", e.Message)
 	}
+	r.trafficRoutingStatus(s)
 	st.Phase, st.Message = phase.Compute(s.ro)
 }
 

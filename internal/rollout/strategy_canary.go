@@ -23,7 +23,11 @@ import (
 // advance, and points the canary and stable Services.
 func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, error) {
 	spec := s.ro.Spec.Strategy.Canary
+	if spec.TrafficRouting != nil {
+		return r.runTrafficRouted(ctx, s)
+	}
 	st := &s.ro.Status
+	st.Canary.Weights = nil // a router's split; none without one
 	r.resetStepsIfChanged(s)
 	stableRS, stableMissing := r.canaryStable(ctx, s)
 	inFlight := st.StableRS != s.newHash
@@ -228,6 +232,10 @@ func stepString(step v1alpha1.CanaryStep) string {
 		return "setCanaryScale{matchTrafficWeight: true}"
 	case step.SetCanaryScale != nil && step.SetCanaryScale.Replicas != nil:
 		return fmt.Sprintf("setCanaryScale{replicas: %d}", *step.SetCanaryScale.Replicas)
+	case step.SetHeaderRoute != nil:
+		return "setHeaderRoute: " + step.SetHeaderRoute.Name
+	case step.SetMirrorRoute != nil:
+		return "setMirrorRoute: " + step.SetMirrorRoute.Name
 	}
 	return "invalid"
 }
@@ -344,6 +352,9 @@ func rsState(rs *appsv1.ReplicaSet) *replicas.ReplicaSetState {
 // first size, as if it existed at zero: a new template restarts the steps.
 func (r *Reconciler) initialCanaryReplicas(s *scope) int32 {
 	spec := s.ro.Spec.Strategy.Canary
+	if spec.TrafficRouting != nil {
+		return initialRoutedReplicas(s)
+	}
 	stableRS, _ := resolveStable(s)
 	stableHash := hashOf(stableRS)
 	missing := stableRS == nil && s.ro.Status.StableRS != "" && s.ro.Status.StableRS != s.newHash

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/trafficrouting"
 )
 
 // NotSupportedYet is the detail of the Forbidden error reported for fields
@@ -42,7 +43,7 @@ const (
 	SameCanaryServicesMessage     = "canaryService and stableService must name two different Services"
 	MaxSurgeMaxUnavailableMessage = "maxSurge and maxUnavailable can not both be 0"
 	ScaleDownLimitMessage         = "must not be greater than revisionHistoryLimit"
-	CanaryScaleDownDelayMessage   = "can only be used with trafficRouting"
+	CanaryScaleDownDelayMessage   = trafficrouting.NeedsTrafficRoutingMessage
 	StepActionMessage             = "a step must set exactly one of setWeight, pause, setCanaryScale, analysis, experiment, plugin, setHeaderRoute, setMirrorRoute"
 	WorkloadRefAndTemplateMessage = "template must be empty for workload reference rollout"
 	AntiAffinityStrategyMessage   = "AntiAffinity must have exactly one strategy listed"
@@ -207,13 +208,17 @@ func validateBlueGreen(ro *v1alpha1.Rollout, bg *v1alpha1.BlueGreenStrategy, pat
 
 func validateCanary(ro *v1alpha1.Rollout, c *v1alpha1.CanaryStrategy, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if c.CanaryService != "" && c.CanaryService == c.StableService {
+	if c.TrafficRouting == nil && c.CanaryService != "" && c.CanaryService == c.StableService {
+		// (With a router, trafficrouting.Validate reports it.)
 		errs = append(errs, field.Invalid(path.Child("stableService"), c.StableService, SameCanaryServicesMessage))
 	}
 	for i := range c.Steps {
 		errs = append(errs, validateStep(&c.Steps[i], path.Child("steps").Index(i), c.TrafficRouting != nil)...)
 	}
-	errs = appendUnsupported(errs, path.Child("trafficRouting"), c.TrafficRouting != nil)
+	// The routers, their Services, maxTrafficWeight and the knobs that
+	// need a router (setCanaryScale, header and mirror routes,
+	// dynamicStableScale, pingPong, scaleDownDelaySeconds).
+	errs = append(errs, trafficrouting.Validate(ro)...)
 
 	surgePath, unavailPath := path.Child("maxSurge"), path.Child("maxUnavailable")
 	surgeErrs := validateIntOrPercent(surgePath, c.MaxSurge)
@@ -237,16 +242,11 @@ func validateCanary(ro *v1alpha1.Rollout, c *v1alpha1.CanaryStrategy, path *fiel
 	errs = append(errs, validateMetadata(ro, c.CanaryMetadata, path.Child("canaryMetadata"))...)
 	errs = append(errs, validateMetadata(ro, c.StableMetadata, path.Child("stableMetadata"))...)
 
-	// Argo rejects scaleDownDelaySeconds on a basic canary, whose old
-	// ReplicaSets shrink through the replica arithmetic instead. (With
-	// trafficRouting it would be valid, but trafficRouting is reported above.)
-	if c.TrafficRouting == nil && c.ScaleDownDelaySeconds != nil {
-		errs = append(errs, field.Invalid(path.Child("scaleDownDelaySeconds"), *c.ScaleDownDelaySeconds, CanaryScaleDownDelayMessage))
+	if c.TrafficRouting != nil {
+		errs = append(errs, nonNegative(path.Child("scaleDownDelaySeconds"), c.ScaleDownDelaySeconds)...)
 	}
 	errs = append(errs, nonNegative(path.Child("scaleDownDelayRevisionLimit"), c.ScaleDownDelayRevisionLimit)...)
 	errs = append(errs, nonNegative(path.Child("abortScaleDownDelaySeconds"), c.AbortScaleDownDelaySeconds)...)
-	errs = appendUnsupported(errs, path.Child("dynamicStableScale"), c.DynamicStableScale)
-	errs = appendUnsupported(errs, path.Child("pingPong"), c.PingPong != nil)
 	errs = append(errs, nonNegative(path.Child("minPodsPerReplicaSet"), c.MinPodsPerReplicaSet)...)
 	if t := c.ReplicaProgressThreshold; t != nil {
 		tPath := path.Child("replicaProgressThreshold")
@@ -275,7 +275,8 @@ func validateStep(step *v1alpha1.CanaryStep, path *field.Path, trafficRouting bo
 		}
 		errs = append(errs, field.Invalid(path, found, StepActionMessage))
 	}
-	if w := step.SetWeight; w != nil && (*w < 0 || *w > 100) {
+	// With a router the range is 0..maxTrafficWeight (trafficrouting.Validate).
+	if w := step.SetWeight; w != nil && !trafficRouting && (*w < 0 || *w > 100) {
 		errs = append(errs, field.Invalid(path.Child("setWeight"), *w, "must be between 0 and 100"))
 	}
 	if p := step.Pause; p != nil && p.Duration != nil {
@@ -285,20 +286,15 @@ func validateStep(step *v1alpha1.CanaryStep, path *field.Path, trafficRouting bo
 	}
 	if s := step.SetCanaryScale; s != nil {
 		scalePath := path.Child("setCanaryScale")
-		if s.Weight != nil && (*s.Weight < 0 || *s.Weight > 100) {
+		// Without a router trafficrouting.Validate refuses the step as a
+		// whole: the canary's size is the weight, as in Argo.
+		if s.Weight != nil && !trafficRouting && (*s.Weight < 0 || *s.Weight > 100) {
 			errs = append(errs, field.Invalid(scalePath.Child("weight"), *s.Weight, "must be between 0 and 100"))
 		}
 		errs = append(errs, nonNegative(scalePath.Child("replicas"), s.Replicas)...)
-		// Without a traffic router the canary's size is the weight: a
-		// separate scale would be silently ignored, so refuse it as Argo does.
-		if !trafficRouting {
-			errs = append(errs, field.Invalid(scalePath, "setCanaryScale", "setCanaryScale requires trafficRouting to be set"))
-		}
 	}
 	errs = appendUnsupported(errs, path.Child("experiment"), step.Experiment != nil)
 	errs = append(errs, validateAnalysis(step.Analysis, path.Child("analysis"))...)
-	errs = appendUnsupported(errs, path.Child("setHeaderRoute"), step.SetHeaderRoute != nil)
-	errs = appendUnsupported(errs, path.Child("setMirrorRoute"), step.SetMirrorRoute != nil)
 	errs = appendUnsupported(errs, path.Child("plugin"), step.Plugin != nil)
 	return errs
 }

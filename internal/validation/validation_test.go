@@ -32,7 +32,7 @@ func loadSeed(t *testing.T, name string) *v1alpha1.Rollout {
 }
 
 func TestSeedsAreValid(t *testing.T) {
-	for _, name := range []string{"bluegreen-rollout.yaml", "canary-rollout.yaml"} {
+	for _, name := range []string{"bluegreen-rollout.yaml", "canary-rollout.yaml", "canary-gatewayapi-rollout.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			ro := loadSeed(t, name)
 			if errs := validation.Rollout(ro); len(errs) > 0 {
@@ -409,7 +409,7 @@ func TestRollout(t *testing.T) {
 				ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps,
 					v1alpha1.CanaryStep{SetCanaryScale: &v1alpha1.SetCanaryScale{MatchTrafficWeight: true}})
 			},
-			want: []string{"spec.strategy.canary.steps[2].setCanaryScale: Invalid value: \"setCanaryScale\": setCanaryScale requires trafficRouting to be set"},
+			want: []string{"spec.strategy.canary.steps[2].setCanaryScale: Invalid value: \"setCanaryScale\": can only be used with trafficRouting"},
 		},
 		{
 			name: "setCanaryScale out of range", seed: "canary",
@@ -420,7 +420,7 @@ func TestRollout(t *testing.T) {
 			want: []string{
 				"spec.strategy.canary.steps[2].setCanaryScale.weight: Invalid value: 150",
 				"spec.strategy.canary.steps[2].setCanaryScale.replicas: Invalid value: -1",
-				"setCanaryScale requires trafficRouting to be set",
+				"spec.strategy.canary.steps[2].setCanaryScale: Invalid value: \"setCanaryScale\": can only be used with trafficRouting",
 			},
 		},
 		{
@@ -436,24 +436,77 @@ func TestRollout(t *testing.T) {
 			want: []string{
 				"spec.strategy.canary.steps[3].experiment: Forbidden: not supported yet",
 				"spec.strategy.canary.steps[4].plugin: Forbidden: not supported yet",
-				"spec.strategy.canary.steps[5].setHeaderRoute: Forbidden: not supported yet",
-				"spec.strategy.canary.steps[6].setMirrorRoute: Forbidden: not supported yet",
+				"spec.strategy.canary.steps[5].setHeaderRoute: Invalid value: \"setHeaderRoute\": can only be used with trafficRouting",
+				"spec.strategy.canary.steps[6].setMirrorRoute: Invalid value: \"setMirrorRoute\": can only be used with trafficRouting",
 			},
 		},
 		{
 			name: "unsupported canary fields", seed: "canary",
 			mutate: func(ro *v1alpha1.Rollout) {
 				c := ro.Spec.Strategy.Canary
-				c.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Nginx: &v1alpha1.NginxTrafficRouting{StableIngress: "i"}}
 				c.Analysis = &v1alpha1.RolloutAnalysisBackground{StartingStep: ptr.To[int32](3)}
 				c.PingPong = &v1alpha1.PingPongSpec{PingService: "a", PongService: "b"}
 				c.DynamicStableScale = true
 			},
 			want: []string{
-				"spec.strategy.canary.trafficRouting: Forbidden: not supported yet",
 				"spec.strategy.canary.analysis.startingStep: Invalid value: 3: must be between 0 and the number of steps (2)",
-				"spec.strategy.canary.pingPong: Forbidden: not supported yet",
-				"spec.strategy.canary.dynamicStableScale: Forbidden: not supported yet",
+				"spec.strategy.canary.pingPong: Invalid value: \"pingPong\": can only be used with trafficRouting",
+				"spec.strategy.canary.dynamicStableScale: Invalid value: true: can only be used with trafficRouting",
+			},
+		},
+		{
+			name: "a traffic-routed canary", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				c := ro.Spec.Strategy.Canary
+				c.CanaryService, c.StableService = "canary", "stable"
+				c.TrafficRouting = &v1alpha1.RolloutTrafficRouting{
+					Nginx:            &v1alpha1.NginxTrafficRouting{StableIngress: "i"},
+					MaxTrafficWeight: ptr.To[int32](1000),
+				}
+				c.DynamicStableScale = true
+				c.Steps = []v1alpha1.CanaryStep{
+					{SetCanaryScale: &v1alpha1.SetCanaryScale{Replicas: ptr.To[int32](2)}},
+					{SetWeight: ptr.To[int32](50)}, {SetWeight: ptr.To[int32](500)}, {Pause: &v1alpha1.RolloutPause{}},
+				}
+			},
+		},
+		{
+			name: "header and mirror route steps with Istio", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				c := ro.Spec.Strategy.Canary
+				c.CanaryService, c.StableService = "canary", "stable"
+				c.TrafficRouting = &v1alpha1.RolloutTrafficRouting{
+					Istio:         &v1alpha1.IstioTrafficRouting{VirtualService: &v1alpha1.IstioVirtualService{Name: "vs"}},
+					ManagedRoutes: []v1alpha1.ManagedRoute{{Name: "h"}, {Name: "m"}},
+				}
+				c.Steps = append(c.Steps,
+					v1alpha1.CanaryStep{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "h", Match: []v1alpha1.HeaderRoutingMatch{{HeaderName: "x-canary", HeaderValue: &v1alpha1.StringMatch{Exact: "yes"}}}}},
+					v1alpha1.CanaryStep{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "m", Match: []v1alpha1.RouteMatch{{Path: &v1alpha1.StringMatch{Prefix: "/"}}}}})
+			},
+		},
+		{
+			name: "traffic-routed canary: weight above maxTrafficWeight, same Services", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				c := ro.Spec.Strategy.Canary
+				c.CanaryService, c.StableService = "svc", "svc"
+				c.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Nginx: &v1alpha1.NginxTrafficRouting{StableIngress: "i"}}
+				c.Steps[0].SetWeight = ptr.To[int32](150)
+			},
+			want: []string{
+				"spec.strategy.canary.steps[0].setWeight: Invalid value: 150: must be between 0 and 100 (maxTrafficWeight)",
+				"spec.strategy.canary.stableService: Invalid value: \"svc\": canaryService and stableService must name two different Services",
+			},
+		},
+		{
+			name: "routers Switchyard does not drive are refused by name", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				c := ro.Spec.Strategy.Canary
+				c.CanaryService, c.StableService = "canary", "stable"
+				c.TrafficRouting = &v1alpha1.RolloutTrafficRouting{SMI: raw(`{}`), Traefik: raw(`{}`)}
+			},
+			want: []string{
+				"spec.strategy.canary.trafficRouting.smi: Forbidden: the SMI traffic router is not supported",
+				"spec.strategy.canary.trafficRouting.traefik: Forbidden: the Traefik traffic router is not supported",
 			},
 		},
 		{

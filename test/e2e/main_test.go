@@ -22,8 +22,9 @@ import (
 
 var (
 	env *cluster.Cluster
-	// binDir holds the switchyard and kubectl-argo-rollouts binaries built
-	// for this run; it is put first on PATH for kubectl to find the plugin.
+	// binDir holds the switchyard, image-updater and kubectl-argo-rollouts
+	// binaries built for this run; it is put first on PATH for kubectl to
+	// find the plugin.
 	binDir string
 	root   string
 )
@@ -44,7 +45,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(binDir)
-	build := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./cmd/switchyard", "./cmd/kubectl-argo-rollouts")
+	build := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./cmd/switchyard", "./cmd/image-updater", "./cmd/kubectl-argo-rollouts")
 	build.Dir = root
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

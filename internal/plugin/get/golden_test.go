@@ -64,6 +64,7 @@ func TestGetRolloutGolden(t *testing.T) {
 		canaryPaused(),
 		canaryDegraded(),
 		canaryAnalysis(),
+		canaryTrafficRouted(),
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -345,6 +346,35 @@ func canaryPaused() scenario {
 	return scenario{"canary-paused", ro, concat(
 		replicaSet(ro, 2, hash2, image2, 3*time.Minute, 1, 1, ""),
 		replicaSet(ro, 1, hash1, image1, 48*time.Hour, 3, 3, ""),
+	)}
+}
+
+// A traffic-routed canary paused at 5% on one canary pod next to four
+// stable ones: the weights are the router's (status.canary.weights), not
+// the pods' share (20%).
+func canaryTrafficRouted() scenario {
+	ro := canary()
+	c := ro.Spec.Strategy.Canary
+	c.CanaryService, c.StableService = "backend-canary", "backend-stable"
+	c.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Nginx: &v1alpha1.NginxTrafficRouting{StableIngress: "backend"}}
+	c.Steps = []v1alpha1.CanaryStep{
+		{SetCanaryScale: &v1alpha1.SetCanaryScale{Replicas: ptr.To[int32](1)}},
+		{SetWeight: ptr.To[int32](5)},
+		{Pause: &v1alpha1.RolloutPause{}},
+	}
+	ro.Status.Phase, ro.Status.Message = v1alpha1.RolloutPhasePaused, "CanaryPauseStep"
+	ro.Status.PauseConditions = []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonCanaryPauseStep, StartTime: ago(time.Minute)}}
+	ro.Status.ControllerPause = true
+	ro.Status.StableRS, ro.Status.CurrentPodHash = hash1, hash2
+	ro.Status.CurrentStepIndex = ptr.To[int32](2)
+	ro.Status.Canary.Weights = &v1alpha1.TrafficWeights{
+		Canary: v1alpha1.WeightDestination{Weight: 5, PodTemplateHash: hash2, ServiceName: "backend-canary"},
+		Stable: v1alpha1.WeightDestination{Weight: 95, PodTemplateHash: hash1, ServiceName: "backend-stable"},
+	}
+	counts(ro, 5, 1, 5, 5)
+	return scenario{"canary-traffic-routed", ro, concat(
+		replicaSet(ro, 2, hash2, image2, 2*time.Minute, 1, 1, ""),
+		replicaSet(ro, 1, hash1, image1, 48*time.Hour, 4, 4, ""),
 	)}
 }
 

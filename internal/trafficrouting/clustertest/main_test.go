@@ -13,14 +13,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -29,11 +27,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
-	// Pins istio.io/api, whose CRD file the tests install.
-	_ "istio.io/api/label"
-
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/test/cluster"
+	"github.com/switchyard-dev/switchyard/test/routercrds"
 )
 
 var (
@@ -74,7 +70,7 @@ func setup() error {
 	if err != nil {
 		return err
 	}
-	crds, err := projectCRDs(root)
+	crds, err := routercrds.All(root)
 	if err != nil {
 		return err
 	}
@@ -94,79 +90,6 @@ func setup() error {
 	}
 	controller, err = client.New(cfg, client.Options{Scheme: s})
 	return err
-}
-
-// projectCRDs reads the Gateway API route CRDs (standard channel) from the
-// sigs.k8s.io/gateway-api module and the VirtualService and
-// DestinationRule CRDs from the istio.io/api module.
-func projectCRDs(root string) ([]*apiextensionsv1.CustomResourceDefinition, error) {
-	gw, err := moduleDir(root, "sigs.k8s.io/gateway-api")
-	if err != nil {
-		return nil, err
-	}
-	istio, err := moduleDir(root, "istio.io/api")
-	if err != nil {
-		return nil, err
-	}
-	var out []*apiextensionsv1.CustomResourceDefinition
-	for _, kind := range []string{"httproutes", "grpcroutes", "tcproutes", "tlsroutes"} {
-		crds, err := readCRDs(filepath.Join(gw, "config", "crd", "standard", "gateway.networking.k8s.io_"+kind+".yaml"))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, crds...)
-	}
-	crds, err := readCRDs(filepath.Join(istio, "kubernetes", "customresourcedefinitions.gen.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range crds {
-		if c.Name == "virtualservices.networking.istio.io" || c.Name == "destinationrules.networking.istio.io" {
-			out = append(out, c)
-		}
-	}
-	if len(out) != 6 {
-		return nil, fmt.Errorf("found %d of the 6 CRDs the tests need", len(out))
-	}
-	return out, nil
-}
-
-// moduleDir is where the Go toolchain keeps a module of this build.
-func moduleDir(root, module string) (string, error) {
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
-	cmd.Dir = root
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("go list -m %s: %w\n%s", module, err, stderr.String())
-	}
-	dir := strings.TrimSpace(string(out))
-	if dir == "" {
-		return "", fmt.Errorf("module %s is not downloaded (go mod download %s)", module, module)
-	}
-	return dir, nil
-}
-
-func readCRDs(path string) ([]*apiextensionsv1.CustomResourceDefinition, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var out []*apiextensionsv1.CustomResourceDefinition
-	for _, doc := range bytes.Split(data, []byte("\n---")) {
-		if len(bytes.TrimSpace(doc)) == 0 {
-			continue
-		}
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if err := yaml.Unmarshal(doc, crd); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if crd.Kind == "CustomResourceDefinition" {
-			out = append(out, crd)
-		}
-	}
-	return out, nil
 }
 
 // controllerIdentity creates a user bound to the ClusterRole controller-gen

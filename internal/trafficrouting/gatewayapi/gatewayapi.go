@@ -103,6 +103,18 @@ func (r *Router) ref(k gwconfig.Kind, name string) objects.Ref {
 	return objects.Ref{GroupKind: gk(k), Namespace: r.ns, Name: name}
 }
 
+// ObjectRefs are the routes the configuration names (not those a selector
+// would find): the objects whose changes concern the Rollout.
+func (r *Router) ObjectRefs() []objects.Ref {
+	var out []objects.Ref
+	for _, k := range gwconfig.Kinds {
+		for _, rt := range r.cfg.Routes(k) {
+			out = append(out, r.ref(k, rt.Name))
+		}
+	}
+	return out
+}
+
 // routes are the configured routes of a kind plus those its selector
 // matches, once each.
 func (r *Router) routes(ctx context.Context, k gwconfig.Kind) ([]gwconfig.Route, error) {

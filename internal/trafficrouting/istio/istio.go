@@ -82,6 +82,19 @@ func (r *Router) ref(gk schema.GroupKind, name string) objects.Ref {
 	return objects.Ref{GroupKind: gk, Namespace: ns, Name: name}
 }
 
+// ObjectRefs are the VirtualServices and the DestinationRule the
+// configuration names.
+func (r *Router) ObjectRefs() []objects.Ref {
+	var out []objects.Ref
+	for _, vs := range r.virtualServices() {
+		out = append(out, r.ref(virtualServiceGK, vs.Name))
+	}
+	if dr := r.cfg.DestinationRule; dr != nil {
+		out = append(out, r.ref(destinationRuleGK, dr.Name))
+	}
+	return out
+}
+
 // eachVS edits every VirtualService, all of them, joining the errors.
 func (r *Router) eachVS(ctx context.Context, edit func(vs v1alpha1.IstioVirtualService, u *unstructured.Unstructured) error) error {
 	var errs []error

@@ -10,12 +10,14 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/trafficrouting"
 	"github.com/switchyard-dev/switchyard/internal/trafficrouting/alb"
 	"github.com/switchyard-dev/switchyard/internal/trafficrouting/gatewayapi"
 	"github.com/switchyard-dev/switchyard/internal/trafficrouting/gwconfig"
 	"github.com/switchyard-dev/switchyard/internal/trafficrouting/istio"
 	"github.com/switchyard-dev/switchyard/internal/trafficrouting/nginx"
+	"github.com/switchyard-dev/switchyard/internal/trafficrouting/objects"
 )
 
 // Options are the controller-wide router settings.
@@ -59,4 +61,26 @@ func For(c client.Client, t trafficrouting.Target, opts Options) ([]trafficrouti
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// ObjectRefs are the custom objects (Gateway API routes, Istio
+// VirtualServices and DestinationRules) a Rollout's routers write, by
+// name: a change to one of them concerns the Rollout. Ingresses are not
+// listed (the reconciler does not watch them; see internal/rollout).
+func ObjectRefs(c client.Client, ro *v1alpha1.Rollout) []objects.Ref {
+	canary := ro.Spec.Strategy.Canary
+	if canary == nil || canary.TrafficRouting == nil {
+		return nil
+	}
+	t := trafficrouting.Target{Rollout: ro}
+	var out []objects.Ref
+	if canary.TrafficRouting.Istio != nil {
+		out = append(out, istio.New(c, t).ObjectRefs()...)
+	}
+	if _, ok := canary.TrafficRouting.Plugins[gwconfig.PluginName]; ok {
+		if r, err := gatewayapi.New(c, t); err == nil {
+			out = append(out, r.ObjectRefs()...)
+		}
+	}
+	return out
 }

@@ -41,3 +41,25 @@ func TestForBuildsRoutersInAFixedOrder(t *testing.T) {
 		t.Errorf("no trafficRouting: %v %v", rs, err)
 	}
 }
+
+func TestObjectRefsNameWhatTheRoutersWrite(t *testing.T) {
+	ro := &v1alpha1.Rollout{Spec: v1alpha1.RolloutSpec{Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
+		TrafficRouting: &v1alpha1.RolloutTrafficRouting{
+			Plugins: map[string]apiextensionsv1.JSON{"argoproj-labs/gatewayAPI": {Raw: []byte(`{"httpRoute":"web","grpcRoutes":[{"name":"rpc"}],"namespace":"edge"}`)}},
+			Nginx:   &v1alpha1.NginxTrafficRouting{StableIngress: "i"},
+			Istio: &v1alpha1.IstioTrafficRouting{
+				VirtualServices: []v1alpha1.IstioVirtualService{{Name: "vs"}, {Name: "other.mesh.svc.cluster.local"}},
+				DestinationRule: &v1alpha1.IstioDestinationRule{Name: "dr"},
+			},
+		},
+	}}}}
+	ro.Namespace = "shop"
+	var got []string
+	for _, ref := range routers.ObjectRefs(nil, ro) {
+		got = append(got, ref.String())
+	}
+	want := "VirtualService shop/vs,VirtualService mesh/other,DestinationRule shop/dr,HTTPRoute edge/web,GRPCRoute edge/rpc"
+	if strings.Join(got, ",") != want {
+		t.Errorf("ObjectRefs() = %v, want %s", got, want)
+	}
+}
