@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/rollout"
 )
 
 // verdicts is an HTTP server whose answer, per path, the test sets: the
@@ -429,4 +430,47 @@ func TestAnalysisAndPromote(t *testing.T) {
 	g.Expect(analysisRun(ns, bgRun+".1")().Spec.Terminate).To(BeTrue())
 	g.Expect(runPhase(ns, bgRun)()).To(Equal(v1alpha1.AnalysisPhaseInconclusive))
 	g.Expect(get(ns, ro.Name)().Status.Canary.CurrentBackgroundAnalysisRunStatus).To(BeNil())
+}
+
+// TestTrafficRoutedStepAnalysis: a Gateway API canary's analysis step runs
+// at the weight the routers carry; passing, it promotes; failing, the
+// routers give everything back to the stable pods with the reference's
+// abort message.
+func TestTrafficRoutedStepAnalysis(t *testing.T) {
+	t.Parallel()
+	ns, g := newNamespace(t)
+	web := newVerdicts(t)
+	createTemplate(g, ns, webTemplate)
+	createYAML(g, ns, webRoute)
+	ro := routedSeed(t, g, ns, 2, func(c *v1alpha1.CanaryStrategy) {
+		gatewayAPI(`{"httpRoute":"web"}`)(c)
+		c.Steps = []v1alpha1.CanaryStep{
+			{SetWeight: ptr.To[int32](40)},
+			{Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "web-check"}},
+				Args: []v1alpha1.AnalysisRunArgument{{Name: "url", Value: web.url(ns)}}}},
+		}
+	})
+	g.Expect(k8sClient.Create(context.Background(), ro)).To(Succeed())
+	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))
+	v1 := get(ns, ro.Name)().Status.StableRS
+
+	web.say(ns, "pass")
+	setImage(g, ns, ro.Name, "backend:v2")
+	g.Eventually(func(g Gomega) {
+		live := get(ns, ro.Name)()
+		g.Expect(phase(ns, ro.Name)()).To(Equal("Healthy"))
+		g.Expect(live.Status.StableRS).To(Equal(live.Status.CurrentPodHash))
+	}).Should(Succeed())
+	v2 := get(ns, ro.Name)().Status.StableRS
+	g.Expect(runPhase(ns, fmt.Sprintf("%s-%s-2-1", ro.Name, v2))()).To(Equal(v1alpha1.AnalysisPhaseSuccessful))
+	g.Expect(eventNotes(g, ns, rollout.EventTrafficWeightUpdated)).To(ContainElement("canary weight changed from 0 to 40"),
+		"the analysis ran with 40% of the traffic on the canary")
+
+	web.say(ns, "fail")
+	setImage(g, ns, ro.Name, "backend:v3")
+	g.Eventually(message(ns, ro.Name)).Should(Equal(`Degraded: RolloutAborted: Rollout aborted update to revision 3: ` +
+		`Step-based analysis phase failed: Metric "check" assessed Failed due to failed (1) > failureLimit (0)`))
+	g.Eventually(backendWeights(ns, "web")).Should(Equal("stable=100,canary=0"))
+	g.Eventually(selects(ns, "canary")).Should(Equal(v2))
+	g.Expect(v1).NotTo(Equal(v2))
 }
