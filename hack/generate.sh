@@ -15,7 +15,8 @@ go tool controller-gen crd:maxDescLen=0,generateEmbeddedObjectMeta=true paths=./
 go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml \
   config/crd/bases/argoproj.io_analysistemplates.yaml \
   config/crd/bases/argoproj.io_clusteranalysistemplates.yaml \
-  config/crd/bases/argoproj.io_analysisruns.yaml
+  config/crd/bases/argoproj.io_analysisruns.yaml \
+  config/crd/bases/argoproj.io_experiments.yaml
 # RBAC from the +kubebuilder:rbac markers on the reconcilers.
 go tool controller-gen rbac:roleName=switchyard paths=./internal/... output:rbac:artifacts:config=config/rbac
 # The single-file installs, built from the kustomize bases.
