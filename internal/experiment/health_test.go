@@ -88,7 +88,9 @@ func TestArgoCDHealth(t *testing.T) {
 	}
 	// An invalid spec ends the Experiment in Error: Degraded, with the
 	// reason in the message Argo CD shows next to the health.
-	ex := newExperiment(func(ex *v1alpha1.Experiment) { ex.Spec.Templates[0].Selector.MatchLabels = map[string]string{"role": "x"} })
+	ex := newExperiment(func(ex *v1alpha1.Experiment) {
+		ex.Spec.Templates[0].Selector.MatchLabels = map[string]string{"role": "x"}
+	})
 	if msg := Validate(ex); msg == "" || argoCDHealth(&v1alpha1.ExperimentStatus{Phase: v1alpha1.AnalysisPhaseError, Message: msg}, true) != "Degraded" {
 		t.Errorf("invalid spec: %q", msg)
 	}

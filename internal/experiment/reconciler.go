@@ -15,6 +15,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -22,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -59,6 +62,13 @@ type Reconciler struct {
 	Clock     clock.PassiveClock
 	// MaxConcurrentReconciles is the number of Experiments reconciled at once.
 	MaxConcurrentReconciles int
+
+	// ownWrites maps an Experiment to the resourceVersion its last status
+	// write by this controller replaced. While the cache still shows that
+	// version, a pass would act on a status without what the last pass
+	// did (a run it created would be created again); the watch event of
+	// the write brings the Experiment back.
+	ownWrites sync.Map
 }
 
 // +kubebuilder:rbac:groups=argoproj.io,resources=experiments,verbs=get;list;watch;update;patch
@@ -87,23 +97,40 @@ type scope struct {
 	stop bool
 }
 
+// event is one event about the Experiment. related (a ReplicaSet, a run)
+// keeps events of the same reason about different objects apart: the
+// events API folds events with the same reason, regarding and related
+// object into one series.
 type event struct {
 	warning      bool
 	reason, note string
+	related      runtime.Object
 }
 
-func (s *scope) event(warning bool, reason, format string, args ...any) {
-	s.events = append(s.events, event{warning: warning, reason: reason, note: fmt.Sprintf(format, args...)})
+func (s *scope) event(related runtime.Object, warning bool, reason, format string, args ...any) {
+	if v := reflect.ValueOf(related); related != nil && v.Kind() == reflect.Pointer && v.IsNil() {
+		related = nil
+	}
+	s.events = append(s.events, event{warning: warning, reason: reason, note: fmt.Sprintf(format, args...), related: related})
 }
 
 // Reconcile runs one pass over an Experiment.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	ex := &v1alpha1.Experiment{}
 	if err := r.Client.Get(ctx, req.NamespacedName, ex); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.ownWrites.Delete(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !ex.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
+	}
+	if replaced, ok := r.ownWrites.Load(req.NamespacedName); ok {
+		if replaced == ex.ResourceVersion {
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
+		r.ownWrites.Delete(req.NamespacedName)
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues("experiment", klog.KObj(ex))
 	ctx = ctrl.LoggerInto(ctx, log)
@@ -158,6 +185,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 // before anything is created, with the InvalidSpec condition naming it.
 func (r *Reconciler) validate(ctx context.Context, s *scope) (ctrl.Result, error) {
 	msg := Validate(s.ex)
+	if msg == "" && s.ex.Status.Phase.Completed() && Condition(&s.ex.Status, v1alpha1.ExperimentInvalidSpec) != nil {
+		// It ended for its spec: nothing was created, nothing more to do
+		// until it is retried.
+		s.stop = true
+		return ctrl.Result{}, nil
+	}
 	if msg == "" && !s.ex.Status.Phase.Completed() && s.ex.Status.AvailableAt == nil {
 		var err error
 		if msg, err = r.checkAnalyses(ctx, s); err != nil {
@@ -170,7 +203,7 @@ func (r *Reconciler) validate(ctx context.Context, s *scope) (ctrl.Result, error
 	}
 	s.stop = true
 	if c := Condition(&s.ex.Status, v1alpha1.ExperimentInvalidSpec); c == nil || c.Message != msg {
-		s.event(true, EventInvalidSpec, "InvalidSpec: %s", msg)
+		s.event(nil, true, EventInvalidSpec, "InvalidSpec: %s", msg)
 	}
 	t := metav1.NewTime(s.now)
 	RemoveCondition(&s.next, v1alpha1.ExperimentInvalidSpec)
@@ -264,7 +297,7 @@ func (r *Reconciler) templates(ctx context.Context, s *scope) (ctrl.Result, erro
 			if ts.Message != "" {
 				note += ": " + ts.Message
 			}
-			s.event(ts.Status == v1alpha1.TemplateStatusFailed || ts.Status == v1alpha1.TemplateStatusError, "Template"+string(ts.Status), "%s", note)
+			s.event(s.replaceSetFor(t), ts.Status == v1alpha1.TemplateStatusFailed || ts.Status == v1alpha1.TemplateStatusError, "Template"+string(ts.Status), "%s", note)
 		}
 		setTemplateStatus(&s.next, ts)
 	}
@@ -291,7 +324,7 @@ func (r *Reconciler) syncTemplate(ctx context.Context, s *scope, t *v1alpha1.Tem
 		switch {
 		case permanent(err):
 			obs.Error = fmt.Sprintf("Failed to create ReplicaSet for template '%s': %v", t.Name, err)
-			s.event(true, EventReplicaSetCreateError, "%s", obs.Error)
+			s.event(nil, true, EventReplicaSetCreateError, "%s", obs.Error)
 			return obs, nil, nil
 		case err != nil:
 			return obs, nil, err
@@ -329,7 +362,7 @@ func (r *Reconciler) syncTemplate(ctx context.Context, s *scope, t *v1alpha1.Tem
 		if plan.Replicas < current {
 			direction = "down"
 		}
-		s.event(false, EventScalingReplicaSet, "Scaled %s ReplicaSet %s from %d to %d", direction, rs.Name, current, plan.Replicas)
+		s.event(rs, false, EventScalingReplicaSet, "Scaled %s ReplicaSet %s from %d to %d", direction, rs.Name, current, plan.Replicas)
 	}
 	obs.Replicas, obs.Ready, obs.Available = rs.Status.Replicas, rs.Status.ReadyReplicas, rs.Status.AvailableReplicas
 
@@ -455,7 +488,7 @@ func (r *Reconciler) analyses(ctx context.Context, s *scope) (ctrl.Result, error
 				note += ": " + cur.Message
 			}
 			warn := cur.Phase == v1alpha1.AnalysisPhaseFailed || cur.Phase == v1alpha1.AnalysisPhaseError || cur.Phase == v1alpha1.AnalysisPhaseInconclusive
-			s.event(warn, "AnalysisRun"+string(cur.Phase), "%s", note)
+			s.event(runRef(s.ex.Namespace, cur.AnalysisRun), warn, "AnalysisRun"+string(cur.Phase), "%s", note)
 		}
 		setRunStatus(&s.next, cur)
 	}
@@ -496,7 +529,7 @@ func (r *Reconciler) syncRun(ctx context.Context, s *scope, ex *v1alpha1.Experim
 		if err := r.Client.Patch(ctx, run, patch); err != nil && !apierrors.IsNotFound(err) {
 			return cur, fmt.Errorf("terminate analysisrun %s: %w", klog.KObj(run), err)
 		}
-		s.event(false, EventAnalysisRunTerminating, "Terminating %s (%s)", a.Name, run.Name)
+		s.event(run, false, EventAnalysisRunTerminating, "Terminating %s (%s)", a.Name, run.Name)
 	}
 	if run.Status.Phase != "" {
 		cur.Phase, cur.Message = run.Status.Phase, run.Status.Message
@@ -613,7 +646,7 @@ func (r *Reconciler) decide(_ context.Context, s *scope) (ctrl.Result, error) {
 func (r *Reconciler) setPhase(s *scope, phase v1alpha1.AnalysisPhase, msg string) {
 	if phase != s.ex.Status.Phase {
 		warn := phase == v1alpha1.AnalysisPhaseFailed || phase == v1alpha1.AnalysisPhaseError || phase == v1alpha1.AnalysisPhaseInconclusive
-		s.event(warn, "Experiment"+string(phase), "Experiment transitioned from %s -> %s", s.ex.Status.Phase, phase)
+		s.event(nil, warn, "Experiment"+string(phase), "Experiment transitioned from %s -> %s", s.ex.Status.Phase, phase)
 	}
 	s.next.Phase, s.next.Message = phase, msg
 }
@@ -628,15 +661,34 @@ func (r *Reconciler) writeStatus(ctx context.Context, s *scope) error {
 		if err := r.Client.Patch(ctx, s.ex, client.MergeFromWithOptions(s.original, client.MergeFromWithOptimisticLock{})); err != nil {
 			return err
 		}
+		if s.ex.ResourceVersion != s.original.ResourceVersion {
+			r.ownWrites.Store(client.ObjectKeyFromObject(s.ex), s.original.ResourceVersion)
+		}
 	}
 	for _, e := range s.events {
 		typ := corev1.EventTypeNormal
 		if e.warning {
 			typ = corev1.EventTypeWarning
 		}
-		r.Recorder.Eventf(s.ex, nil, typ, e.reason, "Reconcile", "%s", e.note)
+		r.Recorder.Eventf(s.ex, e.related, typ, e.reason, "Reconcile", "%s", e.note)
 	}
 	return nil
+}
+
+// replaceSetFor is the template's ReplicaSet, or nil.
+func (s *scope) replaceSetFor(t *v1alpha1.TemplateSpec) *appsv1.ReplicaSet {
+	return s.replicaSets[t.Name]
+}
+
+// runRef names a run for an event; nil before the run exists.
+func runRef(namespace, name string) *v1alpha1.AnalysisRun {
+	if name == "" {
+		return nil
+	}
+	return &v1alpha1.AnalysisRun{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "AnalysisRun"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+	}
 }
 
 func setTemplateStatus(st *v1alpha1.ExperimentStatus, ts v1alpha1.TemplateStatus) {
