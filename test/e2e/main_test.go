@@ -73,7 +73,8 @@ func (s *setupCRDs) Run() int {
 	// conditions yet: retry it until the deadline.
 	err = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		out, err = exec.CommandContext(ctx, "kubectl", "wait", "--for=condition=Established",
-			"crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev", "--timeout=30s").CombinedOutput()
+			"crd/rollouts.argoproj.io", "crd/analysisruns.argoproj.io", "crd/experiments.argoproj.io",
+			"crd/imageupdaters.images.switchyard.dev", "--timeout=30s").CombinedOutput()
 		return err == nil, nil
 	})
 	if err != nil {
