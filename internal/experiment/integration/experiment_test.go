@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	experimentpkg "github.com/switchyard-dev/switchyard/internal/experiment"
 	"github.com/switchyard-dev/switchyard/internal/hash"
 )
 
@@ -429,4 +430,30 @@ func TestOtherInstance(t *testing.T) {
 	f.g.Eventually(f.get("ours")).Should(WithTransform(phase, Not(BeEmpty())))
 	f.g.Consistently(f.get("theirs"), 2*time.Second).Should(WithTransform(phase, BeEmpty()))
 	f.g.Expect(f.replicaSet("theirs-canary")()).To(BeNil())
+}
+
+// TestCreateOrAdopt: the Rollout step's Experiment is created once, found
+// again while it runs (a lost status write), and created anew as <name>-1
+// once the first one has ended.
+func TestCreateOrAdopt(t *testing.T) {
+	f := newFixture(t)
+	owner := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "owner"}}
+	f.g.Expect(k8sClient.Create(f.ctx, owner)).To(Succeed())
+	want := experiment("step", "")
+	want.Namespace = f.ns
+	want.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(owner, corev1.SchemeGroupVersion.WithKind("ConfigMap"))}
+
+	first, err := experimentpkg.CreateOrAdopt(f.ctx, k8sClient, k8sClient, want)
+	f.g.Expect(err).NotTo(HaveOccurred())
+	f.g.Expect(first.Name).To(Equal("step"))
+	again, err := experimentpkg.CreateOrAdopt(f.ctx, k8sClient, k8sClient, want)
+	f.g.Expect(err).NotTo(HaveOccurred())
+	f.g.Expect(again.UID).To(Equal(first.UID))
+
+	f.g.Expect(experimentpkg.Terminate(f.ctx, k8sClient, f.ns, "step")).To(Succeed())
+	f.g.Expect(f.get("step")().Spec.Terminate).To(BeTrue())
+	retried, err := experimentpkg.CreateOrAdopt(f.ctx, k8sClient, k8sClient, want)
+	f.g.Expect(err).NotTo(HaveOccurred())
+	f.g.Expect(retried.Name).To(Equal("step-1"))
+	f.g.Expect(experimentpkg.Terminate(f.ctx, k8sClient, f.ns, "gone")).To(Succeed(), "a missing Experiment is not an error")
 }
