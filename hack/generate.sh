@@ -17,7 +17,8 @@ go tool controller-gen crd:maxDescLen=0,generateEmbeddedObjectMeta=true paths=./
 go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml \
   config/crd/bases/argoproj.io_analysistemplates.yaml \
   config/crd/bases/argoproj.io_clusteranalysistemplates.yaml \
-  config/crd/bases/argoproj.io_analysisruns.yaml
+  config/crd/bases/argoproj.io_analysisruns.yaml \
+  config/crd/bases/argoproj.io_experiments.yaml
 # RBAC from the +kubebuilder:rbac markers, one ClusterRole per binary, each
 # from the markers of the packages that binary links (go list -deps): a
 # marker in a package the controller does not link grants it nothing.

@@ -12,7 +12,7 @@ import (
 // fields use omitzero where Argo's omitempty had no effect, so an unset
 // status or template is left out instead of being written as {}. Sub-objects that
 // Switchyard does not act on (the traffic routers it does not drive,
-// experiments, step plugins) are kept as raw JSON: the CRD accepts whatever
+// step plugins) are kept as raw JSON: the CRD accepts whatever
 // Argo accepts and the values round-trip untouched.
 
 // +kubebuilder:object:root=true
@@ -471,9 +471,7 @@ type CanaryStep struct {
 	// +optional
 	Pause *RolloutPause `json:"pause,omitempty"`
 	// +optional
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +kubebuilder:validation:Schemaless
-	Experiment *apiextensionsv1.JSON `json:"experiment,omitempty"`
+	Experiment *RolloutExperimentStep `json:"experiment,omitempty"`
 	// +optional
 	Analysis *RolloutAnalysis `json:"analysis,omitempty"`
 	// +optional
@@ -484,6 +482,61 @@ type CanaryStep struct {
 	SetMirrorRoute *SetMirrorRoute `json:"setMirrorRoute,omitempty"`
 	// +optional
 	Plugin *PluginStep `json:"plugin,omitempty"`
+}
+
+// RolloutExperimentStep runs an Experiment as a canary step. Field order,
+// omitempty and the always-written structs (analysisRunMetadata, a
+// template's metadata) are Argo's: the canary step hash is computed over
+// this JSON.
+type RolloutExperimentStep struct {
+	Templates []RolloutExperimentTemplate `json:"templates"`
+	// +optional
+	Duration DurationString `json:"duration,omitempty"`
+	// +optional
+	Analyses []RolloutExperimentStepAnalysisTemplateRef `json:"analyses,omitempty"`
+	// +optional
+	DryRun []DryRun `json:"dryRun,omitempty"`
+	// +optional
+	AnalysisRunMetadata AnalysisRunMetadata `json:"analysisRunMetadata,omitempty"`
+}
+
+// ReplicaSetSpecRef names the ReplicaSet an experiment template copies.
+type ReplicaSetSpecRef string
+
+// Experiment template sources.
+const (
+	CanarySpecRef ReplicaSetSpecRef = "canary"
+	StableSpecRef ReplicaSetSpecRef = "stable"
+)
+
+// RolloutExperimentTemplate is one ReplicaSet of a step's Experiment, made
+// from the stable or canary pod template.
+type RolloutExperimentTemplate struct {
+	Name    string            `json:"name"`
+	SpecRef ReplicaSetSpecRef `json:"specRef"`
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+	// +optional
+	Metadata PodTemplateMetadata `json:"metadata,omitempty"`
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+	// +optional
+	Weight *int32 `json:"weight,omitempty"`
+	// +optional
+	Service *TemplateService `json:"service,omitempty"`
+}
+
+// RolloutExperimentStepAnalysisTemplateRef is one analysis of a step's
+// Experiment.
+type RolloutExperimentStepAnalysisTemplateRef struct {
+	Name         string `json:"name"`
+	TemplateName string `json:"templateName"`
+	// +optional
+	ClusterScope bool `json:"clusterScope,omitempty"`
+	// +optional
+	Args []AnalysisRunArgument `json:"args,omitempty"`
+	// +optional
+	RequiredForCompletion bool `json:"requiredForCompletion,omitempty"`
 }
 
 // SetHeaderRoute sends requests matching every header of one of the match

@@ -32,7 +32,8 @@ var jobMetric = []string{"spec", "metrics", "[]", "provider", "job"}
 
 // preservePaths are property paths below openAPIV3Schema, by kind.
 var preservePaths = map[string][][]string{
-	"Rollout": {{"spec", "template", "metadata"}},
+	"Rollout":    {{"spec", "template", "metadata"}},
+	"Experiment": {{"spec", "templates", "[]", "template", "metadata"}},
 	"AnalysisTemplate": {
 		append(append([]string{}, jobMetric...), "metadata"),
 		append(append([]string{}, jobMetric...), "spec", "template", "metadata"),

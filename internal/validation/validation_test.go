@@ -428,7 +428,7 @@ func TestRollout(t *testing.T) {
 			mutate: func(ro *v1alpha1.Rollout) {
 				ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps,
 					v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "t"}}}},
-					v1alpha1.CanaryStep{Experiment: raw(`{"templates":[]}`)},
+					v1alpha1.CanaryStep{Experiment: &v1alpha1.RolloutExperimentStep{Templates: []v1alpha1.RolloutExperimentTemplate{}}},
 					v1alpha1.CanaryStep{Plugin: &v1alpha1.PluginStep{Name: "p"}},
 					v1alpha1.CanaryStep{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "h"}},
 					v1alpha1.CanaryStep{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "m"}})

@@ -1,5 +1,6 @@
-// Package get implements `kubectl argo rollouts get rollout`: the summary
-// and the revision tree of one Rollout, printed once or redrawn as it
+// Package get implements `kubectl argo rollouts get rollout` and `get
+// experiment`: the summary and the tree of one Rollout (its revisions) or
+// Experiment (its ReplicaSets and runs), printed once or redrawn as it
 // changes.
 package get
 
@@ -22,20 +23,22 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/plugin/view"
 )
 
-// NewCmd returns `get` with its `rollout` subcommand. Experiments do not
-// exist in Switchyard, so `get experiment` is not offered.
+// NewCmd returns `get` with its `rollout` and `experiment` subcommands.
 func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "get <rollout> RESOURCE_NAME",
-		Short: "Get details about rollouts",
+		Use:   "get <rollout|experiment> RESOURCE_NAME",
+		Short: "Get details about rollouts and experiments",
 		Example: `  # Get a rollout
-  kubectl argo rollouts get rollout ROLLOUT`,
+  kubectl argo rollouts get rollout ROLLOUT
+
+  # Get an experiment
+  kubectl argo rollouts get experiment EXPERIMENT`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return cli.Usagef("specify what to get: %q", "get rollout ROLLOUT_NAME")
+			return cli.Usagef("specify what to get: %q or %q", "get rollout ROLLOUT_NAME", "get experiment EXPERIMENT_NAME")
 		},
 	}
-	cmd.AddCommand(NewRolloutCmd(f))
+	cmd.AddCommand(NewRolloutCmd(f), NewExperimentCmd(f))
 	return cmd
 }
 
