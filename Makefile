@@ -57,12 +57,20 @@ cluster-down: ## Stop the local cluster and remove its data.
 ##@ Sandbox
 
 .PHONY: sandbox
-sandbox: ## Bring up the seed's world: local cluster, Switchyard in default, a registry with backend:latest, the seed Rollouts.
+sandbox: ## Bring up the seed's world: local cluster, Switchyard in default, a registry with backend:latest, the seed Rollouts, Prometheus and an analysed canary.
 	$(GO) run ./hack/sandbox up
 
 .PHONY: sandbox-push
 sandbox-push: ## Push a new build under the same backend:latest tag.
 	@$(GO) run ./hack/sandbox push
+
+.PHONY: sandbox-bad-metric
+sandbox-bad-metric: ## Make the sandbox's error ratio (Prometheus) fail backend-analysis's analysis.
+	@$(GO) run ./hack/sandbox metric bad
+
+.PHONY: sandbox-good-metric
+sandbox-good-metric: ## Make it pass again.
+	@$(GO) run ./hack/sandbox metric good
 
 .PHONY: sandbox-down
 sandbox-down: ## Stop everything the sandbox started.

@@ -36,6 +36,10 @@ var analysisCRDs = map[string]struct {
 		"../../config/crd/bases/argoproj.io_analysisruns.yaml", "ar", apiextensionsv1.NamespaceScoped,
 		[]string{"Status=.status.phase", "Age=.metadata.creationTimestamp"}, func() any { return &v1alpha1.AnalysisRun{} },
 	},
+	"Experiment": {
+		"../../config/crd/bases/argoproj.io_experiments.yaml", "exp", apiextensionsv1.NamespaceScoped,
+		[]string{"Status=.status.phase", "Age=.metadata.creationTimestamp"}, func() any { return &v1alpha1.Experiment{} },
+	},
 }
 
 func TestAnalysisCRDShape(t *testing.T) {
@@ -120,6 +124,13 @@ func TestAnalysisManifestsSurviveAPIServer(t *testing.T) {
 			if err := json.Unmarshal(written, &after); err != nil {
 				t.Fatal(err)
 			}
+			for _, tmpl := range experimentTemplates(before) {
+				if meta, ok := nested(tmpl, "template", "metadata").(map[string]any); ok {
+					if v, ok := meta["creationTimestamp"]; ok && v == nil {
+						delete(meta, "creationTimestamp")
+					}
+				}
+			}
 			for _, m := range metrics(before) {
 				if tmpl, ok := nested(m, "provider", "job", "spec", "template", "metadata").(map[string]any); ok {
 					if v, ok := tmpl["creationTimestamp"]; ok && v == nil {
@@ -133,6 +144,17 @@ func TestAnalysisManifestsSurviveAPIServer(t *testing.T) {
 			}
 		})
 	}
+}
+
+func experimentTemplates(obj map[string]any) []map[string]any {
+	list, _ := nested(obj, "spec", "templates").([]any)
+	var out []map[string]any
+	for _, t := range list {
+		if tm, ok := t.(map[string]any); ok {
+			out = append(out, tm)
+		}
+	}
+	return out
 }
 
 func metrics(obj map[string]any) []map[string]any {

@@ -10,6 +10,10 @@ const (
 	RolloutPaused         RolloutConditionType = "Paused"
 	RolloutCompleted      RolloutConditionType = "Completed"
 	RolloutHealthy        RolloutConditionType = "Healthy"
+	// RolloutTrafficRoutingCondition is Switchyard's own: False while a
+	// traffic router cannot be written, naming the object (clients ignore
+	// condition types they do not know).
+	RolloutTrafficRoutingCondition RolloutConditionType = "TrafficRouting"
 )
 
 // Condition reasons, with Argo's spelling. Clients key on some of them (phase
@@ -34,6 +38,10 @@ const (
 
 	// InvalidSpec reason.
 	InvalidSpecReason = "InvalidSpec"
+
+	// TrafficRoutingErrorReason is the TrafficRouting condition's reason
+	// (and the event's) when a router write fails.
+	TrafficRoutingErrorReason = "TrafficRoutingError"
 
 	// AvailableReason is literally Argo's string, used for Available=True.
 	AvailableReason = "AvailableReason"

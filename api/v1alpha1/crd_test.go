@@ -161,6 +161,7 @@ func TestManifestsSurviveAPIServer(t *testing.T) {
 				}
 				normalizeQuantities(before)
 				dropEmptyAnalysisRunMetadata(after)
+				dropEmptyExperimentTemplateMetadata(after)
 				if diff := cmp.Diff(before, after); diff != "" {
 					t.Errorf("round trip through Go types changed the object (-stored +written back):\n%s", diff)
 				}
@@ -346,6 +347,26 @@ func dropEmptyAnalysisRunMetadata(v any) {
 	case []any:
 		for _, child := range v {
 			dropEmptyAnalysisRunMetadata(child)
+		}
+	}
+}
+
+// dropEmptyExperimentTemplateMetadata removes the `metadata: {}` that Argo's
+// encoding of an experiment step's template always writes (a struct with
+// omitempty), where the manifest had none.
+func dropEmptyExperimentTemplateMetadata(obj map[string]any) {
+	steps, _ := nested(obj, "spec", "strategy", "canary", "steps").([]any)
+	for _, step := range steps {
+		exp, _ := nested(step.(map[string]any), "experiment").(map[string]any)
+		if exp == nil {
+			continue
+		}
+		templates, _ := exp["templates"].([]any)
+		for _, t := range templates {
+			tm := t.(map[string]any)
+			if m, ok := tm["metadata"].(map[string]any); ok && len(m) == 0 {
+				delete(tm, "metadata")
+			}
 		}
 	}
 }

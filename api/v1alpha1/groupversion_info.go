@@ -46,7 +46,8 @@ func addKnownTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion, &Rollout{}, &RolloutList{},
 		&AnalysisTemplate{}, &AnalysisTemplateList{},
 		&ClusterAnalysisTemplate{}, &ClusterAnalysisTemplateList{},
-		&AnalysisRun{}, &AnalysisRunList{})
+		&AnalysisRun{}, &AnalysisRunList{},
+		&Experiment{}, &ExperimentList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 // fields use omitzero where Argo's omitempty had no effect, so an unset
 // status or template is left out instead of being written as {}. Sub-objects that
 // Switchyard does not act on (the traffic routers it does not drive,
-// experiments, step plugins) are kept as raw JSON: the CRD accepts whatever
+// step plugins) are kept as raw JSON: the CRD accepts whatever
 // Argo accepts and the values round-trip untouched.
 
 // +kubebuilder:object:root=true
@@ -44,6 +44,19 @@ type RolloutList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Rollout `json:"items"`
 }
+
+// Checked by kube-apiserver at apply time (see internal/validation).
+// +kubebuilder:validation:XValidation:rule="has(self.strategy) && (has(self.strategy.blueGreen) || has(self.strategy.canary))",message="one of blueGreen or canary must be set",fieldPath=".strategy",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="has(self.workloadRef) || has(self.template)",message="one of template or workloadRef must be set",fieldPath=".template",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="has(self.workloadRef) || !has(self.template) || (has(self.template.spec) && has(self.template.spec.containers) && size(self.template.spec.containers) > 0)",message="at least one container is required",fieldPath=".template.spec.containers",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!has(self.workloadRef) || !has(self.template) || ((!has(self.template.metadata) || ((!has(self.template.metadata.labels) || size(self.template.metadata.labels) == 0) && (!has(self.template.metadata.annotations) || size(self.template.metadata.annotations) == 0))) && (!has(self.template.spec) || !has(self.template.spec.containers) || size(self.template.spec.containers) == 0))",message="template must be empty for workload reference rollout",fieldPath=".template"
+// +kubebuilder:validation:XValidation:rule="has(self.workloadRef) || has(self.selector)",message="a selector matching the template labels is required",fieldPath=".selector",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!has(self.selector) || (has(self.selector.matchLabels) && size(self.selector.matchLabels) > 0) || (has(self.selector.matchExpressions) && size(self.selector.matchExpressions) > 0)",message="this rollout is selecting all pods; a non-empty selector is required",fieldPath=".selector"
+// +kubebuilder:validation:XValidation:rule="has(self.workloadRef) || !has(self.template) || !has(self.selector) || !has(self.selector.matchLabels) || (has(self.template.metadata) && has(self.template.metadata.labels) ? self.selector.matchLabels.all(k, k in self.template.metadata.labels && self.template.metadata.labels[k] == self.selector.matchLabels[k]) : size(self.selector.matchLabels) == 0)",message="`selector` does not match template `labels`",fieldPath=".template.metadata.labels"
+// +kubebuilder:validation:XValidation:rule="!has(self.minReadySeconds) || self.minReadySeconds >= 0",message="must be greater than or equal to 0",fieldPath=".minReadySeconds"
+// +kubebuilder:validation:XValidation:rule="!has(self.revisionHistoryLimit) || self.revisionHistoryLimit >= 0",message="must be greater than or equal to 0",fieldPath=".revisionHistoryLimit"
+// +kubebuilder:validation:XValidation:rule="(has(self.progressDeadlineSeconds) ? self.progressDeadlineSeconds : 600) > (has(self.minReadySeconds) ? self.minReadySeconds : 0)",message="must be greater than minReadySeconds",fieldPath=".progressDeadlineSeconds"
+// +kubebuilder:validation:XValidation:rule="!has(self.strategy) || !has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.scaleDownDelayRevisionLimit) || self.strategy.blueGreen.scaleDownDelayRevisionLimit <= (has(self.revisionHistoryLimit) ? self.revisionHistoryLimit : 10)",message="must not be greater than revisionHistoryLimit",fieldPath=".strategy.blueGreen.scaleDownDelayRevisionLimit"
 
 // RolloutSpec is the desired state of a Rollout.
 type RolloutSpec struct {
@@ -80,6 +93,10 @@ type RolloutSpec struct {
 	Analysis *AnalysisRunStrategy `json:"analysis,omitempty"`
 }
 
+// Checked by kube-apiserver at apply time (see internal/validation).
+// +kubebuilder:validation:XValidation:rule="has(self.name) && self.name != ''",message="the referenced workload's name is required",fieldPath=".name",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="has(self.kind) && (self.kind == 'PodTemplate' ? (!has(self.apiVersion) || !self.apiVersion.contains('/') || self.apiVersion.startsWith('/')) : ((self.kind == 'Deployment' || self.kind == 'ReplicaSet') && has(self.apiVersion) && self.apiVersion.startsWith('apps/')))",message="workload of this type is not supported: use an apps Deployment or ReplicaSet, or a core PodTemplate"
+
 // ObjectRef points at a workload (Deployment, ReplicaSet, PodTemplate) whose
 // pod template the Rollout uses.
 type ObjectRef struct {
@@ -93,6 +110,9 @@ type ObjectRef struct {
 	// +optional
 	ScaleDown string `json:"scaleDown,omitempty"`
 }
+
+// Checked by kube-apiserver at apply time (see internal/validation).
+// +kubebuilder:validation:XValidation:rule="!has(self.revisions) || self.revisions >= 0",message="must be greater than or equal to 0",fieldPath=".revisions"
 
 // RollbackWindowSpec lets a rollback to one of the last Revisions skip steps.
 type RollbackWindowSpec struct {
@@ -108,6 +128,9 @@ type AnalysisRunStrategy struct {
 	UnsuccessfulRunHistoryLimit *int32 `json:"unsuccessfulRunHistoryLimit,omitempty"`
 }
 
+// Checked by kube-apiserver at apply time (see internal/validation).
+// +kubebuilder:validation:XValidation:rule="!(has(self.blueGreen) && has(self.canary))",message="Multiple Strategies can not be listed"
+
 // RolloutStrategy holds exactly one of BlueGreen or Canary.
 type RolloutStrategy struct {
 	// +optional
@@ -115,6 +138,16 @@ type RolloutStrategy struct {
 	// +optional
 	Canary *CanaryStrategy `json:"canary,omitempty"`
 }
+
+// Checked by kube-apiserver at apply time (see internal/validation).
+// +kubebuilder:validation:XValidation:rule="has(self.activeService) && self.activeService != ''",message="the Service to switch to the new version is required",fieldPath=".activeService",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!has(self.previewService) || !has(self.activeService) || self.previewService != self.activeService",message="activeService and previewService must name two different Services",fieldPath=".previewService"
+// +kubebuilder:validation:XValidation:rule="!has(self.previewReplicaCount) || self.previewReplicaCount >= 0",message="must be greater than or equal to 0",fieldPath=".previewReplicaCount"
+// +kubebuilder:validation:XValidation:rule="!has(self.autoPromotionSeconds) || self.autoPromotionSeconds >= 0",message="must be greater than or equal to 0",fieldPath=".autoPromotionSeconds"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxUnavailable) || (type(self.maxUnavailable) == int ? self.maxUnavailable >= 0 : self.maxUnavailable.matches('^([+]?[0-9]+|-0+|[0-9]+%)$'))",message="must be a non-negative integer or a percentage such as 25%",fieldPath=".maxUnavailable"
+// +kubebuilder:validation:XValidation:rule="!has(self.scaleDownDelaySeconds) || self.scaleDownDelaySeconds >= 0",message="must be greater than or equal to 0",fieldPath=".scaleDownDelaySeconds"
+// +kubebuilder:validation:XValidation:rule="!has(self.scaleDownDelayRevisionLimit) || self.scaleDownDelayRevisionLimit >= 0",message="must be greater than or equal to 0",fieldPath=".scaleDownDelayRevisionLimit"
+// +kubebuilder:validation:XValidation:rule="!has(self.abortScaleDownDelaySeconds) || self.abortScaleDownDelaySeconds >= 0",message="must be greater than or equal to 0",fieldPath=".abortScaleDownDelaySeconds"
 
 // BlueGreenStrategy switches an active Service from the old to the new
 // ReplicaSet in one step, optionally after a preview phase.
@@ -154,6 +187,9 @@ type BlueGreenStrategy struct {
 	AbortScaleDownDelaySeconds *int32 `json:"abortScaleDownDelaySeconds,omitempty"`
 }
 
+// Checked by kube-apiserver at apply time (see internal/validation).
+// +kubebuilder:validation:XValidation:rule="has(self.preferredDuringSchedulingIgnoredDuringExecution) != has(self.requiredDuringSchedulingIgnoredDuringExecution)",message="AntiAffinity must have exactly one strategy listed"
+
 // AntiAffinity asks for pods of the new ReplicaSet to avoid nodes running the old one.
 type AntiAffinity struct {
 	// +optional
@@ -161,6 +197,9 @@ type AntiAffinity struct {
 	// +optional
 	RequiredDuringSchedulingIgnoredDuringExecution *RequiredDuringSchedulingIgnoredDuringExecution `json:"requiredDuringSchedulingIgnoredDuringExecution,omitempty"`
 }
+
+// Checked by kube-apiserver at apply time (see internal/validation).
+// +kubebuilder:validation:XValidation:rule="has(self.weight) && self.weight >= 1 && self.weight <= 100",message="must be between 1 and 100",fieldPath=".weight"
 
 // PreferredDuringSchedulingIgnoredDuringExecution carries the anti-affinity weight (1-100).
 type PreferredDuringSchedulingIgnoredDuringExecution struct {
@@ -180,6 +219,18 @@ type PodTemplateMetadata struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
+// Checked by kube-apiserver at apply time (see internal/validation).
+// +kubebuilder:validation:XValidation:rule="!has(self.canaryService) || self.canaryService == '' || !has(self.stableService) || self.canaryService != self.stableService",message="canaryService and stableService must name two different Services",fieldPath=".stableService"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxSurge) || (type(self.maxSurge) == int ? self.maxSurge >= 0 : self.maxSurge.matches('^([+]?[0-9]+|-0+|[0-9]+%)$'))",message="must be a non-negative integer or a percentage such as 25%",fieldPath=".maxSurge"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxUnavailable) || (type(self.maxUnavailable) == int ? self.maxUnavailable >= 0 : self.maxUnavailable.matches('^([+]?[0-9]+|-0+|[0-9]+%)$'))",message="must be a non-negative integer or a percentage such as 25%",fieldPath=".maxUnavailable"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxSurge) || !has(self.maxUnavailable) || !(type(self.maxSurge) == int ? self.maxSurge == 0 : self.maxSurge.matches('^([+]?0+|-0+|0+%)$')) || !(type(self.maxUnavailable) == int ? self.maxUnavailable == 0 : self.maxUnavailable.matches('^([+]?0+|-0+|0+%)$'))",message="maxSurge and maxUnavailable can not both be 0",fieldPath=".maxSurge"
+// +kubebuilder:validation:XValidation:rule="has(self.trafficRouting) || !has(self.scaleDownDelaySeconds)",message="can only be used with trafficRouting",fieldPath=".scaleDownDelaySeconds"
+// +kubebuilder:validation:XValidation:rule="has(self.trafficRouting) || !has(self.steps) || self.steps.all(s, !has(s.setCanaryScale))",message="setCanaryScale requires trafficRouting to be set",fieldPath=".steps"
+// +kubebuilder:validation:XValidation:rule="!has(self.steps) || (has(self.trafficRouting) && has(self.trafficRouting.maxTrafficWeight) ? self.steps.all(s, !has(s.setWeight) || s.setWeight <= self.trafficRouting.maxTrafficWeight) : self.steps.all(s, !has(s.setWeight) || s.setWeight <= 100))",message="a setWeight must not be greater than trafficRouting.maxTrafficWeight (100 by default)",fieldPath=".steps"
+// +kubebuilder:validation:XValidation:rule="!has(self.scaleDownDelayRevisionLimit) || self.scaleDownDelayRevisionLimit >= 0",message="must be greater than or equal to 0",fieldPath=".scaleDownDelayRevisionLimit"
+// +kubebuilder:validation:XValidation:rule="!has(self.abortScaleDownDelaySeconds) || self.abortScaleDownDelaySeconds >= 0",message="must be greater than or equal to 0",fieldPath=".abortScaleDownDelaySeconds"
+// +kubebuilder:validation:XValidation:rule="!has(self.minPodsPerReplicaSet) || self.minPodsPerReplicaSet >= 0",message="must be greater than or equal to 0",fieldPath=".minPodsPerReplicaSet"
+
 // CanaryStrategy shifts replicas (or traffic) to the new ReplicaSet in steps.
 type CanaryStrategy struct {
 	// +optional
@@ -187,6 +238,7 @@ type CanaryStrategy struct {
 	// +optional
 	StableService string `json:"stableService,omitempty"`
 	// +optional
+	// +kubebuilder:validation:MaxItems=1000
 	Steps []CanaryStep `json:"steps,omitempty"`
 	// +optional
 	TrafficRouting *RolloutTrafficRouting `json:"trafficRouting,omitempty"`
@@ -240,6 +292,9 @@ const (
 	// ProgressTypePod reads Value as a pod count.
 	ProgressTypePod ReplicaProgressThresholdType = "Pod"
 )
+
+// Checked by kube-apiserver at apply time (see internal/validation).
+// +kubebuilder:validation:XValidation:rule="!has(self.type) || self.type != 'Percent' || !has(self.value) || (self.value >= 0 && self.value <= 100)",message="must be between 0 and 100 for type Percent",fieldPath=".value"
 
 // ReplicaProgressThreshold lets a step complete once enough canary pods are available.
 type ReplicaProgressThreshold struct {
@@ -405,6 +460,10 @@ type ManagedRoute struct {
 	Name string `json:"name"`
 }
 
+// Checked by kube-apiserver at apply time (see internal/validation).
+// +kubebuilder:validation:XValidation:rule="[has(self.setWeight), has(self.pause), has(self.setCanaryScale), has(self.analysis), has(self.experiment), has(self.plugin), has(self.setHeaderRoute), has(self.setMirrorRoute)].filter(x, x).size() == 1",message="a step must set exactly one of setWeight, pause, setCanaryScale, analysis, experiment, plugin, setHeaderRoute, setMirrorRoute"
+// +kubebuilder:validation:XValidation:rule="!has(self.setWeight) || self.setWeight >= 0",message="must be between 0 and 100",fieldPath=".setWeight"
+
 // CanaryStep is one step of a canary update. Exactly one action must be set.
 type CanaryStep struct {
 	// +optional
@@ -412,9 +471,7 @@ type CanaryStep struct {
 	// +optional
 	Pause *RolloutPause `json:"pause,omitempty"`
 	// +optional
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +kubebuilder:validation:Schemaless
-	Experiment *apiextensionsv1.JSON `json:"experiment,omitempty"`
+	Experiment *RolloutExperimentStep `json:"experiment,omitempty"`
 	// +optional
 	Analysis *RolloutAnalysis `json:"analysis,omitempty"`
 	// +optional
@@ -425,6 +482,61 @@ type CanaryStep struct {
 	SetMirrorRoute *SetMirrorRoute `json:"setMirrorRoute,omitempty"`
 	// +optional
 	Plugin *PluginStep `json:"plugin,omitempty"`
+}
+
+// RolloutExperimentStep runs an Experiment as a canary step. Field order,
+// omitempty and the always-written structs (analysisRunMetadata, a
+// template's metadata) are Argo's: the canary step hash is computed over
+// this JSON.
+type RolloutExperimentStep struct {
+	Templates []RolloutExperimentTemplate `json:"templates"`
+	// +optional
+	Duration DurationString `json:"duration,omitempty"`
+	// +optional
+	Analyses []RolloutExperimentStepAnalysisTemplateRef `json:"analyses,omitempty"`
+	// +optional
+	DryRun []DryRun `json:"dryRun,omitempty"`
+	// +optional
+	AnalysisRunMetadata AnalysisRunMetadata `json:"analysisRunMetadata,omitempty"`
+}
+
+// ReplicaSetSpecRef names the ReplicaSet an experiment template copies.
+type ReplicaSetSpecRef string
+
+// Experiment template sources.
+const (
+	CanarySpecRef ReplicaSetSpecRef = "canary"
+	StableSpecRef ReplicaSetSpecRef = "stable"
+)
+
+// RolloutExperimentTemplate is one ReplicaSet of a step's Experiment, made
+// from the stable or canary pod template.
+type RolloutExperimentTemplate struct {
+	Name    string            `json:"name"`
+	SpecRef ReplicaSetSpecRef `json:"specRef"`
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+	// +optional
+	Metadata PodTemplateMetadata `json:"metadata,omitempty"`
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+	// +optional
+	Weight *int32 `json:"weight,omitempty"`
+	// +optional
+	Service *TemplateService `json:"service,omitempty"`
+}
+
+// RolloutExperimentStepAnalysisTemplateRef is one analysis of a step's
+// Experiment.
+type RolloutExperimentStepAnalysisTemplateRef struct {
+	Name         string `json:"name"`
+	TemplateName string `json:"templateName"`
+	// +optional
+	ClusterScope bool `json:"clusterScope,omitempty"`
+	// +optional
+	Args []AnalysisRunArgument `json:"args,omitempty"`
+	// +optional
+	RequiredForCompletion bool `json:"requiredForCompletion,omitempty"`
 }
 
 // SetHeaderRoute sends requests matching every header of one of the match
@@ -490,6 +602,9 @@ type PluginStep struct {
 	Config *apiextensionsv1.JSON `json:"config,omitempty"`
 }
 
+// Checked by kube-apiserver at apply time (see internal/validation).
+// +kubebuilder:validation:XValidation:rule="!has(self.duration) || (type(self.duration) == int ? self.duration >= 0 : size(self.duration) > 0)",message="must be whole seconds or a duration such as 30s, 5m or 1h, and not negative",fieldPath=".duration"
+
 // RolloutPause stops the canary; without a duration it waits for a promote.
 type RolloutPause struct {
 	// Duration is whole seconds (int or numeric string) or a Go duration
@@ -497,6 +612,10 @@ type RolloutPause struct {
 	// +optional
 	Duration *intstr.IntOrString `json:"duration,omitempty"`
 }
+
+// Checked by kube-apiserver at apply time (see internal/validation).
+// +kubebuilder:validation:XValidation:rule="!has(self.weight) || (self.weight >= 0 && self.weight <= 100)",message="must be between 0 and 100",fieldPath=".weight"
+// +kubebuilder:validation:XValidation:rule="!has(self.replicas) || self.replicas >= 0",message="must be greater than or equal to 0",fieldPath=".replicas"
 
 // SetCanaryScale sizes the canary ReplicaSet independently of the traffic weight.
 type SetCanaryScale struct {

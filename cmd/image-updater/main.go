@@ -7,6 +7,7 @@ package main
 import (
 	"flag"
 	"os"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -18,12 +19,13 @@ import (
 
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/registry"
 )
 
 func main() {
 	var (
-		metricsAddr, healthAddr, namespace string
-		leaderElect, crossNamespace        bool
+		metricsAddr, healthAddr, namespace, ambientNamespaces string
+		leaderElect, crossNamespace                           bool
 	)
 	// --kubeconfig is registered by controller-runtime and read by ctrl.GetConfig.
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8090", "address of the /metrics endpoint (\"0\" disables it)")
@@ -31,11 +33,18 @@ func main() {
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader so only one replica polls and writes back")
 	flag.StringVar(&namespace, "namespace", "", "watch ImageUpdaters in this namespace only (default: all namespaces)")
 	flag.BoolVar(&crossNamespace, "allow-cross-namespace-refs", false, "let an ImageUpdater patch an Argo CD Application in another namespace")
+	flag.StringVar(&ambientNamespaces, strings.TrimPrefix(registry.AmbientNamespacesFlag, "--"), "",
+		"comma-separated namespaces whose ImageUpdaters may use the image updater's own registry credentials (its cloud identity, e.g. ECR through IRSA); \"*\" for all (default: none)")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+	ambient, err := registry.ParseAmbientNamespaces(ambientNamespaces)
+	if err != nil {
+		log.Error(err, "Invalid flag")
+		os.Exit(2)
+	}
 
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
@@ -68,7 +77,7 @@ func main() {
 		log.Error(err, "Set up manager")
 		os.Exit(1)
 	}
-	r := &imageupdater.Reconciler{Client: mgr.GetClient(), AllowCrossNamespaceRefs: crossNamespace}
+	r := &imageupdater.Reconciler{Client: mgr.GetClient(), AllowCrossNamespaceRefs: crossNamespace, AmbientCredentials: ambient}
 	if err := r.SetupWithManager(mgr); err != nil {
 		log.Error(err, "Set up image updater")
 		os.Exit(1)
@@ -81,7 +90,7 @@ func main() {
 		log.Error(err, "Add ready check")
 		os.Exit(1)
 	}
-	log.Info("Starting image updater", "namespace", namespace, "leaderElect", leaderElect)
+	log.Info("Starting image updater", "namespace", namespace, "leaderElect", leaderElect, "ambientCredentialsNamespaces", ambient.String())
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "Run manager")
 		os.Exit(1)

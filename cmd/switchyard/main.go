@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/analysis"
+	"github.com/switchyard-dev/switchyard/internal/experiment"
 	"github.com/switchyard-dev/switchyard/internal/instanceid"
 	"github.com/switchyard-dev/switchyard/internal/manager"
 )
@@ -33,6 +34,7 @@ func main() {
 	flag.DurationVar(&opts.RetryPeriod, "leader-election-retry-period", 2*time.Second, "leader-election retry period")
 	flag.IntVar(&opts.RolloutThreads, "rollout-threads", 10, "Rollouts reconciled in parallel")
 	flag.IntVar(&opts.AnalysisThreads, "analysis-threads", analysis.DefaultThreads, "AnalysisRuns reconciled in parallel")
+	flag.IntVar(&opts.ExperimentThreads, "experiment-threads", experiment.DefaultThreads, "Experiments reconciled in parallel")
 	flag.StringVar(&opts.InstanceID, "instance-id", "", "serve only Rollouts labelled "+v1alpha1.InstanceIDLabelKey+"=<this value> (default: only Rollouts without that label); also suffixes the leader-election Lease")
 	flag.StringVar(&opts.PprofAddr, "pprof-address", "", "serve net/http/pprof on this address (off when empty)")
 	flag.Float64Var(&qps, "qps", 50, "queries per second to the API server")

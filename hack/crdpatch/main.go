@@ -10,7 +10,9 @@
 //   - every resource.Quantity accepts JSON numbers, floats included, as the
 //     built-in workloads do (see quantitySchema);
 //   - env, imagePullSecrets and hostAliases accept duplicate keys, as the
-//     built-in workloads and Argo Rollouts' CRD do (see unkeyedLists).
+//     built-in workloads and Argo Rollouts' CRD do (see unkeyedLists);
+//   - the schema bounds the CEL validation rules need to fit kube-apiserver's
+//     cost budget (see celBounds).
 //
 // Usage: go run ./hack/crdpatch config/crd/bases/argoproj.io_rollouts.yaml ...
 // Which paths are patched depends on the CRD's kind.
@@ -30,7 +32,8 @@ var jobMetric = []string{"spec", "metrics", "[]", "provider", "job"}
 
 // preservePaths are property paths below openAPIV3Schema, by kind.
 var preservePaths = map[string][][]string{
-	"Rollout": {{"spec", "template", "metadata"}},
+	"Rollout":    {{"spec", "template", "metadata"}},
+	"Experiment": {{"spec", "templates", "[]", "template", "metadata"}},
 	"AnalysisTemplate": {
 		append(append([]string{}, jobMetric...), "metadata"),
 		append(append([]string{}, jobMetric...), "spec", "template", "metadata"),
@@ -99,6 +102,40 @@ func quantitySchema() map[string]any {
 // volumes, volumeMounts, ...) stay keyed: such a Rollout could never run.
 var unkeyedLists = []string{"env", "imagePullSecrets", "hostAliases"}
 
+// celBounds are set on schemas the Rollout's CEL rules read, so their
+// estimated cost fits kube-apiserver's budget; without them it estimates
+// every string at the maximum request size.
+//
+//   - spec.selector.matchLabels: values of at most 63 characters, the
+//     Kubernetes limit for a label value (a longer one is InvalidSpec
+//     anyway), and at most 1000 labels, so the rule that the template
+//     carries every selected label with its value can run.
+//   - canary steps[].experiment gets type object (Argo's CRD types it):
+//     a schema without a type is invisible to CEL, and the rule that a step
+//     sets exactly one action must see it.
+//
+// And spec.template.spec no longer requires containers (see
+// templateOptionalContainers): a CEL rule requires them unless workloadRef
+// is set.
+var celBounds = []struct {
+	path []string // property names below openAPIV3Schema; "[]" for items, "{}" for additionalProperties
+	set  map[string]any
+	// unless skips the patch when the schema already has this key.
+	unless string
+}{
+	{path: []string{"spec", "selector", "matchLabels"}, set: map[string]any{"maxProperties": 1000}},
+	{path: []string{"spec", "selector", "matchLabels", "{}"}, set: map[string]any{"maxLength": 63}},
+	{path: []string{"spec", "strategy", "canary", "steps", "[]", "experiment"}, set: map[string]any{"type": "object"}, unless: "type"},
+}
+
+// templateOptionalContainers is the pod spec whose "containers" is no
+// longer required by the schema. A Rollout with a workloadRef has an empty
+// template, which Go clients write as {"spec":{"containers":null}}; the
+// server drops the null and the schema would refuse the missing list,
+// while the Rollout is valid. The Rollout's CEL rule requires containers
+// when there is no workloadRef, with the message of internal/validation.
+var templateOptionalContainers = []string{"spec", "template", "spec"}
+
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: crdpatch CRD.yaml...")
@@ -160,6 +197,53 @@ func patchFile(path string) error {
 		for _, name := range unkeyedLists {
 			if n := unkey(schema, name); n == 0 {
 				return fmt.Errorf("no keyed list %q found", name)
+			}
+		}
+		if kind != "Rollout" {
+			// The template-is-optional and CEL-bound patches are the
+			// Rollout's own.
+			continue
+		}
+		podSpec := schema
+		for _, name := range templateOptionalContainers {
+			podSpec, _ = lookup(podSpec, "properties", name).(map[string]any)
+			if podSpec == nil {
+				return fmt.Errorf("schema has no property path %v", templateOptionalContainers)
+			}
+		}
+		if req, ok := podSpec["required"].([]any); ok {
+			var kept []any
+			for _, r := range req {
+				if r != "containers" {
+					kept = append(kept, r)
+				}
+			}
+			if len(kept) == 0 {
+				delete(podSpec, "required")
+			} else {
+				podSpec["required"] = kept
+			}
+		}
+		for _, b := range celBounds {
+			node := schema
+			for _, name := range b.path {
+				switch name {
+				case "[]":
+					node, _ = node["items"].(map[string]any)
+				case "{}":
+					node, _ = node["additionalProperties"].(map[string]any)
+				default:
+					node, _ = lookup(node, "properties", name).(map[string]any)
+				}
+				if node == nil {
+					return fmt.Errorf("schema has no path %v", b.path)
+				}
+			}
+			if _, ok := node[b.unless]; ok && b.unless != "" {
+				continue
+			}
+			for k, v := range b.set {
+				node[k] = v
 			}
 		}
 	}

@@ -5,9 +5,14 @@
 // the seed's two Rollouts applied verbatim with their image pointed at the
 // local registry by a kustomize overlay.
 //
-//	sandbox up     build, start everything, wait until both Rollouts are Healthy
-//	sandbox push   push a new build under the same backend:latest tag
-//	sandbox down   stop everything it started and remove its state
+//	sandbox up           build, start everything, wait until the Rollouts are Healthy
+//	sandbox push         push a new build under the same backend:latest tag
+//	sandbox metric bad   make the error ratio Prometheus reports fail the analysis
+//	sandbox metric good  make it pass again
+//	sandbox down         stop everything it started and remove its state
+//
+// It also runs Prometheus (Debian's package) and a one-gauge exporter it
+// scrapes, for the analysis step of a third Rollout, backend-analysis.
 //
 // State lives in .sandbox/ (SANDBOX_DIR overrides it).
 package main
@@ -33,8 +38,8 @@ func main() {
 }
 
 func run() error {
-	if len(os.Args) != 2 {
-		return errors.New("usage: sandbox up|push|down")
+	if len(os.Args) < 2 || len(os.Args) > 3 || (len(os.Args) == 3) != (os.Args[1] == "metric") {
+		return errors.New("usage: sandbox up|push|metric good|metric bad|down")
 	}
 	root, err := cluster.RepoRoot()
 	if err != nil {
@@ -54,6 +59,11 @@ func run() error {
 		return s.up(ctx)
 	case "push":
 		return s.push(ctx)
+	case "metric":
+		return s.setMetric(ctx, os.Args[2])
+	case "exporter":
+		// Run detached by up; not meant to be typed.
+		return s.exporter()
 	case "down":
 		return s.down()
 	default:

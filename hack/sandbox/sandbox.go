@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -73,8 +74,16 @@ func step(format string, args ...any) {
 
 func (s *sandbox) up(ctx context.Context) error {
 	began := time.Now()
+	if err := preflight(); err != nil {
+		return err
+	}
 	if err := s.down(); err != nil {
 		return err
+	}
+	for _, addr := range []string{registryAddr, prometheusAddr, exporterAddr} {
+		if !portFree(addr) {
+			return fmt.Errorf("%s is taken by another process (SANDBOX_REGISTRY, SANDBOX_PROMETHEUS and SANDBOX_EXPORTER choose other addresses)", addr)
+		}
 	}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return err
@@ -108,11 +117,17 @@ func (s *sandbox) up(ctx context.Context) error {
 	}
 	step("pushed %s:latest (%s)", sandboxImage, digest)
 
+	step("starting Prometheus on %s, scraping the sandbox's error-ratio exporter on %s", prometheusAddr, exporterAddr)
+	if err := s.startAnalysis(ctx, st); err != nil {
+		return err
+	}
+
 	step("installing Switchyard into %q with kubectl apply -k config/overlays/default-namespace", namespace)
 	if err := s.kubectl(ctx, kubeconfig, "apply", "-k", filepath.Join(s.root, "config", "overlays", "default-namespace")); err != nil {
 		return err
 	}
-	if err := s.waitFor(ctx, kubeconfig, time.Minute, "--for=condition=Established", "crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev"); err != nil {
+	if err := s.waitFor(ctx, kubeconfig, time.Minute, "--for=condition=Established", "crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev",
+		"crd/analysistemplates.argoproj.io", "crd/analysisruns.argoproj.io"); err != nil {
 		return err
 	}
 	gateway, err := routercrds.GatewayAPI(s.root)
@@ -127,25 +142,28 @@ func (s *sandbox) up(ctx context.Context) error {
 	// Simulated nodes run no containers, so the installed Deployment's pod
 	// is a stand-in: the controller runs here, with that Deployment's
 	// ServiceAccount identity and RBAC.
-	step("starting the controller and the image updater (with the installed ServiceAccount's token; logs in %s)", s.dir)
-	saConfig, err := s.serviceAccountKubeconfig(ctx, c)
-	if err != nil {
-		return err
-	}
-	for _, bin := range []string{"switchyard", "image-updater"} {
-		pid, err := s.detach(bin, filepath.Join(s.root, "bin", bin),
+	step("starting the controller and the image updater (each with its installed ServiceAccount's token; logs in %s)", s.dir)
+	for _, bin := range []struct{ name, serviceAccount string }{
+		{"switchyard", "switchyard"},
+		{"image-updater", "switchyard-image-updater"},
+	} {
+		saConfig, err := s.serviceAccountKubeconfig(ctx, c, bin.serviceAccount)
+		if err != nil {
+			return err
+		}
+		pid, err := s.detach(bin.name, filepath.Join(s.root, "bin", bin.name),
 			"--kubeconfig="+saConfig, "--leader-elect=false",
 			"--metrics-bind-address=0", "--health-probe-bind-address=0")
 		if err != nil {
 			return err
 		}
-		st.PIDs[bin] = pid
+		st.PIDs[bin.name] = pid
 		if err := s.save(st); err != nil {
 			return err
 		}
 	}
 
-	step("applying the seed's Rollouts verbatim through a kustomize overlay (%s)", s.path("seed"))
+	step("applying the seed's Rollouts verbatim, and backend-analysis with its AnalysisTemplate, through a kustomize overlay (%s)", s.path("seed"))
 	if err := s.writeOverlay(digest); err != nil {
 		return err
 	}
@@ -153,7 +171,7 @@ func (s *sandbox) up(ctx context.Context) error {
 		return err
 	}
 	step("waiting for the Rollouts to be Healthy")
-	for _, ro := range rollouts {
+	for _, ro := range append(slices.Clone(rollouts), analysisRollout) {
 		if err := s.waitFor(ctx, kubeconfig, 3*time.Minute, "--for=jsonpath={.status.phase}=Healthy", "rollout/"+ro); err != nil {
 			return err
 		}
@@ -166,6 +184,8 @@ Sandbox ready in %s. Next:
   make sandbox-push                                  # a new build under backend:latest
   kubectl argo rollouts get rollout backend-canary --watch
   kubectl argo rollouts promote backend-canary
+  make sandbox-bad-metric                            # backend-analysis's next update fails its analysis
+  make sandbox-good-metric
 
 make sandbox-down stops everything.
 `, time.Since(began).Round(time.Second), kubeconfig, filepath.Join(s.root, "bin"))
@@ -261,7 +281,7 @@ http:
 	}
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
-		return 0, fmt.Errorf("docker-registry not found: apt-get install docker-registry")
+		return 0, fmt.Errorf("docker-registry not found: apt-get install -y docker-registry")
 	}
 	pid, err := s.detach("docker-registry", bin, "serve", s.path("registry", "config.yml"))
 	if err != nil {
@@ -279,12 +299,18 @@ http:
 
 // detach starts a process that outlives the sandbox command.
 func (s *sandbox) detach(name, bin string, args ...string) (int, error) {
+	return s.detachEnv(name, bin, nil, args...)
+}
+
+// detachEnv is detach with extra environment variables.
+func (s *sandbox) detachEnv(name, bin string, env []string, args ...string) (int, error) {
 	log, err := os.Create(s.path(name + ".log"))
 	if err != nil {
 		return 0, err
 	}
 	defer log.Close()
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -295,18 +321,18 @@ func (s *sandbox) detach(name, bin string, args ...string) (int, error) {
 	return pid, nil
 }
 
-// serviceAccountKubeconfig writes a kubeconfig with a token of the
+// serviceAccountKubeconfig writes a kubeconfig with a token of a
 // ServiceAccount the install created.
-func (s *sandbox) serviceAccountKubeconfig(ctx context.Context, c *cluster.Cluster) (string, error) {
+func (s *sandbox) serviceAccountKubeconfig(ctx context.Context, c *cluster.Cluster, serviceAccount string) (string, error) {
 	kube, err := kubernetes.NewForConfig(c.RESTConfig)
 	if err != nil {
 		return "", err
 	}
-	tok, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, "switchyard", &authenticationv1.TokenRequest{
+	tok, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](7 * 24 * 3600)},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		return "", fmt.Errorf("token for serviceaccount switchyard: %w", err)
+		return "", fmt.Errorf("token for serviceaccount %s: %w", serviceAccount, err)
 	}
 	admin, err := clientcmd.LoadFromFile(c.Kubeconfig)
 	if err != nil {
@@ -315,11 +341,11 @@ func (s *sandbox) serviceAccountKubeconfig(ctx context.Context, c *cluster.Clust
 	cfg := clientcmdapi.NewConfig()
 	for name, cl := range admin.Clusters {
 		cfg.Clusters[name] = cl
-		cfg.Contexts["switchyard"] = &clientcmdapi.Context{Cluster: name, AuthInfo: "switchyard", Namespace: namespace}
+		cfg.Contexts[serviceAccount] = &clientcmdapi.Context{Cluster: name, AuthInfo: serviceAccount, Namespace: namespace}
 	}
-	cfg.AuthInfos["switchyard"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
-	cfg.CurrentContext = "switchyard"
-	path := s.path("switchyard.kubeconfig")
+	cfg.AuthInfos[serviceAccount] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	cfg.CurrentContext = serviceAccount
+	path := s.path(serviceAccount + ".kubeconfig")
 	return path, clientcmd.WriteToFile(*cfg, path)
 }
 
@@ -340,6 +366,10 @@ func (s *sandbox) writeOverlay(digest string) error {
 		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
 			return err
 		}
+	}
+	analysis := strings.ReplaceAll(analysisManifests, "PROMETHEUS_ADDR", prometheusAddr)
+	if err := os.WriteFile(filepath.Join(dir, "analysis-rollout.yaml"), []byte(analysis), 0o644); err != nil {
+		return err
 	}
 	updaters := ""
 	for _, ro := range rollouts {
@@ -372,6 +402,7 @@ kind: Kustomization
 namespace: %s
 resources:
 - %s
+- analysis-rollout.yaml
 - imageupdaters.yaml
 images:
 - name: %s

@@ -64,7 +64,33 @@ type Observed struct {
 	Abort                      bool
 	SpecPaused                 bool
 	Now                        time.Time
+
+	// PrePromotionAnalysis gates the active switch, PostPromotionAnalysis
+	// the promotion (stableRS) after it.
+	PrePromotionAnalysis, PostPromotionAnalysis Gate
+	// ScaleDownDelayExplicit: spec.scaleDownDelaySeconds is set. Without
+	// it, a post-promotion analysis keeps the previous ReplicaSet at full
+	// size until the analysis succeeds.
+	ScaleDownDelayExplicit bool
+	// InconclusivePause: an analysis ended Inconclusive and a person has
+	// not decided yet: nothing switches, promotes or scales down.
+	InconclusivePause bool
 }
+
+// Gate is the state of an analysis a step of the update waits on.
+type Gate int
+
+// Gates.
+const (
+	// GateNone: no analysis gates this step (none configured, or skipped
+	// by a full promotion or a rollback).
+	GateNone Gate = iota
+	// GatePending: the analysis has not succeeded yet (its run is not
+	// created yet, or still measures).
+	GatePending
+	// GatePassed: the analysis succeeded.
+	GatePassed
+)
 
 // Plan is what the reconciler should make true. Maps are keyed by hash and
 // list only ReplicaSets whose state must be set.
@@ -96,6 +122,10 @@ const (
 	WaitAutoPromotion   = "auto-promotion delay"
 	WaitManualPause     = "spec.paused to be cleared"
 	WaitAbortScaleDown  = "abort scale-down delay"
+	WaitPrePromotion    = "pre-promotion analysis"
+	WaitPostPromotion   = "post-promotion analysis"
+	WaitInconclusive    = "a person to decide on an inconclusive analysis"
+	WaitStableAvailable = "stable ReplicaSet to be available again"
 	endpointRecheckTime = 500 * time.Millisecond
 )
 
@@ -118,11 +148,10 @@ func Decide(o Observed) Plan {
 		// came in between: honour it, back to the stable pods.
 		p.abort(o)
 	case o.ActiveSelector == o.New.Hash:
-		// The switch happened but the status did not record it (e.g. the
-		// controller stopped in between): finish the promotion.
-		p.Promoted, p.ClearPause = true, true
-		p.Scale[o.New.Hash] = o.Replicas
-		p.scaleDownAfterDelay(o, *o.Stable)
+		// Switched, not yet promoted: a post-promotion analysis holds the
+		// promotion, or the status did not record it (e.g. the controller
+		// stopped in between).
+		p.afterSwitch(o)
 	case o.Abort:
 		p.abort(o)
 	default:
@@ -173,6 +202,14 @@ func (p *Plan) steady(o Observed) {
 func (p *Plan) abort(o Observed) {
 	// Production stays on (or returns to) the stable pods.
 	p.Scale[o.Stable.Hash] = o.Replicas
+	if o.ActiveSelector == o.New.Hash && (o.Stable.Available < o.Replicas || o.Stable.Replicas < o.Replicas) {
+		// Switched already (a post-promotion analysis failed) and the
+		// stable pods were scaled down meanwhile: the new pods keep
+		// serving until the stable ones are back.
+		p.ClearPause = o.ControllerPause || o.PauseStart != nil
+		p.Waiting = WaitStableAvailable
+		return
+	}
 	p.ActiveSelector = o.Stable.Hash
 	if o.HasPreview && o.Stable.Available > 0 {
 		p.PreviewSelector = o.Stable.Hash
@@ -234,6 +271,16 @@ func (p *Plan) update(o Observed) {
 	}
 
 	if !promote {
+		switch {
+		case o.PrePromotionAnalysis == GatePending:
+			// The pause (and its autoPromotionSeconds clock) starts only
+			// once the analysis succeeded.
+			p.Waiting = WaitPrePromotion
+			return
+		case o.InconclusivePause:
+			p.Waiting = WaitInconclusive
+			return
+		}
 		var wait bool
 		promote, wait = o.promotionDue(p)
 		if wait {
@@ -255,8 +302,73 @@ func (p *Plan) update(o Observed) {
 		return
 	}
 	p.ActiveSelector = o.New.Hash
-	p.Promoted, p.ClearPause = true, true
+	p.ClearPause = true
+	if o.PostPromotionAnalysis != GateNone {
+		// Promoted (stableRS) only once the post-promotion analysis
+		// succeeds; the previous pods stay for a rollback meanwhile.
+		p.Waiting = WaitPostPromotion
+		p.keepPreviousDuringAnalysis(o)
+		return
+	}
+	p.Promoted = true
 	p.scaleDownAfterDelay(o, *o.Stable)
+}
+
+// afterSwitch: the active Service selects the new pods and the promotion
+// is not recorded. It is recorded now, unless a post-promotion analysis has
+// not passed (or ended Inconclusive and waits for a person).
+func (p *Plan) afterSwitch(o Observed) {
+	p.Scale[o.New.Hash] = o.Replicas
+	switch {
+	case o.InconclusivePause:
+		p.Waiting = WaitInconclusive
+		p.keepPreviousDuringAnalysis(o)
+	case o.PostPromotionAnalysis == GatePending:
+		p.Waiting = WaitPostPromotion
+		p.keepPreviousDuringAnalysis(o)
+	default:
+		p.Promoted, p.ClearPause = true, true
+		p.scaleDownAfterDelay(o, *o.Stable)
+	}
+}
+
+// keepPreviousDuringAnalysis decides the previous production ReplicaSet's
+// fate while a post-promotion analysis runs: kept at full size (a failure
+// switches back to it), unless spec.scaleDownDelaySeconds is set, whose
+// delay then runs from the switch as in the reference.
+func (p *Plan) keepPreviousDuringAnalysis(o Observed) {
+	rs := *o.Stable
+	if !o.ScaleDownDelayExplicit || rs.Replicas == 0 {
+		return
+	}
+	if rs.ScaleDownAt == nil {
+		p.scaleDownAfterDelay(o, rs)
+		return
+	}
+	if left := rs.ScaleDownAt.Sub(o.Now); left > 0 {
+		p.requeue(left)
+		return
+	}
+	p.Scale[rs.Hash] = 0
+}
+
+// PrePromotionDue reports whether a pre-promotion analysis starts now: an
+// update is in flight, the active Service selects the previous pods, and
+// the new ReplicaSet is at its preview size, every pod available, with the
+// preview Service (if any) on it.
+func PrePromotionDue(o Observed) bool {
+	return o.Stable != nil && o.Stable.Hash != o.New.Hash &&
+		o.ActiveSelector != "" && o.ActiveSelector != o.New.Hash &&
+		o.New.Replicas >= o.PreviewReplicas && o.New.Available >= o.PreviewReplicas &&
+		(!o.HasPreview || o.PreviewSelector == o.New.Hash)
+}
+
+// PostPromotionDue reports whether a post-promotion analysis starts now:
+// the active Service was switched to the new pods, which are all
+// available, and the promotion is not recorded yet.
+func PostPromotionDue(o Observed) bool {
+	return o.Stable != nil && o.Stable.Hash != o.New.Hash && o.ActiveSelector == o.New.Hash &&
+		o.New.Replicas >= o.Replicas && o.New.Available >= o.Replicas
 }
 
 // promotionDue applies the pause rules once the preview is fully available.

@@ -253,6 +253,121 @@ func TestDecide(t *testing.T) {
 			o.Stable = &ReplicaSet{Hash: "old", Revision: 1, Replicas: 1, Available: 1}
 		},
 		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, Waiting: WaitNewAvailable},
+	}, {
+		name: "pre-promotion analysis pending: preview on the new pods, no pause yet",
+		mutate: func(o *Observed) {
+			o.PrePromotionAnalysis = GatePending
+			o.New.Replicas, o.New.Available = 1, 1
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, PreviewSelector: "new", Waiting: WaitPrePromotion},
+	}, {
+		name: "pre-promotion analysis pending holds the switch even when a person cleared pauses",
+		mutate: func(o *Observed) {
+			o.PrePromotionAnalysis = GatePending
+			o.New.Replicas, o.New.Available, o.NewReadyEndpoints = 1, 1, 1
+			o.PreviewSelector, o.ControllerPause = "new", true
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, Waiting: WaitPrePromotion},
+	}, {
+		name: "pre-promotion analysis passed: the pause (and its clock) starts now",
+		mutate: func(o *Observed) {
+			o.PrePromotionAnalysis = GatePassed
+			o.AutoPromotionEnabled, o.AutoPromotionSeconds = true, 60
+			o.New.Replicas, o.New.Available = 1, 1
+			o.PreviewSelector = "new"
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, AddPause: true, Waiting: WaitAutoPromotion, RequeueAfter: time.Minute},
+	}, {
+		name: "pre-promotion analysis passed with auto-promotion: switch at once",
+		mutate: func(o *Observed) {
+			o.PrePromotionAnalysis = GatePassed
+			o.AutoPromotionEnabled = true
+			o.New.Replicas, o.New.Available, o.NewReadyEndpoints = 1, 1, 1
+			o.PreviewSelector = "new"
+		},
+		want: Plan{
+			Scale: map[string]int32{"old": 1, "new": 1}, ActiveSelector: "new", Promoted: true, ClearPause: true,
+			ScaleDownAt: map[string]time.Time{"old": now.Add(30 * time.Second)}, RequeueAfter: 30 * time.Second,
+		},
+	}, {
+		name: "inconclusive analysis: nothing switches, even with pauses cleared",
+		mutate: func(o *Observed) {
+			o.InconclusivePause, o.ControllerPause = true, true
+			o.New.Replicas, o.New.Available, o.NewReadyEndpoints = 1, 1, 1
+			o.PreviewSelector = "new"
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, Waiting: WaitInconclusive},
+	}, {
+		name: "post-promotion analysis: the switch does not promote, the previous pods stay",
+		mutate: func(o *Observed) {
+			o.PostPromotionAnalysis = GatePending
+			o.New.Replicas, o.New.Available, o.NewReadyEndpoints = 1, 1, 1
+			o.PreviewSelector, o.ControllerPause = "new", true
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, ActiveSelector: "new", ClearPause: true, Waiting: WaitPostPromotion},
+	}, {
+		name: "post-promotion analysis running: still not promoted, previous pods kept",
+		mutate: func(o *Observed) {
+			o.PostPromotionAnalysis = GatePending
+			o.New.Replicas, o.New.Available = 1, 1
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+		},
+		want: Plan{Scale: map[string]int32{"new": 1}, Waiting: WaitPostPromotion},
+	}, {
+		name: "post-promotion analysis with an explicit scaleDownDelaySeconds: the delay runs from the switch",
+		mutate: func(o *Observed) {
+			o.PostPromotionAnalysis, o.ScaleDownDelayExplicit = GatePending, true
+			o.New.Replicas, o.New.Available = 1, 1
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+		},
+		want: Plan{Scale: map[string]int32{"new": 1}, Waiting: WaitPostPromotion,
+			ScaleDownAt: map[string]time.Time{"old": now.Add(30 * time.Second)}, RequeueAfter: 30 * time.Second},
+	}, {
+		name: "post-promotion analysis with an explicit delay that passed: previous pods go",
+		mutate: func(o *Observed) {
+			o.PostPromotionAnalysis, o.ScaleDownDelayExplicit = GatePending, true
+			o.New.Replicas, o.New.Available = 1, 1
+			o.Stable.ScaleDownAt = at(-time.Second)
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+		},
+		want: Plan{Scale: map[string]int32{"new": 1, "old": 0}, Waiting: WaitPostPromotion},
+	}, {
+		name: "post-promotion analysis inconclusive: wait for a person, pause kept",
+		mutate: func(o *Observed) {
+			o.PostPromotionAnalysis, o.InconclusivePause, o.ControllerPause = GatePending, true, true
+			o.New.Replicas, o.New.Available = 1, 1
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+		},
+		want: Plan{Scale: map[string]int32{"new": 1}, Waiting: WaitInconclusive},
+	}, {
+		name: "post-promotion analysis passed: promote, the previous pods get their delay",
+		mutate: func(o *Observed) {
+			o.PostPromotionAnalysis = GatePassed
+			o.New.Replicas, o.New.Available = 1, 1
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+		},
+		want: Plan{
+			Scale: map[string]int32{"new": 1}, Promoted: true, ClearPause: true,
+			ScaleDownAt: map[string]time.Time{"old": now.Add(30 * time.Second)}, RequeueAfter: 30 * time.Second,
+		},
+	}, {
+		name: "post-promotion analysis failed (abort): active back to the stable pods",
+		mutate: func(o *Observed) {
+			o.PostPromotionAnalysis, o.Abort = GatePending, true
+			o.New.Replicas, o.New.Available = 1, 1
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+		},
+		want: Plan{Scale: map[string]int32{"old": 1}, ActiveSelector: "old", PreviewSelector: "old",
+			ScaleDownAt: map[string]time.Time{"new": now.Add(30 * time.Second)}, RequeueAfter: 30 * time.Second, Waiting: WaitAbortScaleDown},
+	}, {
+		name: "abort after the switch with the stable pods scaled down: they come back before the switch back",
+		mutate: func(o *Observed) {
+			o.Abort = true
+			o.Stable.Replicas, o.Stable.Available = 0, 0
+			o.New.Replicas, o.New.Available = 1, 1
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+		},
+		want: Plan{Scale: map[string]int32{"old": 1}, Waiting: WaitStableAvailable},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,6 +377,58 @@ func TestDecide(t *testing.T) {
 			opts := cmpopts.EquateEmpty()
 			if diff := cmp.Diff(tt.want, got, opts); diff != "" {
 				t.Errorf("Decide() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAnalysisDue(t *testing.T) {
+	tests := []struct {
+		name      string
+		mutate    func(*Observed)
+		pre, post bool
+	}{
+		{"new revision still scaling", func(o *Observed) {}, false, false},
+		{"preview saturated but the preview Service not on it yet", func(o *Observed) { o.New.Replicas, o.New.Available = 1, 1 }, false, false},
+		{"preview saturated and selected", func(o *Observed) {
+			o.New.Replicas, o.New.Available, o.PreviewSelector = 1, 1, "new"
+		}, true, false},
+		{"no preview Service: saturation is enough", func(o *Observed) {
+			o.HasPreview, o.PreviewSelector = false, ""
+			o.New.Replicas, o.New.Available = 1, 1
+		}, true, false},
+		{"previewReplicaCount below replicas", func(o *Observed) {
+			o.Replicas, o.PreviewReplicas = 3, 1
+			o.New.Replicas, o.New.Available, o.PreviewSelector = 1, 1, "new"
+		}, true, false},
+		{"active Service without a hash (not yet live)", func(o *Observed) {
+			o.New.Replicas, o.New.Available, o.PreviewSelector, o.ActiveSelector = 1, 1, "new", ""
+		}, false, false},
+		{"switched, all new pods available", func(o *Observed) {
+			o.New.Replicas, o.New.Available, o.PreviewSelector, o.ActiveSelector = 1, 1, "new", "new"
+		}, false, true},
+		{"switched, new pods not all available", func(o *Observed) {
+			o.Replicas = 2
+			o.New.Replicas, o.New.Available, o.PreviewSelector, o.ActiveSelector = 2, 1, "new", "new"
+		}, false, false},
+		{"fully promoted", func(o *Observed) {
+			o.New.Replicas, o.New.Available, o.PreviewSelector, o.ActiveSelector = 1, 1, "new", "new"
+			o.Stable = &ReplicaSet{Hash: "new", Replicas: 1, Available: 1}
+		}, false, false},
+		{"first deploy", func(o *Observed) {
+			o.Stable = nil
+			o.New.Replicas, o.New.Available = 1, 1
+		}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := seed()
+			tt.mutate(&o)
+			if got := PrePromotionDue(o); got != tt.pre {
+				t.Errorf("PrePromotionDue = %v, want %v", got, tt.pre)
+			}
+			if got := PostPromotionDue(o); got != tt.post {
+				t.Errorf("PostPromotionDue = %v, want %v", got, tt.post)
 			}
 		})
 	}

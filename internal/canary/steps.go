@@ -29,6 +29,12 @@ type StepState struct {
 	// and the header and mirror route steps wait for WeightReached.
 	TrafficRouted bool
 	Now           time.Time
+	// AnalysisPassed says the current analysis step's AnalysisRun is
+	// Successful (internal/rolloutanalysis).
+	AnalysisPassed bool
+	// Held: an analysis ended Inconclusive and a person has not decided
+	// yet (the InconclusiveAnalysisRun pause): no step moves.
+	Held bool
 }
 
 // StepDecision is the step machine's verdict for one pass.
@@ -47,10 +53,11 @@ type StepDecision struct {
 // Advance moves through at most one step: a setWeight step completes when
 // its weight is reached (with a router, so do setCanaryScale, setHeaderRoute
 // and setMirrorRoute when they have taken effect); a pause step pauses, then
-// completes when its duration has passed or a client promotes.
+// completes when its duration has passed or a client promotes; an analysis
+// step completes when its run is Successful.
 func Advance(s StepState) StepDecision {
 	d := StepDecision{Index: s.Index}
-	if int(s.Index) >= len(s.Steps) {
+	if int(s.Index) >= len(s.Steps) || s.Held {
 		return d
 	}
 	step := s.Steps[s.Index]
@@ -80,9 +87,18 @@ func Advance(s StepState) StepDecision {
 				d.ClearPause, d.Index, d.Completed = true, s.Index+1, true
 			}
 		}
+	case step.Analysis != nil && len(step.Analysis.Templates) > 0:
+		// Completes only on a Successful run; a failed one aborts the
+		// update elsewhere, and a promote moves the index past it.
+		if s.AnalysisPassed {
+			d.Index++
+			d.Completed = true
+		}
 	default:
-		// Validation refuses the other step kinds (setCanaryScale and the
-		// route steps need a traffic router, as in Argo); nothing to wait for.
+		// An analysis step without templates is no analysis (as in the
+		// reference). Validation refuses the other step kinds
+		// (setCanaryScale and the route steps need a traffic router, as in
+		// Argo); nothing to wait for.
 		d.Index++
 		d.Completed = true
 	}

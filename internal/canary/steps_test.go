@@ -18,6 +18,8 @@ func TestAdvance(t *testing.T) {
 	timed := []v1alpha1.CanaryStep{{Pause: &v1alpha1.RolloutPause{Duration: ptr.To(intstr.FromString("5m"))}}, {SetWeight: ptr.To[int32](50)}}
 	zero := []v1alpha1.CanaryStep{{Pause: &v1alpha1.RolloutPause{Duration: ptr.To(intstr.FromInt32(0))}}}
 	scale := []v1alpha1.CanaryStep{{SetCanaryScale: &v1alpha1.SetCanaryScale{Replicas: ptr.To[int32](2)}}}
+	analysis := []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](20)}, {Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "error-rate"}}}}, {Pause: &v1alpha1.RolloutPause{}}}
+	noTemplates := []v1alpha1.CanaryStep{{Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{}}}}
 	header := []v1alpha1.CanaryStep{{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "h"}}}
 	mirror := []v1alpha1.CanaryStep{{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "m"}}}
 
@@ -38,6 +40,11 @@ func TestAdvance(t *testing.T) {
 		{"timed pause promoted early", StepState{Steps: timed, ControllerPause: true}, StepDecision{Index: 1, ClearPause: true, Completed: true}},
 		{"zero pause passes through", StepState{Steps: zero}, StepDecision{Index: 1, Completed: true}},
 		{"setCanaryScale has no effect without a router", StepState{Steps: scale}, StepDecision{Index: 1, Completed: true}},
+		{"analysis step waits for its run", StepState{Steps: analysis, Index: 1}, StepDecision{Index: 1}},
+		{"analysis step completes on a Successful run", StepState{Steps: analysis, Index: 1, AnalysisPassed: true}, StepDecision{Index: 2, Completed: true}},
+		{"analysis step with no templates is no analysis", StepState{Steps: noTemplates}, StepDecision{Index: 1, Completed: true}},
+		{"held by an inconclusive analysis: setWeight waits", StepState{Steps: analysis, WeightReached: true, Held: true}, StepDecision{}},
+		{"held: a pause does not start, a cleared pause does not complete", StepState{Steps: analysis, Index: 2, ControllerPause: true, Held: true}, StepDecision{Index: 2}},
 		{"with a router setCanaryScale waits for its counts", StepState{Steps: scale, TrafficRouted: true}, StepDecision{}},
 		{"with a router setCanaryScale completes at its counts", StepState{Steps: scale, TrafficRouted: true, WeightReached: true}, StepDecision{Index: 1, Completed: true}},
 		{"a header route waits for the routers", StepState{Steps: header, TrafficRouted: true}, StepDecision{}},

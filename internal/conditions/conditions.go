@@ -328,6 +328,9 @@ func removeCondition(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType
 	}
 }
 
+// Remove removes the condition of type t, if any.
+func Remove(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType) { removeCondition(st, t) }
+
 // SetInvalidSpec records an InvalidSpec condition and reports whether it is
 // new or its message changed.
 func SetInvalidSpec(st *v1alpha1.RolloutStatus, now time.Time, msg string) bool {

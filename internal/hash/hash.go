@@ -49,7 +49,8 @@ func PodTemplateHash(template *corev1.PodTemplateSpec, collisionCount *int32) st
 // pod-template hash. A Rollout adopted mid-update from Argo Rollouts keeps
 // its step only if this matches what Argo wrote, so the steps' JSON must be
 // Argo's byte for byte: field order, omitempty, and empty structs that Argo
-// does not omit (analysisRunMetadata: {}).
+// does not omit (analysisRunMetadata: {}, an experiment template's
+// metadata: {}).
 func StepsHash(steps []v1alpha1.CanaryStep) string {
 	return encodedFNV(steps, nil)
 }

@@ -12,6 +12,7 @@ import (
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -174,6 +175,40 @@ func TestStepsHash(t *testing.T) {
 				Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "t", ClusterScope: ptr.To(false)}},
 			}}},
 			wantJSON: `[{"analysis":{"templates":[{"templateName":"t","clusterScope":false}],"analysisRunMetadata":{}}}]`,
+		},
+		{
+			// Argo's RolloutExperimentStep writes templates even when nil
+			// and analysisRunMetadata always (a struct); each template
+			// writes metadata always, for the same reason.
+			name:     "an experiment step without templates keeps templates: null and the empty analysisRunMetadata",
+			steps:    []v1alpha1.CanaryStep{{Experiment: &v1alpha1.RolloutExperimentStep{}}},
+			wantJSON: `[{"experiment":{"templates":null,"analysisRunMetadata":{}}}]`,
+		},
+		{
+			name: "an experiment step in the reference's field order",
+			steps: []v1alpha1.CanaryStep{{Experiment: &v1alpha1.RolloutExperimentStep{
+				Templates: []v1alpha1.RolloutExperimentTemplate{
+					{Name: "baseline", SpecRef: v1alpha1.StableSpecRef},
+					{
+						Name: "canary", SpecRef: v1alpha1.CanarySpecRef, Replicas: ptr.To[int32](2),
+						Metadata: v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "canary"}},
+						Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"role": "canary"}},
+						Weight:   ptr.To[int32](5), Service: &v1alpha1.TemplateService{Name: "canary-svc"},
+					},
+				},
+				Duration: "5m",
+				Analyses: []v1alpha1.RolloutExperimentStepAnalysisTemplateRef{{
+					Name: "compare", TemplateName: "mann-whitney", ClusterScope: true,
+					Args:                  []v1alpha1.AnalysisRunArgument{{Name: "hash", Value: "{{templates.baseline.podTemplateHash}}"}},
+					RequiredForCompletion: true,
+				}},
+				DryRun:              []v1alpha1.DryRun{{MetricName: ".*"}},
+				AnalysisRunMetadata: v1alpha1.AnalysisRunMetadata{Labels: map[string]string{"team": "web"}},
+			}}},
+			wantJSON: `[{"experiment":{"templates":[{"name":"baseline","specRef":"stable","metadata":{}},` +
+				`{"name":"canary","specRef":"canary","replicas":2,"metadata":{"labels":{"role":"canary"}},"selector":{"matchLabels":{"role":"canary"}},"weight":5,"service":{"name":"canary-svc"}}],` +
+				`"duration":"5m","analyses":[{"name":"compare","templateName":"mann-whitney","clusterScope":true,"args":[{"name":"hash","value":"{{templates.baseline.podTemplateHash}}"}],"requiredForCompletion":true}],` +
+				`"dryRun":[{"metricName":".*"}],"analysisRunMetadata":{"labels":{"team":"web"}}}}]`,
 		},
 		{
 			name: "header and mirror routes in the reference's field order",

@@ -105,7 +105,7 @@ func (r *Reconciler) pollImage(ctx context.Context, namespace string, ip imagePl
 		pr.secrets = append(pr.secrets, ps.Secrets()...)
 		keychains = append(keychains, ps)
 	}
-	keychains = append(keychains, r.Keychain)
+	keychains = append(keychains, r.AmbientCredentials.Keychain(r.Keychain, namespace))
 	q.Keychain = authn.NewMultiKeychain(keychains...)
 
 	ca, err := r.caBundle(ctx, namespace, ip.spec)

@@ -69,6 +69,10 @@ type Reconciler struct {
 	// after an image's pull secret. Default: registry.AmbientKeychain (ECR
 	// via the controller's AWS identity, anonymous elsewhere).
 	Keychain authn.Keychain
+	// AmbientCredentials lists the namespaces whose ImageUpdaters may use
+	// Keychain. The zero value allows none: creating an ImageUpdater must
+	// not grant a namespace the controller's own registry access.
+	AmbientCredentials registry.AmbientPolicy
 	// AllowCrossNamespaceRefs lets writeBack.argocd.namespace name another
 	// namespace than the ImageUpdater's. Off by default: whoever may create
 	// an ImageUpdater could otherwise patch any Application.

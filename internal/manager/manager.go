@@ -31,6 +31,7 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/analysis/providers/job"
 	"github.com/switchyard-dev/switchyard/internal/analysis/providers/prometheus"
 	"github.com/switchyard-dev/switchyard/internal/analysis/providers/web"
+	"github.com/switchyard-dev/switchyard/internal/experiment"
 	"github.com/switchyard-dev/switchyard/internal/instanceid"
 	"github.com/switchyard-dev/switchyard/internal/rollout"
 )
@@ -51,6 +52,8 @@ type Options struct {
 	RolloutThreads int
 	// AnalysisThreads is how many AnalysisRuns are reconciled in parallel.
 	AnalysisThreads int
+	// ExperimentThreads is how many Experiments are reconciled in parallel.
+	ExperimentThreads int
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
 	// InstanceID, when set, restricts the controller to the Rollouts
@@ -81,7 +84,8 @@ func Scheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
-// New builds a manager with the Rollout and AnalysisRun reconcilers registered.
+// New builds a manager with the Rollout, AnalysisRun and Experiment
+// reconcilers registered.
 func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	scheme, err := Scheme()
 	if err != nil {
@@ -129,6 +133,18 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		// the same selector splits them between instances.
 		cacheOpts.ByObject[&v1alpha1.AnalysisRun{}] = cache.ByObject{Label: servedRollouts}
 	}
+	// Experiments need their own CRD and the AnalysisRun one (their
+	// analyses are runs).
+	experimentServed, err := served(cfg, "experiments")
+	if err != nil {
+		return nil, err
+	}
+	experimentServed = experimentServed && analysisServed
+	if experimentServed {
+		// The instance ID splits Experiments like Rollouts: an Experiment a
+		// Rollout creates carries its label.
+		cacheOpts.ByObject[&v1alpha1.Experiment{}] = cache.ByObject{Label: servedRollouts}
+	}
 	if opts.Namespace != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
 	}
@@ -166,6 +182,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Recorder:                mgr.GetEventRecorder("switchyard"),
 		Clock:                   clk,
 		MaxConcurrentReconciles: opts.RolloutThreads,
+		AnalysisServed:          analysisServed,
+		// Serving one namespace, the controller may not read cluster-scoped
+		// templates (namespace-install.yaml grants no such access).
+		ClusterTemplates: opts.Namespace == "",
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up rollout controller: %w", err)
@@ -191,6 +211,23 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		}
 	} else {
 		mgr.GetLogger().Error(nil, "the AnalysisRun CRD is not installed (kubectl apply -k config/crd): AnalysisRuns are not reconciled")
+	}
+	er := &experiment.Reconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Recorder:                mgr.GetEventRecorder("switchyard"),
+		Clock:                   clk,
+		MaxConcurrentReconciles: opts.ExperimentThreads,
+	}
+	if er.MaxConcurrentReconciles == 0 {
+		er.MaxConcurrentReconciles = experiment.DefaultThreads
+	}
+	if experimentServed {
+		if err := er.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("set up experiment controller: %w", err)
+		}
+	} else {
+		mgr.GetLogger().Error(nil, "the Experiment or AnalysisRun CRD is not installed (kubectl apply -k config/crd): Experiments are not reconciled")
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err

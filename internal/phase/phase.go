@@ -6,6 +6,8 @@ package phase
 import (
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 )
 
@@ -23,7 +25,17 @@ const (
 	MsgWaitingForAnalysis     = "waiting for analysis to complete"
 	MsgWaitingForVerification = "waiting for post-promotion verification to complete"
 	MsgWaitingForWorkload     = "waiting for rollout spec update to be observed for the reference workload"
+	// MsgTrafficToStable is Switchyard's: a promoted traffic-routed canary
+	// whose routers have not yet given the traffic back to the stable Service.
+	MsgTrafficToStable = "waiting for traffic to return to the stable Service"
 )
+
+// trafficOffStable: status.canary.weights still gives weight to the canary
+// side, or names a stable other than the recorded one.
+func trafficOffStable(st *v1alpha1.RolloutStatus) bool {
+	w := st.Canary.Weights
+	return w != nil && (w.Canary.Weight > 0 || w.Stable.PodTemplateHash != st.StableRS || len(w.Additional) > 0)
+}
 
 // AnalysisCompleted reports whether an AnalysisRun phase is final.
 func AnalysisCompleted(p v1alpha1.AnalysisPhase) bool {
@@ -35,8 +47,19 @@ func AnalysisCompleted(p v1alpha1.AnalysisPhase) bool {
 }
 
 // Compute returns the phase and message the controller writes, from a status
-// it has just computed. The first rule that matches wins.
+// it has just computed: the reference's rules, then (Switchyard's own) a
+// traffic router that cannot be written names itself in the message of any
+// phase but Degraded.
 func Compute(ro *v1alpha1.Rollout) (v1alpha1.RolloutPhase, string) {
+	p, msg := compute(ro)
+	if c := ro.Status.GetCondition(v1alpha1.RolloutTrafficRoutingCondition); c != nil && c.Status != corev1.ConditionTrue && p != v1alpha1.RolloutPhaseDegraded {
+		msg = v1alpha1.TrafficRoutingErrorReason + ": " + c.Message
+	}
+	return p, msg
+}
+
+// compute applies the reference's rules; the first that matches wins.
+func compute(ro *v1alpha1.Rollout) (v1alpha1.RolloutPhase, string) {
 	st := &ro.Status
 	for _, c := range st.Conditions {
 		if c.Type == v1alpha1.RolloutInvalidSpec {
@@ -85,6 +108,11 @@ func Compute(ro *v1alpha1.Rollout) (v1alpha1.RolloutPhase, string) {
 		}
 		if !promoted {
 			return v1alpha1.RolloutPhaseProgressing, MsgWaitingForSteps
+		}
+		if c.TrafficRouting != nil && trafficOffStable(st) {
+			// Promoted, but the routers still send traffic past the stable
+			// Service (the pass after promotion gives it back).
+			return v1alpha1.RolloutPhaseProgressing, MsgTrafficToStable
 		}
 	}
 	return v1alpha1.RolloutPhaseHealthy, ""

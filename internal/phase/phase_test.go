@@ -127,3 +127,25 @@ func TestForClient(t *testing.T) {
 		t.Errorf("observed: got %s", p)
 	}
 }
+
+func TestTrafficOffStable(t *testing.T) {
+	dest := func(w int32, h string) v1alpha1.WeightDestination {
+		return v1alpha1.WeightDestination{Weight: w, PodTemplateHash: h}
+	}
+	for _, tc := range []struct {
+		name string
+		st   v1alpha1.RolloutStatus
+		want bool
+	}{
+		{"no router written yet", v1alpha1.RolloutStatus{StableRS: "v2"}, false},
+		{"given back", v1alpha1.RolloutStatus{StableRS: "v2", Canary: v1alpha1.CanaryStatus{Weights: &v1alpha1.TrafficWeights{Canary: dest(0, "v2"), Stable: dest(100, "v2")}}}, false},
+		{"just promoted: the canary side still has it all", v1alpha1.RolloutStatus{StableRS: "v2", Canary: v1alpha1.CanaryStatus{Weights: &v1alpha1.TrafficWeights{Canary: dest(100, "v2"), Stable: dest(0, "v1")}}}, true},
+		{"stable side still the old revision", v1alpha1.RolloutStatus{StableRS: "v2", Canary: v1alpha1.CanaryStatus{Weights: &v1alpha1.TrafficWeights{Canary: dest(0, "v2"), Stable: dest(100, "v1")}}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := trafficOffStable(&tc.st); got != tc.want {
+				t.Errorf("trafficOffStable() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

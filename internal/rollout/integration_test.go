@@ -12,6 +12,7 @@ import (
 	"github.com/onsi/gomega/types"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -54,7 +55,7 @@ func (r runner) Run() int {
 		panic(err)
 	}
 	if _, err := envtest.InstallCRDs(env.RESTConfig, envtest.CRDInstallOptions{
-		Paths: []string{filepath.Join(root, "config", "crd", "bases", "argoproj.io_rollouts.yaml")},
+		Paths: []string{filepath.Join(root, "config", "crd", "bases")},
 		CRDs:  routerCRDs,
 	}); err != nil {
 		panic(err)
@@ -133,8 +134,11 @@ func invalidSpec(ro *v1alpha1.Rollout) string {
 
 func TestInvalidSpecs(t *testing.T) {
 	tests := []struct {
-		name     string
-		mutate   func(ns string, ro *v1alpha1.Rollout) []client.Object
+		name   string
+		mutate func(ns string, ro *v1alpha1.Rollout) []client.Object
+		// refused is set when the CRD's rules refuse the Rollout at apply
+		// time; contains then applies to the API server's error.
+		refused  bool
 		contains []string
 	}{{
 		name: "missing active Service",
@@ -148,6 +152,16 @@ func TestInvalidSpecs(t *testing.T) {
 			ro.Spec.Selector.MatchLabels = map[string]string{"app": "something-else"}
 			return nil
 		},
+		refused:  true,
+		contains: []string{"spec.template.metadata.labels", "`selector` does not match template `labels`"},
+	}, {
+		// matchExpressions are checked at reconcile time only (the CRD's
+		// rules compare matchLabels).
+		name: "selector expression does not match the template labels",
+		mutate: func(ns string, ro *v1alpha1.Rollout) []client.Object {
+			ro.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"front"}}}
+			return nil
+		},
 		contains: []string{"spec.template.metadata.labels", "`selector` does not match template `labels`"},
 	}, {
 		name: "both strategies",
@@ -155,14 +169,15 @@ func TestInvalidSpecs(t *testing.T) {
 			ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{}
 			return nil
 		},
-		contains: []string{"spec.strategy"},
+		refused:  true,
+		contains: []string{"spec.strategy", "Multiple Strategies can not be listed"},
 	}, {
-		name: "unsupported field",
+		name: "pre-promotion analysis naming a template that does not exist",
 		mutate: func(ns string, ro *v1alpha1.Rollout) []client.Object {
-			ro.Spec.Strategy.BlueGreen.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{}
+			ro.Spec.Strategy.BlueGreen.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "smoke"}}}
 			return nil
 		},
-		contains: []string{"spec.strategy.blueGreen.prePromotionAnalysis", "not supported yet"},
+		contains: []string{"spec.strategy.blueGreen.prePromotionAnalysis.templates", "AnalysisTemplate 'smoke' not found"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,13 +191,20 @@ func TestInvalidSpecs(t *testing.T) {
 			for _, o := range extra {
 				g.Expect(k8sClient.Create(context.Background(), o)).To(Succeed())
 			}
-			g.Expect(k8sClient.Create(context.Background(), ro)).To(Succeed())
 			matchers := []types.GomegaMatcher{}
 			for _, c := range tt.contains {
 				matchers = append(matchers, ContainSubstring(c))
 			}
-			g.Eventually(get(ns, ro.Name)).Should(WithTransform(invalidSpec, SatisfyAll(matchers...)))
-			g.Expect(get(ns, ro.Name)().Status.Message).To(HavePrefix("InvalidSpec: "))
+			err := k8sClient.Create(context.Background(), ro)
+			if tt.refused {
+				g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want a refusal at apply time, got %v", err)
+				g.Expect(err.Error()).To(SatisfyAll(matchers...))
+				g.Expect(get(ns, ro.Name)()).To(BeNil())
+			} else {
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Eventually(get(ns, ro.Name)).Should(WithTransform(invalidSpec, SatisfyAll(matchers...)))
+				g.Expect(get(ns, ro.Name)().Status.Message).To(HavePrefix("InvalidSpec: "))
+			}
 			var rsList appsv1.ReplicaSetList
 			g.Expect(k8sClient.List(context.Background(), &rsList, client.InNamespace(ns))).To(Succeed())
 			g.Expect(rsList.Items).To(BeEmpty(), "an invalid Rollout creates nothing")
@@ -191,7 +213,8 @@ func TestInvalidSpecs(t *testing.T) {
 }
 
 // TestInvalidSpecLeavesRunningPodsAlone: a healthy Rollout edited into an
-// invalid one (a new image together with an unsupported field) gets
+// invalid one (a new image together with an analysis naming a template that
+// does not exist) gets
 // InvalidSpec, and its ReplicaSets and pods are not touched; fixing the spec
 // resumes the update.
 func TestInvalidSpecLeavesRunningPodsAlone(t *testing.T) {
@@ -225,9 +248,10 @@ func TestInvalidSpecLeavesRunningPodsAlone(t *testing.T) {
 
 	live := get(ns, ro.Name)()
 	live.Spec.Template.Spec.Containers[0].Image = "backend:v2"
-	live.Spec.Strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{}
+	live.Spec.Strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{RolloutAnalysis: v1alpha1.RolloutAnalysis{
+		Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "missing"}}}}
 	g.Expect(k8sClient.Update(ctx, live)).To(Succeed())
-	g.Eventually(get(ns, ro.Name)).Should(WithTransform(invalidSpec, ContainSubstring("spec.strategy.canary.analysis")))
+	g.Eventually(get(ns, ro.Name)).Should(WithTransform(invalidSpec, ContainSubstring("spec.strategy.canary.analysis.templates: Invalid value: \"templateNames: [missing]\": AnalysisTemplate 'missing' not found")))
 	g.Consistently(snapshot, 3*time.Second, 200*time.Millisecond).Should(Equal(before))
 
 	live = get(ns, ro.Name)()

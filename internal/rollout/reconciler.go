@@ -62,6 +62,12 @@ type Reconciler struct {
 
 	// traffic serves traffic-routed canaries (routerwatch.go).
 	traffic trafficRouting
+
+	// AnalysisServed: the API server serves the analysis CRDs, so
+	// Rollouts may use analysis. ClusterTemplates: ClusterAnalysisTemplates
+	// may be read (not when the controller serves one namespace).
+	AnalysisServed, ClusterTemplates bool
+	templateWatches                  analysisWatches
 }
 
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;update;patch
@@ -119,13 +125,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}{
 		{"validate spec", r.validate},
 		{"resolve workloadRef", r.resolveWorkload},
+		{"validate analysis templates", r.validateAnalysis},
 		{"gather owned objects", r.gather},
+		{"gather analysis runs", r.gatherAnalysisRuns},
 		{"release unreferenced Services", r.releaseServices},
 		{"sync new ReplicaSet", r.syncNewReplicaSet},
 		{"run strategy", r.runStrategy},
 		{"sync injected pod metadata", r.syncInjected},
 		{"scale down referenced workload", r.scaleDownWorkload},
 		{"restart pods", r.restartPods},
+		{"prune analysis runs", r.pruneAnalysisRuns},
 		{"prune revision history", r.pruneHistory},
 	}
 	for _, phase := range phases {
@@ -164,12 +173,23 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := r.setupTrafficRouting(mgr); err != nil {
 		return err
 	}
-	c, err := ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Rollout{}, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Owns(&appsv1.ReplicaSet{}).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForService)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
-		Build(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)})
+	if r.AnalysisServed {
+		// A run's phase changing brings its Rollout back; templates are
+		// watched once a Rollout uses analysis (watchTemplates).
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.AnalysisRun{}, runOwnerIndex, indexRunOwner); err != nil {
+			return fmt.Errorf("index analysisruns by owner: %w", err)
+		}
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, templatesIndex, indexTemplates); err != nil {
+			return fmt.Errorf("index rollouts by analysis template: %w", err)
+		}
+		b = b.Owns(&v1alpha1.AnalysisRun{})
+	}
+	c, err := b.Build(r)
 	if err != nil {
 		return err
 	}

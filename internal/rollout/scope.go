@@ -29,6 +29,10 @@ type scope struct {
 	services map[string]*corev1.Service
 	// workload is the object spec.workloadRef names, once resolved.
 	workload client.Object
+	// runs are the AnalysisRuns the Rollout controls (from the cache);
+	// terminated names those this pass terminated.
+	runs       []*v1alpha1.AnalysisRun
+	terminated map[string]bool
 
 	// invalid is the InvalidSpec message, if the spec cannot be acted on.
 	invalid string

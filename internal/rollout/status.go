@@ -58,8 +58,8 @@ func (r *Reconciler) computeStatus(_ context.Context, s *scope) {
 	for _, e := range res.Events {
 		r.Recorder.Eventf(s.ro, nil, e.Type, e.Reason, e.Reason, "%s", e.Message)
 	}
-	st.Phase, st.Message = phase.Compute(s.ro)
 	r.trafficRoutingStatus(s)
+	st.Phase, st.Message = phase.Compute(s.ro)
 }
 
 // counts fills the replica counts. For blue-green, readiness, availability
@@ -111,8 +111,8 @@ func (r *Reconciler) abortBookkeeping(s *scope) {
 }
 
 // waitingIndefinitely: the update waits on a step with no deadline of its
-// own, or on old ReplicaSets' scale-down delay; the progress deadline does
-// not run meanwhile.
+// own, on old ReplicaSets' scale-down delay, or on a blue-green analysis;
+// the progress deadline does not run meanwhile.
 func waitingIndefinitely(s *scope) bool {
 	if c := s.ro.Spec.Strategy.Canary; c != nil {
 		if i := int(ptr.Deref(s.ro.Status.CurrentStepIndex, 0)); i < len(c.Steps) {
@@ -127,7 +127,7 @@ func waitingIndefinitely(s *scope) bool {
 			return true
 		}
 	}
-	return false
+	return waitingOnAnalysis(&s.ro.Status)
 }
 
 // minimumAvailable is the Available condition's rule: blue-green needs the

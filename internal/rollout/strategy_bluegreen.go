@@ -33,6 +33,9 @@ func (r *Reconciler) runBlueGreen(ctx context.Context, s *scope) (ctrl.Result, e
 		r.promote(ctx, s, promotedInitialDeploy)
 	}
 	o := r.observeBlueGreen(s, active, preview)
+	if err := r.blueGreenAnalysis(ctx, s, &o); err != nil {
+		return ctrl.Result{}, err
+	}
 	plan := bluegreen.Decide(o)
 	if plan.Waiting == bluegreen.WaitNewEndpoints {
 		// Only right before the active switch are endpoints read.

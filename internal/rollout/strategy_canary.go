@@ -38,6 +38,10 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 		st.Abort, st.AbortedAt = false, nil
 		st.CurrentStepIndex = stepsDone(spec)
 	}
+	gate, err := r.canaryAnalysis(ctx, s)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	if inFlight && st.Abort {
 		st.CurrentStepIndex = stepStart(spec)
 		clearPause(s)
@@ -104,6 +108,8 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 			ControllerPause: st.ControllerPause,
 			WeightReached:   reached,
 			Now:             s.now,
+			AnalysisPassed:  gate.StepPassed,
+			Held:            gate.Held,
 		})
 		if d.Completed {
 			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventStepCompleted, "Step",
@@ -125,7 +131,7 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 	// (StepComplete is false without a separate stable ReplicaSet.)
 	replicasWanted := s.ro.ReplicasOrDefault()
 	full := in.Canary.Replicas == replicasWanted && in.Threshold.Met(in.Canary.Available, replicasWanted)
-	if inFlight && int(index) >= len(spec.Steps) && !st.Abort && full && (reached || in.Stable == nil) {
+	if inFlight && int(index) >= len(spec.Steps) && !st.Abort && !gate.Held && full && (reached || in.Stable == nil) {
 		reason := promotedCanary(len(spec.Steps))
 		switch {
 		case st.PromoteFull:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/canary"
+	"github.com/switchyard-dev/switchyard/internal/conditions"
 	tr "github.com/switchyard-dev/switchyard/internal/trafficrouting"
 	"github.com/switchyard-dev/switchyard/internal/trafficrouting/routers"
 )
@@ -31,15 +32,6 @@ const (
 	EventTrafficWeightUpdated = "TrafficWeightUpdated"
 	EventTrafficRoutingError  = "TrafficRoutingError"
 	EventWeightVerifyError    = "WeightVerifyError"
-)
-
-// The condition a traffic-routed Rollout carries while its routers cannot
-// be written (a Switchyard extension: the reference only logs and emits
-// an event). It names the object at fault and goes once a pass has written
-// the routers again.
-const (
-	TrafficRoutingCondition   v1alpha1.RolloutConditionType = "TrafficRouting"
-	TrafficRoutingErrorReason string                        = "TrafficRoutingError"
 )
 
 const (
@@ -87,6 +79,10 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 		clearPause(s)
 		st.Abort, st.AbortedAt = false, nil
 		st.CurrentStepIndex = stepsDone(spec)
+	}
+	gate, err := r.canaryAnalysis(ctx, s)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 	if inFlight && st.Abort {
 		st.CurrentStepIndex = stepStart(spec)
@@ -219,6 +215,8 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 			WeightReached:   reached,
 			TrafficRouted:   true,
 			Now:             s.now,
+			AnalysisPassed:  gate.StepPassed,
+			Held:            gate.Held,
 		})
 		if sd.Completed {
 			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventStepCompleted, "Step",
@@ -243,7 +241,7 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 	// new pods (next pass) before the old ones are scaled down.
 	switch d.Situation {
 	case tr.PastLastStep, tr.PromotingFully, tr.NoSteps:
-		if inFlight && (ran || d.Situation != tr.PastLastStep) && !st.Abort && int(index) >= len(spec.Steps) && newReplicaSetFull(s) {
+		if inFlight && (ran || d.Situation != tr.PastLastStep) && !st.Abort && !gate.Held && int(index) >= len(spec.Steps) && newReplicaSetFull(s) {
 			reason := promotedCanary(len(spec.Steps))
 			switch {
 			case st.PromoteFull:
@@ -269,7 +267,7 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 func (r *Reconciler) routingFailed(ctx context.Context, s *scope, err error) (ctrl.Result, error) {
 	msg := err.Error()
 	s.trafficError = msg
-	if c := s.original.Status.GetCondition(TrafficRoutingCondition); c == nil || c.Message != msg {
+	if c := s.original.Status.GetCondition(v1alpha1.RolloutTrafficRoutingCondition); c == nil || c.Message != msg {
 		r.Recorder.Eventf(s.ro, nil, corev1.EventTypeWarning, EventTrafficRoutingError, "SetWeight", "%s", msg)
 	}
 	ctrl.LoggerFrom(ctx).Info("traffic routing failed", "error", msg)
@@ -596,62 +594,29 @@ func initialRoutedReplicas(s *scope) int32 {
 
 // trafficRoutingStatus keeps the TrafficRouting condition: set (False,
 // naming the object) while the routers fail, removed once a pass has
-// written them, and never on a Rollout without a router. While it is set,
-// status.message says why, unless the Rollout is Degraded for another
-// reason.
+// written them, and never on a Rollout without a router. internal/phase
+// puts it in status.message.
 func (r *Reconciler) trafficRoutingStatus(s *scope) {
 	st := &s.ro.Status
 	c := s.ro.Spec.Strategy.Canary
 	switch {
-	case c == nil || c.TrafficRouting == nil:
-		removeCondition(st, TrafficRoutingCondition)
-	case s.trafficError == "" && s.routersWritten:
-		removeCondition(st, TrafficRoutingCondition)
+	case c == nil || c.TrafficRouting == nil, s.trafficError == "" && s.routersWritten:
+		conditions.Remove(st, v1alpha1.RolloutTrafficRoutingCondition)
 	case s.trafficError != "":
 		now := metav1.NewTime(s.now)
 		cond := v1alpha1.RolloutCondition{
-			Type: TrafficRoutingCondition, Status: corev1.ConditionFalse, Reason: TrafficRoutingErrorReason,
+			Type: v1alpha1.RolloutTrafficRoutingCondition, Status: corev1.ConditionFalse, Reason: v1alpha1.TrafficRoutingErrorReason,
 			Message: s.trafficError, LastUpdateTime: now, LastTransitionTime: now,
 		}
-		if old := s.original.Status.GetCondition(TrafficRoutingCondition); old != nil {
+		if old := s.original.Status.GetCondition(v1alpha1.RolloutTrafficRoutingCondition); old != nil {
 			cond.LastTransitionTime = old.LastTransitionTime
 			if old.Message == cond.Message {
 				cond.LastUpdateTime = old.LastUpdateTime
 			}
 		}
-		removeCondition(st, TrafficRoutingCondition)
+		conditions.Remove(st, v1alpha1.RolloutTrafficRoutingCondition)
 		st.Conditions = append(st.Conditions, cond)
 	}
-	if c != nil && c.TrafficRouting != nil && st.Phase == v1alpha1.RolloutPhaseHealthy && trafficOffStable(st) {
-		// Promoted, but the routers still send traffic past the stable
-		// Service (the pass after promotion gives it back): not done yet.
-		st.Phase, st.Message = v1alpha1.RolloutPhaseProgressing, MsgTrafficToStable
-	}
-	if cond := st.GetCondition(TrafficRoutingCondition); cond != nil && st.Phase != v1alpha1.RolloutPhaseDegraded {
-		st.Message = TrafficRoutingErrorReason + ": " + cond.Message
-	}
-}
-
-// MsgTrafficToStable is the Progressing message of a promoted traffic-routed
-// canary whose routers have not yet given the traffic back to the stable
-// Service.
-const MsgTrafficToStable = "waiting for traffic to return to the stable Service"
-
-// trafficOffStable: status.canary.weights still gives weight to the canary
-// side, or names a stable other than the recorded one.
-func trafficOffStable(st *v1alpha1.RolloutStatus) bool {
-	w := st.Canary.Weights
-	return w != nil && (w.Canary.Weight > 0 || w.Stable.PodTemplateHash != st.StableRS || len(w.Additional) > 0)
-}
-
-func removeCondition(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType) {
-	out := st.Conditions[:0]
-	for _, c := range st.Conditions {
-		if c.Type != t {
-			out = append(out, c)
-		}
-	}
-	st.Conditions = out
 }
 
 // weightMoved: a weight changed (not only a hash): what

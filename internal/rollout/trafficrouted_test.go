@@ -157,7 +157,7 @@ func trafficCondition(ns, name string) func() string {
 		if ro == nil {
 			return ""
 		}
-		c := ro.Status.GetCondition(rollout.TrafficRoutingCondition)
+		c := ro.Status.GetCondition(v1alpha1.RolloutTrafficRoutingCondition)
 		if c == nil {
 			return ""
 		}

@@ -78,7 +78,10 @@ func Rollout(ro *v1alpha1.Rollout) field.ErrorList {
 		// A pod cannot become available before the deadline otherwise.
 		errs = append(errs, field.Invalid(path.Child("progressDeadlineSeconds"), deadline, "must be greater than minReadySeconds"))
 	}
-	// spec.analysis only bounds AnalysisRun history; accepted and harmless.
+	if a := spec.Analysis; a != nil {
+		errs = append(errs, nonNegative(path.Child("analysis", "successfulRunHistoryLimit"), a.SuccessfulRunHistoryLimit)...)
+		errs = append(errs, nonNegative(path.Child("analysis", "unsuccessfulRunHistoryLimit"), a.UnsuccessfulRunHistoryLimit)...)
+	}
 	return errs
 }
 
@@ -195,8 +198,8 @@ func validateBlueGreen(ro *v1alpha1.Rollout, bg *v1alpha1.BlueGreenStrategy, pat
 	}
 	errs = append(errs, nonNegative(path.Child("abortScaleDownDelaySeconds"), bg.AbortScaleDownDelaySeconds)...)
 
-	errs = appendUnsupported(errs, path.Child("prePromotionAnalysis"), bg.PrePromotionAnalysis != nil)
-	errs = appendUnsupported(errs, path.Child("postPromotionAnalysis"), bg.PostPromotionAnalysis != nil)
+	errs = append(errs, validateAnalysis(bg.PrePromotionAnalysis, path.Child("prePromotionAnalysis"))...)
+	errs = append(errs, validateAnalysis(bg.PostPromotionAnalysis, path.Child("postPromotionAnalysis"))...)
 	errs = append(errs, validateMetadata(ro, bg.PreviewMetadata, path.Child("previewMetadata"))...)
 	errs = append(errs, validateMetadata(ro, bg.ActiveMetadata, path.Child("activeMetadata"))...)
 	errs = append(errs, validateAntiAffinity(bg.AntiAffinity, path.Child("antiAffinity"))...)
@@ -228,7 +231,13 @@ func validateCanary(ro *v1alpha1.Rollout, c *v1alpha1.CanaryStrategy, path *fiel
 		errs = append(errs, field.Invalid(surgePath, surge.String(), MaxSurgeMaxUnavailableMessage))
 	}
 
-	errs = appendUnsupported(errs, path.Child("analysis"), c.Analysis != nil)
+	if a := c.Analysis; a != nil {
+		errs = append(errs, validateAnalysis(&a.RolloutAnalysis, path.Child("analysis"))...)
+		if a.StartingStep != nil && (*a.StartingStep < 0 || int(*a.StartingStep) > len(c.Steps)) {
+			errs = append(errs, field.Invalid(path.Child("analysis", "startingStep"), *a.StartingStep,
+				fmt.Sprintf("must be between 0 and the number of steps (%d)", len(c.Steps))))
+		}
+	}
 	errs = append(errs, validateAntiAffinity(c.AntiAffinity, path.Child("antiAffinity"))...)
 	errs = append(errs, validateMetadata(ro, c.CanaryMetadata, path.Child("canaryMetadata"))...)
 	errs = append(errs, validateMetadata(ro, c.StableMetadata, path.Child("stableMetadata"))...)
@@ -285,8 +294,70 @@ func validateStep(step *v1alpha1.CanaryStep, path *field.Path, trafficRouting bo
 		errs = append(errs, nonNegative(scalePath.Child("replicas"), s.Replicas)...)
 	}
 	errs = appendUnsupported(errs, path.Child("experiment"), step.Experiment != nil)
-	errs = appendUnsupported(errs, path.Child("analysis"), step.Analysis != nil)
+	errs = append(errs, validateAnalysis(step.Analysis, path.Child("analysis"))...)
 	errs = appendUnsupported(errs, path.Child("plugin"), step.Plugin != nil)
+	return errs
+}
+
+// validateAnalysis checks an analysis as written: what needs no template
+// to check. The templates themselves (that they exist, merge and get their
+// args) are read and checked by the controller when it reconciles.
+func validateAnalysis(a *v1alpha1.RolloutAnalysis, path *field.Path) field.ErrorList {
+	if a == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	for i, t := range a.Templates {
+		if t.TemplateName == "" {
+			errs = append(errs, field.Required(path.Child("templates").Index(i).Child("templateName"), "the name of an AnalysisTemplate or ClusterAnalysisTemplate is required"))
+		}
+	}
+	seen := map[string]bool{}
+	for i, arg := range a.Args {
+		argPath := path.Child("args").Index(i)
+		switch {
+		case arg.Name == "":
+			errs = append(errs, field.Required(argPath.Child("name"), "an argument needs a name"))
+		case seen[arg.Name]:
+			errs = append(errs, field.Duplicate(argPath.Child("name"), arg.Name))
+		}
+		seen[arg.Name] = true
+		vf := arg.ValueFrom
+		if vf == nil {
+			continue
+		}
+		sources := 0
+		if vf.SecretKeyRef != nil {
+			sources++
+		}
+		if vf.FieldRef != nil {
+			sources++
+			if vf.FieldRef.FieldPath == "" {
+				errs = append(errs, field.Required(argPath.Child("valueFrom", "fieldRef", "fieldPath"), "a field path is required"))
+			}
+		}
+		if h := vf.PodTemplateHashValue; h != nil {
+			sources++
+			if *h != v1alpha1.Stable && *h != v1alpha1.Latest {
+				errs = append(errs, field.NotSupported(argPath.Child("valueFrom", "podTemplateHashValue"), *h, []string{string(v1alpha1.Stable), string(v1alpha1.Latest)}))
+			}
+		}
+		if sources != 1 {
+			errs = append(errs, field.Invalid(argPath.Child("valueFrom"), sources, "must name exactly one of secretKeyRef, fieldRef, podTemplateHashValue"))
+		}
+	}
+	for i, r := range a.DryRun {
+		if r.MetricName == "" {
+			errs = append(errs, field.Required(path.Child("dryRun").Index(i).Child("metricName"), "metricName is required"))
+		}
+	}
+	for i, r := range a.MeasurementRetention {
+		if r.MetricName == "" {
+			errs = append(errs, field.Required(path.Child("measurementRetention").Index(i).Child("metricName"), "metricName is required"))
+		}
+	}
+	errs = append(errs, metav1validation.ValidateLabels(a.AnalysisRunMetadata.Labels, path.Child("analysisRunMetadata", "labels"))...)
+	errs = append(errs, apivalidation.ValidateAnnotations(a.AnalysisRunMetadata.Annotations, path.Child("analysisRunMetadata", "annotations"))...)
 	return errs
 }
 

@@ -255,15 +255,37 @@ func TestRollout(t *testing.T) {
 			},
 		},
 		{
-			name: "unsupported blue-green fields", seed: "bg",
+			name: "blue-green analyses", seed: "bg",
 			mutate: func(ro *v1alpha1.Rollout) {
 				bg := ro.Spec.Strategy.BlueGreen
-				bg.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{}
-				bg.PostPromotionAnalysis = &v1alpha1.RolloutAnalysis{}
+				bg.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "smoke"}},
+					Args: []v1alpha1.AnalysisRunArgument{{Name: "hash", ValueFrom: &v1alpha1.ValueFrom{PodTemplateHashValue: ptr.To(v1alpha1.Latest)}}}}
+				bg.PostPromotionAnalysis = &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "error-rate", ClusterScope: ptr.To(true)}}}
+				ro.Spec.Analysis = &v1alpha1.AnalysisRunStrategy{SuccessfulRunHistoryLimit: ptr.To[int32](2), UnsuccessfulRunHistoryLimit: ptr.To[int32](0)}
+			},
+		},
+		{
+			name: "blue-green analyses written wrong", seed: "bg",
+			mutate: func(ro *v1alpha1.Rollout) {
+				bg := ro.Spec.Strategy.BlueGreen
+				bg.PrePromotionAnalysis = &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{}},
+					Args: []v1alpha1.AnalysisRunArgument{
+						{Name: "hash", ValueFrom: &v1alpha1.ValueFrom{PodTemplateHashValue: ptr.To(v1alpha1.ValueFromPodTemplateHash("Canary"))}},
+						{Name: "hash"},
+						{Name: "both", ValueFrom: &v1alpha1.ValueFrom{FieldRef: &v1alpha1.FieldRef{FieldPath: "metadata.name"}, SecretKeyRef: &v1alpha1.SecretKeyRef{Name: "s", Key: "k"}}},
+					},
+					DryRun: []v1alpha1.DryRun{{}}}
+				bg.PostPromotionAnalysis = &v1alpha1.RolloutAnalysis{AnalysisRunMetadata: v1alpha1.AnalysisRunMetadata{Labels: map[string]string{"bad key!": "v"}}}
+				ro.Spec.Analysis = &v1alpha1.AnalysisRunStrategy{SuccessfulRunHistoryLimit: ptr.To[int32](-1)}
 			},
 			want: []string{
-				"spec.strategy.blueGreen.prePromotionAnalysis: Forbidden: not supported yet",
-				"spec.strategy.blueGreen.postPromotionAnalysis: Forbidden: not supported yet",
+				"spec.strategy.blueGreen.prePromotionAnalysis.templates[0].templateName: Required value",
+				`spec.strategy.blueGreen.prePromotionAnalysis.args[0].valueFrom.podTemplateHashValue: Unsupported value: "Canary"`,
+				`spec.strategy.blueGreen.prePromotionAnalysis.args[1].name: Duplicate value: "hash"`,
+				"spec.strategy.blueGreen.prePromotionAnalysis.args[2].valueFrom: Invalid value: 2: must name exactly one of secretKeyRef, fieldRef, podTemplateHashValue",
+				"spec.strategy.blueGreen.prePromotionAnalysis.dryRun[0].metricName: Required value",
+				"spec.strategy.blueGreen.postPromotionAnalysis.analysisRunMetadata.labels: Invalid value: \"bad key!\"",
+				"spec.analysis.successfulRunHistoryLimit: Invalid value: -1",
 			},
 		},
 		{
@@ -405,14 +427,13 @@ func TestRollout(t *testing.T) {
 			name: "unsupported step actions", seed: "canary",
 			mutate: func(ro *v1alpha1.Rollout) {
 				ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps,
-					v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{}},
-					v1alpha1.CanaryStep{Experiment: raw(`{"templates":[]}`)},
+					v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "t"}}}},
+					v1alpha1.CanaryStep{Experiment: &v1alpha1.RolloutExperimentStep{Templates: []v1alpha1.RolloutExperimentTemplate{}}},
 					v1alpha1.CanaryStep{Plugin: &v1alpha1.PluginStep{Name: "p"}},
 					v1alpha1.CanaryStep{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "h"}},
 					v1alpha1.CanaryStep{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "m"}})
 			},
 			want: []string{
-				"spec.strategy.canary.steps[2].analysis: Forbidden: not supported yet",
 				"spec.strategy.canary.steps[3].experiment: Forbidden: not supported yet",
 				"spec.strategy.canary.steps[4].plugin: Forbidden: not supported yet",
 				"spec.strategy.canary.steps[5].setHeaderRoute: Invalid value: \"setHeaderRoute\": can only be used with trafficRouting",
@@ -423,12 +444,12 @@ func TestRollout(t *testing.T) {
 			name: "unsupported canary fields", seed: "canary",
 			mutate: func(ro *v1alpha1.Rollout) {
 				c := ro.Spec.Strategy.Canary
-				c.Analysis = &v1alpha1.RolloutAnalysisBackground{}
+				c.Analysis = &v1alpha1.RolloutAnalysisBackground{StartingStep: ptr.To[int32](3)}
 				c.PingPong = &v1alpha1.PingPongSpec{PingService: "a", PongService: "b"}
 				c.DynamicStableScale = true
 			},
 			want: []string{
-				"spec.strategy.canary.analysis: Forbidden: not supported yet",
+				"spec.strategy.canary.analysis.startingStep: Invalid value: 3: must be between 0 and the number of steps (2)",
 				"spec.strategy.canary.pingPong: Invalid value: \"pingPong\": can only be used with trafficRouting",
 				"spec.strategy.canary.dynamicStableScale: Invalid value: true: can only be used with trafficRouting",
 			},

@@ -46,6 +46,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apiextensionsv1client "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/typed/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -93,6 +94,10 @@ type config struct {
 	Timeout        time.Duration `json:"timeout"`
 	SkipRig        bool          `json:"skipRig"`
 	KeepAudit      bool          `json:"keepAudit"`
+	// AnalysisRollouts is the size of the analysis phase's fleet (0 skips
+	// it); AnalysisMeasurements the measurements of each run.
+	AnalysisRollouts     int `json:"analysisRollouts"`
+	AnalysisMeasurements int `json:"analysisMeasurements"`
 }
 
 type stringList []string
@@ -122,10 +127,18 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&c.Timeout, "timeout", 0, "bound on the whole run (default 10m + 1.5s per Rollout)")
 	flag.BoolVar(&c.SkipRig, "skip-rig", false, "skip measuring the rig's own limits")
 	flag.BoolVar(&c.KeepAudit, "keep-audit", false, "copy the local cluster's audit log into the output directory")
+	flag.IntVar(&c.AnalysisRollouts, "analysis-rollouts", -1, "canary Rollouts in the analysis phase, one AnalysisRun each (default: as many as -n, at most 100; 0 skips the phase)")
+	flag.IntVar(&c.AnalysisMeasurements, "analysis-measurements", 5, "measurements of each AnalysisRun in the analysis phase (1 s apart)")
 	flag.Parse()
 	c.ControllerArgs = args
 	if c.N < 1 || c.Updates < 1 {
 		return c, fmt.Errorf("-n and -updates must be positive")
+	}
+	if c.AnalysisRollouts < 0 {
+		c.AnalysisRollouts = min(c.N, 100)
+	}
+	if c.AnalysisMeasurements < 1 {
+		return c, fmt.Errorf("-analysis-measurements must be positive")
 	}
 	if c.Kubeconfig != "" && c.AuditLog == "" {
 		return c, fmt.Errorf("-kubeconfig needs -audit-log: the controller's requests are counted from it")
@@ -343,6 +356,9 @@ func (b *bench) measure(ctx context.Context) error {
 	if err := b.latency(ctx); err != nil {
 		return fmt.Errorf("promote latency: %w", err)
 	}
+	if err := b.analysisFleet(ctx); err != nil {
+		return fmt.Errorf("analysis: %w", err)
+	}
 	if err := b.deleteFleet(ctx); err != nil {
 		return fmt.Errorf("delete fleet: %w", err)
 	}
@@ -379,27 +395,40 @@ func (b *bench) connect(ctx context.Context, admin *rest.Config) error {
 	return err
 }
 
-// installCRDs creates the Rollout CRD from config/crd (or leaves the one
-// installed) and waits until it is served.
+// installCRDs creates the Rollout and analysis CRDs from config/crd (or
+// leaves those installed) and waits until they are served.
 func (b *bench) installCRDs(ctx context.Context, admin *rest.Config) error {
-	data, err := os.ReadFile(filepath.Join(b.root, "config", "crd", "bases", "argoproj.io_rollouts.yaml"))
-	if err != nil {
-		return err
-	}
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	if err := yaml.Unmarshal(data, crd); err != nil {
-		return fmt.Errorf("parse Rollout CRD: %w", err)
-	}
 	cs, err := apiextensionsclient.NewForConfig(admin)
 	if err != nil {
 		return err
 	}
 	crds := cs.ApiextensionsV1().CustomResourceDefinitions()
-	if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("install Rollout CRD: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
+	for _, file := range []string{"argoproj.io_analysistemplates.yaml", "argoproj.io_clusteranalysistemplates.yaml", "argoproj.io_analysisruns.yaml", "argoproj.io_rollouts.yaml"} {
+		if err := b.installCRD(ctx, crds, file); err != nil {
+			return err
+		}
+	}
+	// Discovery of the new group can lag the Established condition.
+	gv := schema.GroupVersion{Group: v1alpha1.GroupVersion.Group, Version: v1alpha1.GroupVersion.Version}
+	return watchDiscovery(ctx, b.kube, gv.String())
+}
+
+// installCRD creates one CRD of config/crd/bases and waits until it is
+// Established.
+func (b *bench) installCRD(ctx context.Context, crds apiextensionsv1client.CustomResourceDefinitionInterface, file string) error {
+	data, err := os.ReadFile(filepath.Join(b.root, "config", "crd", "bases", file))
+	if err != nil {
+		return err
+	}
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := yaml.Unmarshal(data, crd); err != nil {
+		return fmt.Errorf("parse %s: %w", file, err)
+	}
+	if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("install CRD %s: %w", crd.Name, err)
+	}
 	sel := fields.OneTermEqualSelector("metadata.name", crd.Name).String()
 	lw := &toolscache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (kruntime.Object, error) {
@@ -424,11 +453,9 @@ func (b *bench) installCRDs(ctx context.Context, admin *rest.Config) error {
 		return false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("wait for the Rollout CRD: %w", err)
+		return fmt.Errorf("wait for the CRD %s: %w", crd.Name, err)
 	}
-	// Discovery of the new group can lag the Established condition.
-	gv := schema.GroupVersion{Group: v1alpha1.GroupVersion.Group, Version: v1alpha1.GroupVersion.Version}
-	return watchDiscovery(ctx, b.kube, gv.String())
+	return nil
 }
 
 // watchDiscovery waits until the API server serves gv. Discovery has no

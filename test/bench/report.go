@@ -64,20 +64,21 @@ type results struct {
 	Started time.Time `json:"started"`
 	Seconds float64   `json:"seconds"`
 	// Error is why the run stopped early; the figures before it stand.
-	Error         string         `json:"error,omitempty"`
-	Config        config         `json:"config"`
-	Machine       machine        `json:"machine"`
-	Cluster       string         `json:"cluster"`
-	Controller    string         `json:"controller"`
-	ControllerPID int            `json:"controllerPID"`
-	Identity      string         `json:"controllerIdentity"`
-	Rig           []rigResult    `json:"rig"`
-	Fleet         []*phaseResult `json:"fleet"`
-	Latency       latencyResults `json:"promoteLatency"`
-	Idle          []idleRSS      `json:"idleRSS"`
-	Windows       []windowResult `json:"windows"`
-	Targets       []target       `json:"targets"`
-	Profiles      profiles       `json:"profiles"`
+	Error         string          `json:"error,omitempty"`
+	Config        config          `json:"config"`
+	Machine       machine         `json:"machine"`
+	Cluster       string          `json:"cluster"`
+	Controller    string          `json:"controller"`
+	ControllerPID int             `json:"controllerPID"`
+	Identity      string          `json:"controllerIdentity"`
+	Rig           []rigResult     `json:"rig"`
+	Fleet         []*phaseResult  `json:"fleet"`
+	Latency       latencyResults  `json:"promoteLatency"`
+	Analysis      *analysisResult `json:"analysis,omitempty"`
+	Idle          []idleRSS       `json:"idleRSS"`
+	Windows       []windowResult  `json:"windows"`
+	Targets       []target        `json:"targets"`
+	Profiles      profiles        `json:"profiles"`
 }
 
 type machine struct {
@@ -277,6 +278,7 @@ func (r *results) fill(b *bench, log *auditLog) {
 			r.Latency.Fleet = &d
 		}
 	}
+	r.fillAnalysis(b, stats)
 	r.targets(b)
 }
 
@@ -470,6 +472,8 @@ func (r *results) print(out io.Writer) {
 		}
 	}
 	tw.Flush()
+
+	r.printAnalysis(out)
 
 	fmt.Fprintf(out, "\nCONTROLLER MEMORY (RSS after it went quiet)\n")
 	fmt.Fprintln(tw, "  when\tRSS\tanonymous\tfile-backed\tGo heap live\tGo heap free, kept")

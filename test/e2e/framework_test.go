@@ -22,6 +22,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/manager"
 	"github.com/switchyard-dev/switchyard/test/syncbuf"
@@ -60,6 +61,7 @@ func newBareTestEnv(t *testing.T) *testEnv {
 	g.Expect(err).NotTo(HaveOccurred())
 	scheme, err := manager.Scheme()
 	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(imagesv1.AddToScheme(scheme)).To(Succeed())
 	c, err := client.New(env.RESTConfig, client.Options{Scheme: scheme})
 	g.Expect(err).NotTo(HaveOccurred())
 	ns, err := kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{

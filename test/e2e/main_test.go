@@ -22,8 +22,9 @@ import (
 
 var (
 	env *cluster.Cluster
-	// binDir holds the switchyard and kubectl-argo-rollouts binaries built
-	// for this run; it is put first on PATH for kubectl to find the plugin.
+	// binDir holds the switchyard, image-updater and kubectl-argo-rollouts
+	// binaries built for this run; it is put first on PATH for kubectl to
+	// find the plugin.
 	binDir string
 	root   string
 )
@@ -44,7 +45,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(binDir)
-	build := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./cmd/switchyard", "./cmd/kubectl-argo-rollouts")
+	build := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./cmd/switchyard", "./cmd/image-updater", "./cmd/kubectl-argo-rollouts")
 	build.Dir = root
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -73,7 +74,9 @@ func (s *setupCRDs) Run() int {
 	// conditions yet: retry it until the deadline.
 	err = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		out, err = exec.CommandContext(ctx, "kubectl", "wait", "--for=condition=Established",
-			"crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev", "--timeout=30s").CombinedOutput()
+			"crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev", "crd/analysisruns.argoproj.io",
+			"crd/analysistemplates.argoproj.io", "crd/clusteranalysistemplates.argoproj.io", "crd/experiments.argoproj.io",
+			"--timeout=30s").CombinedOutput()
 		return err == nil, nil
 	})
 	if err != nil {

@@ -68,8 +68,10 @@ func normalize(line string) string {
 // command of its walkthrough, in order, as a user would type them, and
 // checks each command's first line of output against the README's.
 func TestREADMEWalkthrough(t *testing.T) {
-	if _, err := exec.LookPath("docker-registry"); err != nil {
-		tools.Missing(t, "docker-registry is not installed (apt-get install docker-registry; .ci/run does)")
+	for _, tool := range []string{"docker-registry", "prometheus"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			tools.Missing(t, "%s is not installed (apt-get install %s; .ci/run does)", tool, tool)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(root, ".sandbox", "state.json")); err == nil {
 		t.Skip("a developer sandbox is running in .sandbox; the walkthrough would replace it (make sandbox-down first)")

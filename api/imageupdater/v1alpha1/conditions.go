@@ -25,6 +25,10 @@ const (
 	ReasonCredentialsNotFound = "CredentialsNotFound"
 	// ReasonAuthFailed: the registry or git server refused the credentials.
 	ReasonAuthFailed = "AuthFailed"
+	// ReasonAmbientCredentialsNotAllowed: the registry needs the image
+	// updater's own credentials (its cloud identity), which ImageUpdaters in
+	// this namespace may not use (--ambient-credentials-namespaces).
+	ReasonAmbientCredentialsNotAllowed = "AmbientCredentialsNotAllowed"
 	// ReasonTagNotFound: the tag (or the repository) does not exist.
 	ReasonTagNotFound = "TagNotFound"
 	// ReasonNoMatchingTag: no tag passed the filters and the constraint.

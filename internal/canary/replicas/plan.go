@@ -223,6 +223,23 @@ func specOf(rs *ReplicaSetState) int32 {
 	return rs.Replicas
 }
 
+// occupiedBy is how many pods rs has or will have: its spec, or the pods
+// that still exist if it was just scaled down.
+func occupiedBy(rs *ReplicaSetState) int32 {
+	if rs == nil {
+		return 0
+	}
+	return max(rs.Replicas, rs.Created)
+}
+
+func olderOccupied(in Input) int32 {
+	var n int32
+	for i := range in.Older {
+		n += occupiedBy(&in.Older[i])
+	}
+	return n
+}
+
 func olderSpec(in Input) int32 {
 	var n int32
 	for _, rs := range in.Older {
@@ -241,14 +258,18 @@ func canaryAndStable(in Input, b bounds) (canary, stable int32) {
 	}
 
 	canary = specOf(in.Canary)
-	total := olderSpec(in) + canary
+	occupied := olderOccupied(in) + occupiedBy(in.Canary)
 	if separate {
 		stable = in.Stable.Replicas
-		total += stable
+		occupied += occupiedBy(in.Stable)
 	}
 
-	// Grow into whatever room maxSurge leaves, stable first.
-	room := b.maxTotal - total
+	// Grow into whatever room maxSurge leaves, stable first. A ReplicaSet
+	// just scaled down still has its pods until its controller removes
+	// them: they take room too, or pods would overshoot maxSurge while a
+	// busy ReplicaSet controller catches up (the reference counts spec
+	// only; with Created = spec, as in its inputs, this is the same).
+	room := b.maxTotal - occupied
 	if separate && stable < wantStable && room > 0 {
 		grow := min(wantStable-stable, room)
 		stable += grow

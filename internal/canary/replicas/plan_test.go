@@ -46,6 +46,14 @@ func TestCompute(t *testing.T) {
 			want: Plan{Canary: 3, Stable: 7},
 		},
 		{
+			// The stable was just scaled to 4 and its controller has not yet
+			// removed the 3 pods: no room to surge until they are gone.
+			name: "pods of a just-scaled-down stable still take surge room",
+			in: Input{Replicas: 10, Weight: 100, MaxSurge: intOrPct("30%"), MaxUnavailable: intOrPct("0"),
+				Canary: rs("canary", 6, 6), Stable: &ReplicaSetState{Name: "stable", Replicas: 4, Available: 7, Created: 7}},
+			want: Plan{Canary: 6, Stable: 4},
+		},
+		{
 			name: "stable availability is not waited for while the canary grows",
 			in: Input{Replicas: 10, Weight: 30, MaxSurge: intOrPct("30%"), MaxUnavailable: intOrPct("0"),
 				Canary: rs("canary", 3, 3), Stable: rs("stable", 10, 8)},

@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -130,27 +129,24 @@ func setup() error {
 	return nil
 }
 
-// controllerIdentity creates a user bound to the ClusterRole that
-// controller-gen generates from the reconciler's RBAC markers, and returns a
-// config authenticating as it.
+// controllerIdentity creates a user bound to the image updater's generated
+// ClusterRole (config/rbac/image_updater_role.yaml, from the RBAC markers of
+// the packages cmd/image-updater links), and returns a config
+// authenticating as it.
 func controllerIdentity(root string) (*rest.Config, error) {
 	const user = "switchyard-image-updater"
-	gen := exec.Command("go", "tool", "controller-gen", "rbac:roleName="+user,
-		"paths=./internal/imageupdater/...", "output:rbac:stdout")
-	gen.Dir = root
-	var stderr bytes.Buffer
-	gen.Stderr = &stderr
-	out, err := gen.Output()
+	raw, err := os.ReadFile(filepath.Join(root, "config", "rbac", "image_updater_role.yaml"))
 	if err != nil {
-		return nil, fmt.Errorf("controller-gen rbac: %w\n%s", err, stderr.String())
+		return nil, err
 	}
 	role := &rbacv1.ClusterRole{}
-	if err := yaml.Unmarshal(bytes.TrimPrefix(bytes.TrimSpace(out), []byte("---")), role); err != nil {
+	if err := yaml.UnmarshalStrict(bytes.TrimPrefix(bytes.TrimSpace(raw), []byte("---")), role); err != nil {
 		return nil, fmt.Errorf("decode generated ClusterRole: %w", err)
 	}
 	if len(role.Rules) == 0 {
-		return nil, fmt.Errorf("generated ClusterRole has no rules:\n%s", out)
+		return nil, fmt.Errorf("generated ClusterRole has no rules:\n%s", raw)
 	}
+	role.Name = user
 	binding := &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: user},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: user},

@@ -20,6 +20,11 @@ func classify(err error, registry, ref string) error {
 	if err == nil {
 		return nil
 	}
+	// Already classified where it was understood (a keychain's refusal).
+	var fe *failure.Error
+	if errors.As(err, &fe) {
+		return fe
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		return classifyHTTP(te, err, registry, ref)

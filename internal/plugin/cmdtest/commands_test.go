@@ -600,7 +600,7 @@ func TestCommandLine(t *testing.T) {
 	for args, want := range map[string]string{
 		"promote":             "Error: expected exactly one rollout name, got 0 arguments\nSee 'kubectl argo rollouts promote --help' for usage.\n",
 		"promote a b":         "Error: expected exactly one rollout name, got 2 arguments\nSee 'kubectl argo rollouts promote --help' for usage.\n",
-		"retry":               "Error: specify what to retry: \"retry rollout ROLLOUT_NAME\"\nSee 'kubectl argo rollouts retry --help' for usage.\n",
+		"retry":               "Error: specify what to retry: \"retry rollout ROLLOUT_NAME\" or \"retry experiment EXPERIMENT_NAME\"\nSee 'kubectl argo rollouts retry --help' for usage.\n",
 		"status x --timeout=": "Error: invalid argument \"\" for \"-t, --timeout\" flag: time: invalid duration \"\"\nSee 'kubectl argo rollouts status --help' for usage.\n",
 	} {
 		r := f.run(strings.Fields(args)...)

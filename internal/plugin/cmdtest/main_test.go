@@ -50,7 +50,7 @@ func (w *withCRDs) Run() int {
 	// kubectl wait fails outright ("status.conditions accessor error")
 	// when it reads the CRD before the API server has written any
 	// condition, so it is retried until it can wait.
-	for _, crd := range []string{"crd/rollouts.argoproj.io", "crd/analysisruns.argoproj.io"} {
+	for _, crd := range []string{"crd/rollouts.argoproj.io", "crd/analysisruns.argoproj.io", "crd/experiments.argoproj.io"} {
 		var lastErr error
 		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 			lastErr = kubectl(ctx, "wait", "--for=condition=Established", crd, "--timeout=30s")

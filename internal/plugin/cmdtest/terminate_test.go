@@ -35,7 +35,7 @@ func TestTerminateAnalysisRun(t *testing.T) {
 
 	f.g.Expect(f.run("terminate", "analysisrun", "nope")).To(Equal(result{err: "Error: analysisruns.argoproj.io \"nope\" not found\n", code: 1}))
 	f.g.Expect(f.run("terminate")).To(Equal(result{
-		err:  "Error: specify what to terminate: \"terminate analysisrun ANALYSISRUN_NAME\"\nSee 'kubectl argo rollouts terminate --help' for usage.\n",
+		err:  "Error: specify what to terminate: \"terminate analysisrun ANALYSISRUN_NAME\" or \"terminate experiment EXPERIMENT_NAME\"\nSee 'kubectl argo rollouts terminate --help' for usage.\n",
 		code: 1,
 	}))
 	f.g.Expect(f.run("terminate", "analysisrun")).To(Equal(result{

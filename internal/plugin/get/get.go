@@ -1,5 +1,6 @@
-// Package get implements `kubectl argo rollouts get rollout`: the summary
-// and the revision tree of one Rollout, printed once or redrawn as it
+// Package get implements `kubectl argo rollouts get rollout` and `get
+// experiment`: the summary and the tree of one Rollout (its revisions) or
+// Experiment (its ReplicaSets and runs), printed once or redrawn as it
 // changes.
 package get
 
@@ -10,8 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
@@ -19,20 +23,22 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/plugin/view"
 )
 
-// NewCmd returns `get` with its `rollout` subcommand. Experiments do not
-// exist in Switchyard, so `get experiment` is not offered.
+// NewCmd returns `get` with its `rollout` and `experiment` subcommands.
 func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "get <rollout> RESOURCE_NAME",
-		Short: "Get details about rollouts",
+		Use:   "get <rollout|experiment> RESOURCE_NAME",
+		Short: "Get details about rollouts and experiments",
 		Example: `  # Get a rollout
-  kubectl argo rollouts get rollout ROLLOUT`,
+  kubectl argo rollouts get rollout ROLLOUT
+
+  # Get an experiment
+  kubectl argo rollouts get experiment EXPERIMENT`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return cli.Usagef("specify what to get: %q", "get rollout ROLLOUT_NAME")
+			return cli.Usagef("specify what to get: %q or %q", "get rollout ROLLOUT_NAME", "get experiment EXPERIMENT_NAME")
 		},
 	}
-	cmd.AddCommand(NewRolloutCmd(f))
+	cmd.AddCommand(NewRolloutCmd(f), NewExperimentCmd(f))
 	return cmd
 }
 
@@ -73,6 +79,8 @@ Tree view icons
 | # | Revision |
 | ⧉ | ReplicaSet |
 | □ | Pod |
+| α | AnalysisRun |
+| ⊞ | Job |
 
 With --until-settled (a Switchyard extension) the watch ends once the rollout
 is Healthy or Paused (exit 0) or Degraded (exit 1).`,
@@ -134,8 +142,59 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	return o.printer().Print(o.Out, view.NewRollout(ro, rss, pods))
+	runs, jobs, err := o.loadAnalysis(cmd.Context(), ro)
+	if err != nil {
+		return err
+	}
+	return o.printer().Print(o.Out, view.NewRolloutWithAnalysis(ro, rss, pods, runs, jobs))
 }
+
+// AnalysisRunGVR is the AnalysisRun resource.
+var AnalysisRunGVR = v1alpha1.GroupVersion.WithResource("analysisruns")
+
+// loadAnalysis reads the Rollout's AnalysisRuns (they carry its selector's
+// labels, as the controllers label them) and, when a measurement ran a
+// Job, the analysis Jobs. A cluster without the AnalysisRun CRD has none.
+func (o *Options) loadAnalysis(ctx context.Context, ro *v1alpha1.Rollout) ([]v1alpha1.AnalysisRun, []batchv1.Job, error) {
+	dyn, err := o.Dynamic()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := listOptions(ro)
+	if err != nil {
+		return nil, nil, err
+	}
+	list, err := dyn.Resource(AnalysisRunGVR).Namespace(ro.Namespace).List(ctx, opts)
+	if apierrors.IsNotFound(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("list AnalysisRuns of rollout %s: %w", ro.Name, err)
+	}
+	runs := make([]v1alpha1.AnalysisRun, 0, len(list.Items))
+	jobsUsed := false
+	for i := range list.Items {
+		var run v1alpha1.AnalysisRun
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, &run); err != nil {
+			return nil, nil, fmt.Errorf("read AnalysisRun %s: %w", list.Items[i].GetName(), err)
+		}
+		for _, m := range run.Spec.Metrics {
+			jobsUsed = jobsUsed || m.Provider.Job != nil
+		}
+		runs = append(runs, run)
+	}
+	if !jobsUsed {
+		return runs, nil, nil
+	}
+	jobs, err := o.kube.BatchV1().Jobs(ro.Namespace).List(ctx, metav1.ListOptions{LabelSelector: analysisJobLabel})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list analysis Jobs of rollout %s: %w", ro.Name, err)
+	}
+	return runs, jobs.Items, nil
+}
+
+// analysisJobLabel is on every Job an AnalysisRun's measurement created.
+const analysisJobLabel = "analysisrun.argoproj.io/uid"
 
 func (o *Options) printer() view.Printer {
 	return view.Printer{NoColor: o.NoColor, Now: o.Clock.Now()}

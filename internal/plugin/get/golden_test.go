@@ -12,10 +12,12 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -61,6 +63,7 @@ func TestGetRolloutGolden(t *testing.T) {
 		canaryProgressing(),
 		canaryPaused(),
 		canaryDegraded(),
+		canaryAnalysis(),
 		canaryTrafficRouted(),
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,12 +97,29 @@ func render(t *testing.T, ro *v1alpha1.Rollout, objects []runtime.Object) string
 	if err := u.UnmarshalJSON(data); err != nil {
 		t.Fatal(err)
 	}
+	// AnalysisRuns are read through the dynamic client, the rest through
+	// the typed one.
+	dynamicObjects := []runtime.Object{u}
+	var kubeObjects []runtime.Object
+	for _, o := range objects {
+		run, ok := o.(*v1alpha1.AnalysisRun)
+		if !ok {
+			kubeObjects = append(kubeObjects, o)
+			continue
+		}
+		raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dynamicObjects = append(dynamicObjects, &unstructured.Unstructured{Object: raw})
+	}
 	var out, errOut bytes.Buffer
 	f := cli.NewFactory(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
 	f.ConfigFlags.Namespace = ptr.To(ns)
 	f.Clock = clocktesting.NewFakeClock(now)
-	f.DynamicClient = dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), u)
-	f.KubeClient = kubefake.NewClientset(objects...)
+	f.DynamicClient = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{get.AnalysisRunGVR: "AnalysisRunList"}, dynamicObjects...)
+	f.KubeClient = kubefake.NewClientset(kubeObjects...)
 
 	cmd := get.NewRolloutCmd(f)
 	cmd.SetArgs([]string{ro.Name, "--no-color"})
@@ -375,5 +395,73 @@ func canaryDegraded() scenario {
 	return scenario{"canary-degraded", ro, concat(
 		replicaSet(ro, 2, hash2, image2, 6*time.Minute, 0, 0, ""),
 		stable,
+	)}
+}
+
+// analysisRun is a run of ro at revision rev, its measurements counted
+// (successful, failed, inconclusive, error) in one metric.
+func analysisRun(ro *v1alpha1.Rollout, name string, rev int, age time.Duration, phase v1alpha1.AnalysisPhase, counts ...int32) *v1alpha1.AnalysisRun {
+	run := &v1alpha1.AnalysisRun{
+		TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "AnalysisRun"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: ns, UID: types.UID(name + "-uid"), CreationTimestamp: ago(age),
+			Labels:      map[string]string{"app": "backend"},
+			Annotations: map[string]string{v1alpha1.RevisionAnnotation: strconv.Itoa(rev)},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout", Name: ro.Name, UID: ro.UID, Controller: ptr.To(true),
+			}},
+		},
+		Spec: v1alpha1.AnalysisRunSpec{Metrics: []v1alpha1.Metric{{Name: "error-rate", Provider: v1alpha1.MetricProvider{Web: &v1alpha1.WebMetric{URL: "http://metrics/"}}}}},
+		Status: v1alpha1.AnalysisRunStatus{Phase: phase, MetricResults: []v1alpha1.MetricResult{{
+			Name: "error-rate", Phase: phase,
+			Successful: counts[0], Failed: counts[1], Inconclusive: counts[2], Error: counts[3],
+		}}},
+	}
+	return run
+}
+
+// Paused by an inconclusive step analysis, with a background analysis
+// running; the previous revision passed a Job-measured step analysis.
+func canaryAnalysis() scenario {
+	ro := canary()
+	ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{
+		{SetWeight: ptr.To[int32](25)},
+		{Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "error-rate"}}}},
+		{Pause: &v1alpha1.RolloutPause{}},
+	}
+	ro.Status.Phase, ro.Status.Message = v1alpha1.RolloutPhasePaused, "InconclusiveAnalysisRun"
+	ro.Status.PauseConditions = []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonInconclusiveAnalysis, StartTime: ago(time.Minute)}}
+	ro.Status.ControllerPause = true
+	ro.Status.StableRS, ro.Status.CurrentPodHash = hash1, hash2
+	ro.Status.CurrentStepIndex = ptr.To[int32](1)
+	ro.Status.Canary.ReplicaWeights = &v1alpha1.ReplicaWeights{SetWeight: 25, ActualWeight: 25}
+	counts(ro, 4, 1, 4, 4)
+
+	background := analysisRun(ro, ro.Name+"-"+hash2+"-2", 2, 3*time.Minute, v1alpha1.AnalysisPhaseRunning, 3, 1, 0, 0)
+	step := analysisRun(ro, ro.Name+"-"+hash2+"-2-1", 2, 2*time.Minute, v1alpha1.AnalysisPhaseInconclusive, 0, 0, 1, 0)
+	previous := analysisRun(ro, ro.Name+"-"+hash1+"-1-1", 1, 47*time.Hour, v1alpha1.AnalysisPhaseSuccessful, 1, 0, 0, 1)
+	jobName := string(previous.UID) + ".error-rate.2"
+	previous.Spec.Metrics[0].Provider = v1alpha1.MetricProvider{Job: &v1alpha1.JobMetric{}}
+	previous.Status.MetricResults[0].Measurements = []v1alpha1.Measurement{
+		{Phase: v1alpha1.AnalysisPhaseError, Message: "job could not be created"},
+		{Phase: v1alpha1.AnalysisPhaseSuccessful, Metadata: map[string]string{"job-name": jobName, "job-namespace": ns}},
+	}
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: jobName, Namespace: ns, CreationTimestamp: ago(47 * time.Hour),
+			Labels: map[string]string{"analysisrun.argoproj.io/uid": string(previous.UID)},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: v1alpha1.GroupVersion.String(), Kind: "AnalysisRun", Name: previous.Name, UID: previous.UID, Controller: ptr.To(true),
+			}},
+		},
+		Status: batchv1.JobStatus{Conditions: []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}},
+	}
+	// Another Rollout's run, with the same labels: not shown.
+	other := analysisRun(ro, "backend-other-1", 2, time.Minute, v1alpha1.AnalysisPhaseFailed, 0, 1, 0, 0)
+	other.OwnerReferences[0].UID = "someone-else"
+	return scenario{"canary-analysis", ro, concat(
+		replicaSet(ro, 2, hash2, image2, 3*time.Minute, 1, 1, ""),
+		replicaSet(ro, 1, hash1, image1, 48*time.Hour, 3, 3, ""),
+		[]runtime.Object{background, step, previous, job, other},
 	)}
 }

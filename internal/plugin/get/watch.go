@@ -11,9 +11,13 @@ import (
 
 	"golang.org/x/term"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 
@@ -69,19 +73,35 @@ func (o *Options) watch(parent context.Context) error {
 		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = opts.LabelSelector }))
 	rsInformer := factory.Apps().V1().ReplicaSets().Informer()
 	podInformer := factory.Core().V1().Pods().Informer()
-	for _, inf := range []cache.SharedIndexInformer{roInformer, rsInformer, podInformer} {
+	all := []cache.SharedIndexInformer{roInformer, rsInformer, podInformer}
+	runInformer, jobInformer, err := o.analysisInformers(ctx, opts.LabelSelector)
+	if err != nil {
+		return err
+	}
+	if runInformer != nil {
+		all = append(all, runInformer, jobInformer)
+	}
+	for _, inf := range all {
 		if _, err := inf.AddEventHandler(handler); err != nil {
 			return fmt.Errorf("watch rollout %s: %w", o.name, err)
 		}
 	}
 	go roInformer.RunWithContext(ctx)
+	if runInformer != nil {
+		go runInformer.RunWithContext(ctx)
+		go jobInformer.RunWithContext(ctx)
+	}
 	factory.Start(ctx.Done())
 	// Shutdown waits for the informers, which stop when ctx ends: cancel first.
 	defer func() {
 		cancel()
 		factory.Shutdown()
 	}()
-	if !cache.WaitForCacheSync(ctx.Done(), roInformer.HasSynced, rsInformer.HasSynced, podInformer.HasSynced) {
+	synced := make([]cache.InformerSynced, 0, len(all))
+	for _, inf := range all {
+		synced = append(synced, inf.HasSynced)
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		if timedOut() {
 			return o.timeout()
 		}
@@ -96,7 +116,15 @@ func (o *Options) watch(parent context.Context) error {
 		if err != nil {
 			return err
 		}
-		v := view.NewRollout(ro, cachedList[appsv1.ReplicaSet](rsInformer.GetStore()), cachedList[corev1.Pod](podInformer.GetStore()))
+		var runs []v1alpha1.AnalysisRun
+		var jobs []batchv1.Job
+		if runInformer != nil {
+			if runs, err = cachedRuns(runInformer.GetStore()); err != nil {
+				return err
+			}
+			jobs = cachedList[batchv1.Job](jobInformer.GetStore())
+		}
+		v := view.NewRolloutWithAnalysis(ro, cachedList[appsv1.ReplicaSet](rsInformer.GetStore()), cachedList[corev1.Pod](podInformer.GetStore()), runs, jobs)
 		if err := screen.draw(o.printer().Render(v)); err != nil {
 			return err
 		}
@@ -138,6 +166,51 @@ func (o *Options) cachedRollout(store cache.Store) (*v1alpha1.Rollout, error) {
 		return nil, fmt.Errorf("rollout '%s' was deleted", o.name)
 	}
 	return cli.FromUnstructured(obj.(*unstructured.Unstructured))
+}
+
+// analysisInformers watch the Rollout's AnalysisRuns (by its selector's
+// labels) and the analysis Jobs of the namespace; both nil when the
+// cluster has no AnalysisRun CRD.
+func (o *Options) analysisInformers(ctx context.Context, selector string) (runs, jobs cache.SharedIndexInformer, err error) {
+	dyn, err := o.Dynamic()
+	if err != nil {
+		return nil, nil, err
+	}
+	res := dyn.Resource(AnalysisRunGVR).Namespace(o.ns)
+	if _, err := res.List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 1}); apierrors.IsNotFound(err) {
+		return nil, nil, nil
+	}
+	runsLW := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
+			lo.LabelSelector = selector
+			return res.List(ctx, lo)
+		},
+		WatchFuncWithContext: func(ctx context.Context, lo metav1.ListOptions) (watch.Interface, error) {
+			lo.LabelSelector = selector
+			return res.Watch(ctx, lo)
+		},
+	}
+	runs = cache.NewSharedIndexInformer(runsLW, &unstructured.Unstructured{}, 0, cache.Indexers{})
+	jobsFactory := informers.NewSharedInformerFactoryWithOptions(o.kube, 0, informers.WithNamespace(o.ns),
+		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = analysisJobLabel }))
+	return runs, jobsFactory.Batch().V1().Jobs().Informer(), nil
+}
+
+func cachedRuns(store cache.Store) ([]v1alpha1.AnalysisRun, error) {
+	objs := store.List()
+	out := make([]v1alpha1.AnalysisRun, 0, len(objs))
+	for _, obj := range objs {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			continue
+		}
+		var run v1alpha1.AnalysisRun
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &run); err != nil {
+			return nil, fmt.Errorf("read AnalysisRun %s from cache: %w", u.GetName(), err)
+		}
+		out = append(out, run)
+	}
+	return out, nil
 }
 
 func cachedList[T any](store cache.Store) []T {

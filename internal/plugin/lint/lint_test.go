@@ -64,3 +64,23 @@ func TestLintNeedsAFileWithARollout(t *testing.T) {
 		t.Errorf("err = %v, want no Rollout found", err)
 	}
 }
+
+func TestLintChecksTemplatesInTheFile(t *testing.T) {
+	out, err := run(t, filepath.Join("testdata", "analysis.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "2 problem(s)") {
+		t.Fatalf("err = %v, want 2 problems; output:\n%s", err, out)
+	}
+	want := []string{
+		`rollout 'missing-arg' (document 3): spec.strategy.canary.steps[1].analysis.args: Invalid value: "url": missing analysis arguments in rollout spec`,
+		`rollout 'never-ends' (document 4): spec.strategy.blueGreen.prePromotionAnalysis.templates: Invalid value: "error-rate": ` +
+			`AnalysisTemplate error-rate has metric error-rate which runs indefinitely. Invalid value for count: <nil>`,
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "background-fine") {
+		t.Errorf("a background analysis may run indefinitely, and templates not in the file are not looked up:\n%s", out)
+	}
+}

@@ -1,5 +1,5 @@
-// Package list implements `kubectl argo rollouts list rollouts`: one line
-// per Rollout with Argo's columns.
+// Package list implements `kubectl argo rollouts list rollouts` and `list
+// experiments`: one line per object with Argo's columns.
 package list
 
 import (
@@ -26,20 +26,23 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/plugin/view"
 )
 
-// NewCmd returns `list` with its `rollouts` subcommand.
+// NewCmd returns `list` with its `rollouts` and `experiments` subcommands.
 func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "list <rollout> RESOURCE_NAME",
-		Short: "List rollouts",
-		Long:  "List Rollouts.",
+		Use:   "list <rollout|experiment> RESOURCE_NAME",
+		Short: "List rollouts or experiments",
+		Long:  "List Rollouts or Experiments.",
 		Example: `  # List rollouts
-  kubectl argo rollouts list rollouts`,
+  kubectl argo rollouts list rollouts
+
+  # List experiments
+  kubectl argo rollouts list experiments`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return cli.Usagef("specify what to list: %q", "list rollouts")
+			return cli.Usagef("specify what to list: %q or %q", "list rollouts", "list experiments")
 		},
 	}
-	cmd.AddCommand(newRolloutsCmd(f))
+	cmd.AddCommand(newRolloutsCmd(f), newExperimentsCmd(f))
 	return cmd
 }
 

@@ -1,5 +1,5 @@
 // Package terminate implements `kubectl argo rollouts terminate
-// analysisrun`: stop a running AnalysisRun.
+// analysisrun|experiment`: stop a running AnalysisRun or Experiment.
 package terminate
 
 import (
@@ -10,46 +10,61 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/plugin/cli"
 )
 
-// patch is Argo's exact body; AnalysisRuns have no status subresource and
-// terminate is a spec field, so it goes to the main resource.
+// patch is Argo's exact body, for runs and Experiments alike: terminate is
+// a spec field, so it goes to the main resource.
 const patch = `{"spec":{"terminate":true}}`
 
-// AnalysisRunGVR is the AnalysisRun resource.
-var AnalysisRunGVR = v1alpha1.GroupVersion.WithResource("analysisruns")
-
-// NewCmd returns `terminate` with its `analysisrun` subcommand.
-// Experiments do not exist in Switchyard, so `terminate experiment` is not
-// offered.
+// NewCmd returns `terminate` with its `analysisrun` and `experiment`
+// subcommands.
 func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "terminate <analysisrun> RESOURCE_NAME",
-		Short: "Terminate an AnalysisRun",
-		Long:  "Stop an AnalysisRun: no new measurement starts, measurements in flight are stopped, and the run ends with the results it has.",
+		Use:   "terminate <analysisrun|experiment> RESOURCE_NAME",
+		Short: "Terminate an AnalysisRun or Experiment",
+		Long:  "Stop an AnalysisRun (no new measurement starts, measurements in flight are stopped, and the run ends with the results it has) or an Experiment (its ReplicaSets are scaled down and its runs terminated).",
 		Example: `  # Terminate an AnalysisRun
-  kubectl argo rollouts terminate analysisrun backend-canary-6c4f7b9d8-3-1`,
+  kubectl argo rollouts terminate analysisrun backend-canary-6c4f7b9d8-3-1
+
+  # Terminate an Experiment
+  kubectl argo rollouts terminate experiment my-experiment`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return cli.Usagef("specify what to terminate: %q", "terminate analysisrun ANALYSISRUN_NAME")
+			return cli.Usagef("specify what to terminate: %q or %q", "terminate analysisrun ANALYSISRUN_NAME", "terminate experiment EXPERIMENT_NAME")
 		},
 	}
-	cmd.AddCommand(newAnalysisRunCmd(f))
+	cmd.AddCommand(newAnalysisRunCmd(f), newExperimentCmd(f))
 	return cmd
 }
 
-// Options of terminate analysisrun.
+// Options of terminate analysisrun and terminate experiment.
 type Options struct {
 	*cli.Factory
+	// kind is what the command terminates: "analysisrun" or "experiment".
+	kind   string
 	names  []string
 	runs   dynamic.ResourceInterface
 	client dynamic.Interface
 }
 
+func newExperimentCmd(f *cli.Factory) *cobra.Command {
+	o := &Options{Factory: f, kind: "experiment"}
+	return &cobra.Command{
+		Use:     "experiment EXPERIMENT_NAME",
+		Aliases: []string{"exp", "experiments"},
+		Short:   "Terminate an Experiment",
+		Long: `Stop an Experiment before its duration ends: its AnalysisRuns are
+terminated and its ReplicaSets scaled down after scaleDownDelaySeconds. An
+Experiment stopped while its runs were passing ends Successful.`,
+		Example: `  # Terminate an Experiment
+  kubectl argo rollouts terminate experiment my-experiment`,
+		RunE: cli.RunE(o),
+	}
+}
+
 func newAnalysisRunCmd(f *cli.Factory) *cobra.Command {
-	o := &Options{Factory: f}
+	o := &Options{Factory: f, kind: "analysisrun"}
 	return &cobra.Command{
 		Use:     "analysisrun ANALYSISRUN_NAME",
 		Aliases: []string{"ar", "analysisruns"},
@@ -63,10 +78,10 @@ counts as Inconclusive.`,
 	}
 }
 
-// Complete reads the run names and builds the client.
+// Complete reads the names and builds the client.
 func (o *Options) Complete(_ *cobra.Command, args []string) error {
 	var err error
-	if o.names, err = cli.Names(args, "analysisrun"); err != nil {
+	if o.names, err = cli.Names(args, o.kind); err != nil {
 		return err
 	}
 	ns, err := o.Namespace()
@@ -76,22 +91,31 @@ func (o *Options) Complete(_ *cobra.Command, args []string) error {
 	if o.client, err = o.Dynamic(); err != nil {
 		return err
 	}
-	o.runs = o.client.Resource(AnalysisRunGVR).Namespace(ns)
+	gvr := cli.AnalysisRunGVR
+	if o.kind == "experiment" {
+		gvr = cli.ExperimentGVR
+	}
+	o.runs = o.client.Resource(gvr).Namespace(ns)
 	return nil
 }
 
 // Validate has nothing to check beyond Complete.
 func (o *Options) Validate() error { return nil }
 
-// Run terminates each run in turn, stopping at the first failure. API
+// Run terminates each object in turn, stopping at the first failure. API
 // errors are returned as the server wrote them
-// (`analysisruns.argoproj.io "x" not found`).
+// (`analysisruns.argoproj.io "x" not found`). For an Experiment it prints
+// "terminated", where Argo's plugin prints "retried" by mistake.
 func (o *Options) Run(cmd *cobra.Command) error {
+	label := "analysisRun"
+	if o.kind == "experiment" {
+		label = "experiment"
+	}
 	for _, name := range o.names {
 		if _, err := o.runs.Patch(cmd.Context(), name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.Out, "analysisRun '%s' terminated\n", name)
+		fmt.Fprintf(o.Out, "%s '%s' terminated\n", label, name)
 	}
 	return nil
 }

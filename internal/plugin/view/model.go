@@ -12,6 +12,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -35,6 +36,8 @@ const (
 	IconRevision   = "#"
 	IconReplicaSet = "⧉"
 	IconPod        = "□"
+	IconAnalysis   = "α"
+	IconJob        = "⊞"
 )
 
 // Roles a ReplicaSet (and its image) can play.
@@ -69,6 +72,31 @@ type Rollout struct {
 
 	Images      []Image
 	ReplicaSets []ReplicaSet
+	// AnalysisRuns are the Rollout's runs, by revision (newest first),
+	// then creation time.
+	AnalysisRuns []AnalysisRun
+}
+
+// AnalysisRun is one AnalysisRun of the Rollout.
+type AnalysisRun struct {
+	Name     string
+	Created  time.Time
+	Revision int
+	Status   string
+	Icon     string
+	// Successful, Failed, Inconclusive and Error count measurements,
+	// summed over the run's metrics.
+	Successful, Failed, Inconclusive, Error int32
+	// Jobs are the Jobs of the run's measurements still kept.
+	Jobs []Job
+}
+
+// Job is a Job a run's measurement created.
+type Job struct {
+	Name    string
+	Created time.Time
+	Status  string
+	Icon    string
 }
 
 // Image is a container image running in the Rollout's ReplicaSets, with the
@@ -108,6 +136,12 @@ type Pod struct {
 // other workloads; only those owned by ro (ReplicaSets) and by its
 // ReplicaSets (pods) are kept, as ownership is what ties them together.
 func NewRollout(ro *v1alpha1.Rollout, rss []appsv1.ReplicaSet, pods []corev1.Pod) *Rollout {
+	return NewRolloutWithAnalysis(ro, rss, pods, nil, nil)
+}
+
+// NewRolloutWithAnalysis is NewRollout with the Rollout's AnalysisRuns
+// (those it owns among runs) and the Jobs their measurements created.
+func NewRolloutWithAnalysis(ro *v1alpha1.Rollout, rss []appsv1.ReplicaSet, pods []corev1.Pod, runs []v1alpha1.AnalysisRun, jobs []batchv1.Job) *Rollout {
 	v := &Rollout{
 		Name:      ro.Name,
 		Namespace: ro.Namespace,
@@ -149,7 +183,88 @@ func NewRollout(ro *v1alpha1.Rollout, rss []appsv1.ReplicaSet, pods []corev1.Pod
 		v.Strategy = StrategyBlueGreen
 	}
 	v.Images = images(v.ReplicaSets)
+	for i := range runs {
+		if ownedBy(runs[i].OwnerReferences, ro.UID) {
+			v.AnalysisRuns = append(v.AnalysisRuns, newAnalysisRun(&runs[i], jobs))
+		}
+	}
+	sort.SliceStable(v.AnalysisRuns, func(i, j int) bool {
+		a, b := v.AnalysisRuns[i], v.AnalysisRuns[j]
+		if a.Revision != b.Revision {
+			return a.Revision > b.Revision
+		}
+		if !a.Created.Equal(b.Created) {
+			return a.Created.Before(b.Created)
+		}
+		return a.Name < b.Name
+	})
 	return v
+}
+
+// newAnalysisRun reads a run as Argo's plugin shows it: its phase and its
+// measurements counted by outcome, with the Jobs its measurements still
+// keep.
+func newAnalysisRun(run *v1alpha1.AnalysisRun, jobs []batchv1.Job) AnalysisRun {
+	v := AnalysisRun{Name: run.Name, Created: run.CreationTimestamp.Time, Status: string(run.Status.Phase)}
+	v.Revision, _ = strconv.Atoi(run.Annotations[v1alpha1.RevisionAnnotation])
+	v.Icon = AnalysisIcon(run.Status.Phase)
+	kept := map[string]bool{}
+	for _, m := range run.Status.MetricResults {
+		v.Successful += m.Successful
+		v.Failed += m.Failed
+		v.Inconclusive += m.Inconclusive
+		v.Error += m.Error
+		for _, ms := range m.Measurements {
+			if name := ms.Metadata["job-name"]; name != "" {
+				kept[name] = true
+			}
+		}
+	}
+	for i := range jobs {
+		if kept[jobs[i].Name] && ownedBy(jobs[i].OwnerReferences, run.UID) {
+			v.Jobs = append(v.Jobs, newJob(&jobs[i]))
+		}
+	}
+	sort.SliceStable(v.Jobs, func(i, j int) bool {
+		if !v.Jobs[i].Created.Equal(v.Jobs[j].Created) {
+			return v.Jobs[i].Created.Before(v.Jobs[j].Created)
+		}
+		return v.Jobs[i].Name < v.Jobs[j].Name
+	})
+	return v
+}
+
+// AnalysisIcon is the icon of an analysis phase, as Argo's plugin draws it.
+func AnalysisIcon(p v1alpha1.AnalysisPhase) string {
+	switch p {
+	case v1alpha1.AnalysisPhaseSuccessful:
+		return IconOK
+	case v1alpha1.AnalysisPhaseFailed:
+		return IconBad
+	case v1alpha1.AnalysisPhaseError:
+		return IconWarning
+	case v1alpha1.AnalysisPhaseInconclusive:
+		return IconUnknown
+	case v1alpha1.AnalysisPhaseRunning:
+		return IconProgressing
+	}
+	return IconWaiting
+}
+
+func newJob(j *batchv1.Job) Job {
+	status := "Running"
+	for _, c := range j.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobComplete:
+			status = "Successful"
+		case batchv1.JobFailed:
+			status = "Failed"
+		}
+	}
+	return Job{Name: j.Name, Created: j.CreationTimestamp.Time, Status: status, Icon: AnalysisIcon(v1alpha1.AnalysisPhase(status))}
 }
 
 func ownedReplicaSets(ro *v1alpha1.Rollout, rss []appsv1.ReplicaSet) []*appsv1.ReplicaSet {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -100,7 +101,7 @@ func (p Printer) tree(r *Rollout) string {
 	icon := PhaseIcon(r.Phase)
 	rows = append(rows, []string{IconRollout + " " + r.Name, "Rollout", p.colour(icon, icon) + " " + string(r.Phase), p.age(r.Created), ""})
 
-	revisions := revisionsOf(r.ReplicaSets)
+	revisions := revisionsOf(r.ReplicaSets, r.AnalysisRuns)
 	for i, rev := range revisions {
 		prefix, sub := branch(i == len(revisions)-1, "")
 		rows = append(rows, []string{fmt.Sprintf("%s%s revision:%d", prefix, IconRevision, rev), "", "", "", ""})
@@ -110,8 +111,15 @@ func (p Printer) tree(r *Rollout) string {
 				inRev = append(inRev, rs)
 			}
 		}
+		var runs []AnalysisRun
+		for _, run := range r.AnalysisRuns {
+			if run.Revision == rev {
+				runs = append(runs, run)
+			}
+		}
+		children := len(inRev) + len(runs)
 		for j, rs := range inRev {
-			rsPrefix, rsSub := branch(j == len(inRev)-1, sub)
+			rsPrefix, rsSub := branch(j == children-1, sub)
 			rows = append(rows, p.replicaSetRow(rs, rsPrefix))
 			for k, pod := range rs.Pods {
 				podPrefix, _ := branch(k == len(rs.Pods)-1, rsSub)
@@ -122,8 +130,31 @@ func (p Printer) tree(r *Rollout) string {
 				rows = append(rows, []string{podPrefix + IconPod + " " + pod.Name, "Pod", p.colour(pod.Icon, pod.Icon) + " " + pod.Status, p.age(pod.Created), info})
 			}
 		}
+		for j, run := range runs {
+			runPrefix, runSub := branch(len(inRev)+j == children-1, sub)
+			rows = append(rows, p.analysisRunRow(run, runPrefix))
+			for k, job := range run.Jobs {
+				jobPrefix, _ := branch(k == len(run.Jobs)-1, runSub)
+				rows = append(rows, []string{jobPrefix + IconJob + " " + p.colour(job.Icon, job.Name), "Job", p.colour(job.Icon, job.Icon) + " " + job.Status, p.age(job.Created), ""})
+			}
+		}
 	}
 	return table(rows)
+}
+
+// analysisRunRow shows a run with its measurements counted by outcome
+// (only the outcomes it has), as Argo's plugin does.
+func (p Printer) analysisRunRow(run AnalysisRun, prefix string) []string {
+	var info []string
+	for _, c := range []struct {
+		icon string
+		n    int32
+	}{{IconOK, run.Successful}, {IconBad, run.Failed}, {IconUnknown, run.Inconclusive}, {IconWarning, run.Error}} {
+		if c.n > 0 {
+			info = append(info, fmt.Sprintf("%s %d", p.colour(c.icon, c.icon), c.n))
+		}
+	}
+	return []string{prefix + IconAnalysis + " " + p.colour(run.Icon, run.Name), "AnalysisRun", p.colour(run.Icon, run.Icon) + " " + run.Status, p.age(run.Created), strings.Join(info, ",")}
 }
 
 func (p Printer) replicaSetRow(rs ReplicaSet, prefix string) []string {
@@ -162,15 +193,23 @@ func (p Printer) colour(key, s string) string {
 	return fmt.Sprintf("\x1b[%dm%s\x1b[0m", c, s)
 }
 
-func revisionsOf(rss []ReplicaSet) []int {
+// revisionsOf lists the revisions of the ReplicaSets and runs, newest first.
+func revisionsOf(rss []ReplicaSet, runs []AnalysisRun) []int {
 	var out []int
 	seen := map[int]bool{}
-	for _, rs := range rss { // already sorted by revision, newest first
-		if !seen[rs.Revision] {
-			seen[rs.Revision] = true
-			out = append(out, rs.Revision)
+	add := func(rev int) {
+		if !seen[rev] {
+			seen[rev] = true
+			out = append(out, rev)
 		}
 	}
+	for _, rs := range rss {
+		add(rs.Revision)
+	}
+	for _, run := range runs {
+		add(run.Revision)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(out)))
 	return out
 }
 

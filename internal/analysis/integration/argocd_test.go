@@ -1,0 +1,104 @@
+package integration
+
+import (
+	"testing"
+
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+)
+
+// argoCDHealth is Argo CD's built-in health assessment of an AnalysisRun
+// (resource_customizations/argoproj.io/AnalysisRun), restated: it reads
+// only status.phase and status.message of the object as the API server
+// serves it. A status without a known phase gives no assessment ("");
+// a message that is absent (not merely empty) falls back to a default.
+func argoCDHealth(obj map[string]any) (health, message string) {
+	status, ok := obj["status"].(map[string]any)
+	if !ok {
+		return "Progressing", "Waiting for analysis run to finish: status has not been reconciled."
+	}
+	msg := func(def string) string {
+		if m, ok := status["message"].(string); ok {
+			return m
+		}
+		return def
+	}
+	switch status["phase"] {
+	case "Pending", "Running":
+		return "Progressing", "Analysis run is running"
+	case "Successful":
+		return "Healthy", msg("Analysis run completed successfully")
+	case "Failed":
+		return "Degraded", msg("Analysis run failed")
+	case "Error":
+		return "Degraded", msg("Analysis run had an error")
+	case "Inconclusive":
+		return "Unknown", msg("Analysis run was inconclusive")
+	}
+	return "", ""
+}
+
+// TestArgoCDHealth: runs in each phase, read back from the API server as
+// Argo CD reads them, get the health Argo CD's AnalysisRun check gives:
+// the phase values are the ones it knows, the status is absent until the
+// first reconcile, and the message is absent (not "") when there is none,
+// so Argo CD shows its default text rather than an empty one.
+func TestArgoCDHealth(t *testing.T) {
+	f := newFixture(t)
+	ok := newBackend(t, 200, `{"value":1}`)
+	unsure := newBackend(t, 200, `{"value":0.7}`)
+	down := newBackend(t, 500, "down")
+	f.create(analysisRun("good", web("rate", ok.URL, func(m *v1alpha1.Metric) { m.SuccessCondition = "result == 1" })))
+	f.create(analysisRun("bad", web("rate", ok.URL, func(m *v1alpha1.Metric) { m.SuccessCondition = "result > 1" })))
+	f.create(analysisRun("unsure", web("rate", unsure.URL, func(m *v1alpha1.Metric) {
+		m.SuccessCondition, m.FailureCondition = "result > 0.9", "result < 0.5"
+	})))
+	f.create(analysisRun("broken", web("rate", down.URL, func(m *v1alpha1.Metric) { m.ConsecutiveErrorLimit = count(0) })))
+	f.create(analysisRun("measuring", web("rate", ok.URL, func(m *v1alpha1.Metric) {
+		m.SuccessCondition, m.Interval = "result == 1", "1h"
+	}), web("later", ok.URL, func(m *v1alpha1.Metric) { m.InitialDelay = "1h" })))
+
+	served := func(name string) map[string]any {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(schema.GroupVersionKind{Group: v1alpha1.GroupVersion.Group, Version: v1alpha1.GroupVersion.Version, Kind: "AnalysisRun"})
+		f.g.Expect(k8sClient.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: name}, u)).To(Succeed())
+		return u.Object
+	}
+	for _, tc := range []struct {
+		run, health, message string
+	}{
+		{"good", "Healthy", "Analysis run completed successfully"},
+		{"bad", "Degraded", `Metric "rate" assessed Failed due to failed (1) > failureLimit (0)`},
+		{"unsure", "Unknown", `Metric "rate" assessed Inconclusive due to inconclusive (1) > inconclusiveLimit (0)`},
+		{"broken", "Degraded", `Metric "rate" assessed Error due to consecutiveErrors (1) > consecutiveErrorLimit (0): "Error Message: received non 2xx response code: 500"`},
+		{"measuring", "Progressing", "Analysis run is running"},
+	} {
+		f.g.Eventually(func() []string {
+			h, m := argoCDHealth(served(tc.run))
+			return []string{h, m}
+		}).Should(Equal([]string{tc.health, tc.message}), "run %s", tc.run)
+	}
+
+	// Before the controller has seen a run, Argo CD waits for it.
+	pending := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": v1alpha1.GroupVersion.String(), "kind": "AnalysisRun",
+		"metadata": map[string]any{"name": "not-yet", "namespace": f.ns},
+		"spec":     map[string]any{"metrics": []any{}},
+	}}
+	h, m := argoCDHealth(pending.Object)
+	f.g.Expect([]string{h, m}).To(Equal([]string{"Progressing", "Waiting for analysis run to finish: status has not been reconciled."}))
+	// A Go AnalysisRun with no status serialises without one.
+	var run v1alpha1.AnalysisRun
+	raw, err := toMap(&run)
+	f.g.Expect(err).NotTo(HaveOccurred())
+	f.g.Expect(raw).NotTo(HaveKey("status"))
+}
+
+func toMap(obj any) (map[string]any, error) {
+	return runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+}
