@@ -81,8 +81,8 @@ func fullConfig() config {
 		Faults:      faults,
 		KillUpdates: 100, FailoverUpdates: 40, APIServerUpdates: 28,
 		KillMin: time.Second, KillMax: 6 * time.Second, MaxDowntime: time.Second,
-		LeaderKillMin: 3 * time.Second, LeaderKillMax: 10 * time.Second,
-		APIServerMin: 15 * time.Second, APIServerMax: 40 * time.Second, APIServerDown: 3 * time.Second,
+		LeaderKillMin: 2 * time.Second, LeaderKillMax: 6 * time.Second,
+		APIServerMin: 5 * time.Second, APIServerMax: 15 * time.Second, APIServerDown: 3 * time.Second,
 		Bound: 3 * time.Minute,
 		Out:   "chaos-results",
 	}
@@ -92,7 +92,7 @@ func fullConfig() config {
 func shortConfig() config {
 	c := fullConfig()
 	c.KillUpdates, c.FailoverUpdates, c.APIServerUpdates = 7, 7, 7
-	c.APIServerMin, c.APIServerMax = 8*time.Second, 20*time.Second
+	c.APIServerMin, c.APIServerMax = 3*time.Second, 10*time.Second
 	return c
 }
 
@@ -346,7 +346,49 @@ func (r *run) execute(ctx context.Context) error {
 		r.res.Violations = append(r.res.Violations, invariant.Violation{Check: notConverged, Subject: r.ns, From: time.Now(), Message: s})
 	}
 	r.res.Updates = r.d.results()
+	if len(r.d.failures()) > 0 {
+		r.res.ClusterNotes = r.clusterNotes(ctx)
+	}
 	return r.audit(ctx)
+}
+
+// clusterNotes describe what, outside the controller, can hold a Rollout
+// back: nodes that are not Ready or carry a taint the fleet does not
+// tolerate, and the namespace's pods that are not scheduled.
+func (r *run) clusterNotes(ctx context.Context) []string {
+	var notes []string
+	nodes, err := r.h.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return []string{"list nodes: " + err.Error()}
+	}
+	for _, n := range nodes.Items {
+		var bad []string
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status != corev1.ConditionTrue {
+				bad = append(bad, fmt.Sprintf("Ready=%s since %s (%s)", c.Status, c.LastTransitionTime.Format(time.TimeOnly), c.Reason))
+			}
+		}
+		for _, t := range n.Spec.Taints {
+			if t.Key != "subnettype" {
+				bad = append(bad, fmt.Sprintf("taint %s:%s", t.Key, t.Effect))
+			}
+		}
+		if len(bad) > 0 {
+			notes = append(notes, fmt.Sprintf("node %s: %s", n.Name, strings.Join(bad, ", ")))
+		}
+	}
+	pods, err := r.h.kube.CoreV1().Pods(r.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return append(notes, "list pods: "+err.Error())
+	}
+	for _, p := range pods.Items {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
+				notes = append(notes, fmt.Sprintf("pod %s not scheduled: %s", p.Name, c.Message))
+			}
+		}
+	}
+	return notes
 }
 
 // updates is the number of updates the run's fault kind does.

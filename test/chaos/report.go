@@ -73,6 +73,9 @@ type runResult struct {
 	LeaderChanges int `json:"leaderChanges,omitempty"`
 	// Writes are each replica's write requests (audit log).
 	Writes map[string]int `json:"writesByIdentity"`
+	// ClusterNotes, when a Rollout did not reach its intended state, say
+	// what of the cluster (nodes, unscheduled pods) could hold it back.
+	ClusterNotes []string `json:"clusterNotes,omitempty"`
 	// AuditLog keeps the run's audit lines when a check failed.
 	AuditLog string `json:"auditLog,omitempty"`
 	// States are the committed states checked; Changes the changes
@@ -267,6 +270,9 @@ func (r *results) print(w io.Writer) {
 	for _, run := range r.Runs {
 		if run.Error != "" {
 			fmt.Fprintf(w, "\n%s stopped early: %s\n", run.Fault, run.Error)
+		}
+		for _, n := range run.ClusterNotes {
+			fmt.Fprintf(w, "\n%s: %s", run.Fault, n)
 		}
 		for _, g := range run.Gaps {
 			fmt.Fprintf(w, "\n%s: %s listed again at resourceVersion %d (last change seen %d, %s): %d objects changed unseen", run.Fault, g.Kind, g.ToRV, g.FromRV, g.Listed.Sub(g.LastSeen).Round(time.Millisecond), g.ChangedObjects)
