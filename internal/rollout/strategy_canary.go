@@ -67,10 +67,6 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 			"Stable ReplicaSet %s-%s is gone: the update holds at step %d; promote --full or undo to go on", s.ro.Name, st.StableRS, ptr.Deref(st.CurrentStepIndex, 0))
 	}
 	plan, err := replicas.Compute(in)
-	if err == nil {
-		// Growth waits for the pods a scale-down leaves behind to go.
-		plan, err = replicas.WithinPods(in, plan)
-	}
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("plan canary replicas: %w", err)
 	}

@@ -201,8 +201,19 @@ type run struct {
 	// writes wakes the killer on the controller's writes (Services,
 	// ReplicaSet sizes): a kill lands inside a sequence of writes.
 	writes chan struct{}
+	// faultErr is why a fault loop gave up (the cluster did not recover).
+	faultErr error
 
 	mu sync.Mutex
+}
+
+// fail records why a fault loop gave up; the run ends with that error.
+func (r *run) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.faultErr == nil {
+		r.faultErr = err
+	}
 }
 
 // runFault runs one fault kind and checks it.
@@ -346,6 +357,12 @@ func (r *run) execute(ctx context.Context) error {
 		r.res.Violations = append(r.res.Violations, invariant.Violation{Check: notConverged, Subject: r.ns, From: time.Now(), Message: s})
 	}
 	r.res.Updates = r.d.results()
+	r.mu.Lock()
+	faultErr := r.faultErr
+	r.mu.Unlock()
+	if faultErr != nil {
+		return faultErr
+	}
 	if len(r.d.failures()) > 0 {
 		r.res.ClusterNotes = r.clusterNotes(ctx)
 	}
@@ -588,9 +605,16 @@ func (r *run) failoverLoop(ctx context.Context) {
 
 // apiServerLoop kills kube-apiserver and starts it again, each time while
 // an update is in flight, and lets the cluster run a while (APIServerMin
-// to APIServerMax) between restarts.
+// to APIServerMax) after its own controllers answer again
+// (controlPlaneProbe) before the next restart.
 func (r *run) apiServerLoop(ctx context.Context) {
 	h := r.h
+	probe, err := newControlPlaneProbe(ctx, h.kube, r.ns+"-probe")
+	if err != nil {
+		r.fail(err)
+		return
+	}
+	defer probe.delete(context.WithoutCancel(ctx))
 	// The first restart comes early, while the first wave of updates is
 	// in flight.
 	pause := h.uniform(time.Second, 5*time.Second)
@@ -611,6 +635,12 @@ func (r *run) apiServerLoop(ctx context.Context) {
 		// must be whole afterwards.
 		err := h.c.RestartAPIServer(context.WithoutCancel(ctx), down)
 		res := apiServerRestart{At: at, DownSeconds: down.Seconds(), ReadySeconds: time.Since(at).Seconds(), InFlight: inFlight}
+		if err == nil {
+			if err = probe.answered(context.WithoutCancel(ctx), 2*time.Minute); err != nil {
+				err = fmt.Errorf("the cluster's controllers did not answer within 2m of the restart: %w", err)
+			}
+			res.RecoveredSeconds = time.Since(at).Seconds()
+		}
 		if err != nil {
 			res.Error = err.Error()
 			logf("%s: restart kube-apiserver: %v", r.fault, err)
@@ -619,6 +649,7 @@ func (r *run) apiServerLoop(ctx context.Context) {
 		r.res.APIServerRestarts = append(r.res.APIServerRestarts, res)
 		r.mu.Unlock()
 		if err != nil {
+			r.fail(err)
 			return
 		}
 	}

@@ -93,7 +93,12 @@ func logf(format string, args ...any) {
 // runLocal starts a local cluster with the audit log on and runs.
 func runLocal(ctx context.Context, cfg config) (*results, error) {
 	logf("starting a local cluster (audit log on)")
-	c, err := cluster.Start(ctx, cluster.Options{AuditLog: true, Log: os.Stderr})
+	dir, err := os.MkdirTemp("", "chaos-cluster-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	c, err := cluster.Start(ctx, cluster.Options{Dir: dir, AuditLog: true, Log: os.Stderr})
 	if err != nil {
 		return nil, fmt.Errorf("start local cluster: %w", err)
 	}
@@ -102,7 +107,36 @@ func runLocal(ctx context.Context, cfg config) (*results, error) {
 			logf("stop local cluster: %v", err)
 		}
 	}()
-	return runAll(ctx, cfg, c, os.Stdout)
+	res, err := runAll(ctx, cfg, c, os.Stdout)
+	if res != nil && (res.Violations > 0 || err != nil) {
+		// What kube-controller-manager, kwok and kube-apiserver did is
+		// half of the story of a Rollout that did not converge.
+		keepComponentLogs(filepath.Join(dir, "logs"), res.logsDir)
+	}
+	return res, err
+}
+
+// keepComponentLogs copies the cluster components' logs into the run's log
+// directory (best effort: the report is written already).
+func keepComponentLogs(from, to string) {
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		logf("keep component logs: %v", err)
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".log") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(to, "cluster-"+e.Name()), data, 0o644)
+		}
+		if err != nil {
+			logf("keep component logs: %v", err)
+		}
+	}
+	logf("cluster component logs kept in %s", to)
 }
 
 // runAll does every configured fault kind on cluster c, prints the tables to
@@ -114,6 +148,7 @@ func runAll(ctx context.Context, cfg config, c *cluster.Cluster, w io.Writer) (*
 	if err := os.MkdirAll(logs, 0o755); err != nil {
 		return nil, err
 	}
+	res.logsDir = logs
 	h, err := newHarness(ctx, cfg, c, logs)
 	if err != nil {
 		return nil, err

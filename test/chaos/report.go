@@ -40,8 +40,11 @@ type apiServerRestart struct {
 	At           time.Time `json:"at"`
 	DownSeconds  float64   `json:"downSeconds"`
 	ReadySeconds float64   `json:"untilReadySeconds"`
-	InFlight     int       `json:"updatesInFlight"`
-	Error        string    `json:"error,omitempty"`
+	// RecoveredSeconds is until the cluster's own controllers answered
+	// again (controlPlaneProbe); the next restart waits for it.
+	RecoveredSeconds float64 `json:"untilControllersAnsweredSeconds"`
+	InFlight         int     `json:"updatesInFlight"`
+	Error            string  `json:"error,omitempty"`
 }
 
 // replicaResult is one controller replica over a run.
@@ -189,6 +192,10 @@ type results struct {
 	Runs       []*runResult `json:"runs"`
 	Violations int          `json:"violations"`
 	Error      string       `json:"error,omitempty"`
+
+	// logsDir holds the controllers' (and, after a violation, the
+	// cluster's) logs.
+	logsDir string
 }
 
 type machine struct {
