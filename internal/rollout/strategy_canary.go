@@ -96,12 +96,12 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 	index := ptr.Deref(st.CurrentStepIndex, 0)
 	if !s.ro.Spec.Paused && !st.Abort && inFlight && int(index) < len(spec.Steps) {
 		d := canary.Advance(canary.StepState{
-			Steps:           spec.Steps,
-			Index:           index,
-			PauseStart:      pauseStart(st, v1alpha1.PauseReasonCanaryPauseStep),
-			ControllerPause: st.ControllerPause,
-			WeightReached:   reached,
-			Now:             s.now,
+			Steps:            spec.Steps,
+			Index:            index,
+			PauseStart:       pauseStart(st, v1alpha1.PauseReasonCanaryPauseStep),
+			ControllerPause:  st.ControllerPause,
+			WeightReached:    reached,
+			Now:              s.now,
 			AnalysisPassed:   gate.StepPassed,
 			ExperimentPassed: gate.ExperimentPassed,
 			Held:             gate.Held,

@@ -214,13 +214,13 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 			reached = planWrites(plan, step)
 		}
 		sd := canary.Advance(canary.StepState{
-			Steps:           spec.Steps,
-			Index:           index,
-			PauseStart:      pauseStart(st, v1alpha1.PauseReasonCanaryPauseStep),
-			ControllerPause: st.ControllerPause,
-			WeightReached:   reached,
-			TrafficRouted:   true,
-			Now:             s.now,
+			Steps:            spec.Steps,
+			Index:            index,
+			PauseStart:       pauseStart(st, v1alpha1.PauseReasonCanaryPauseStep),
+			ControllerPause:  st.ControllerPause,
+			WeightReached:    reached,
+			TrafficRouted:    true,
+			Now:              s.now,
 			AnalysisPassed:   gate.StepPassed,
 			ExperimentPassed: gate.ExperimentPassed,
 			Held:             gate.Held,
