@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -53,8 +54,8 @@ func experimentSteps(ro *v1alpha1.Rollout) []int {
 }
 
 // validateExperiments checks what an experiment step needs beyond its own
-// fields: the Experiment CRD, and args the Rollout can supply (a fieldRef
-// it can read). Anything the Experiment itself refuses (a template whose
+// fields: the Experiment CRD, and metadata fieldRef args the downward API
+// can read (as for the Rollout's analyses). Anything the Experiment itself refuses (a template whose
 // names do not fit, an AnalysisTemplate that does not exist) ends that
 // Experiment in Error, which aborts the update with its message.
 func (r *Reconciler) validateExperiments(ctx context.Context, s *scope) (ctrl.Result, error) {
@@ -71,7 +72,7 @@ func (r *Reconciler) validateExperiments(ctx context.Context, s *scope) (ctrl.Re
 	var errs field.ErrorList
 	for _, i := range steps {
 		for j, a := range s.ro.Spec.Strategy.Canary.Steps[i].Experiment.Analyses {
-			if _, err := analysis.ResolveRolloutArgs(a.Args, analysis.ArgSources{Object: s.ro}); err != nil {
+			if err := checkArgs(s.ro, a.Args); err != nil {
 				errs = append(errs, field.Invalid(path.Index(i).Child("experiment", "analyses").Index(j).Child("args"), a.Name, err.Error()))
 			}
 		}
@@ -82,6 +83,20 @@ func (r *Reconciler) validateExperiments(ctx context.Context, s *scope) (ctrl.Re
 		ctrl.LoggerFrom(ctx).Info("invalid experiment step", "reason", s.invalid)
 	}
 	return ctrl.Result{}, nil
+}
+
+// checkArgs resolves what of an experiment step's args can be resolved
+// before the step: metadata fieldRefs (the downward API's paths); other
+// fieldRefs may name status fields set later.
+func checkArgs(ro *v1alpha1.Rollout, args []v1alpha1.AnalysisRunArgument) error {
+	var metadata []v1alpha1.AnalysisRunArgument
+	for _, a := range args {
+		if vf := a.ValueFrom; vf != nil && vf.FieldRef != nil && strings.HasPrefix(vf.FieldRef.FieldPath, "metadata") {
+			metadata = append(metadata, a)
+		}
+	}
+	_, err := analysis.ResolveRolloutArgs(metadata, analysis.ArgSources{Object: ro})
+	return err
 }
 
 // gatherExperiments reads, from the cache, the Experiments the Rollout

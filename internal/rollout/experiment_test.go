@@ -239,3 +239,34 @@ func TestTrafficRoutedExperimentWeights(t *testing.T) {
 	g.Eventually(backendWeights(ns, "web")).Should(Equal("stable=100,canary=0"))
 	g.Expect(get(ns, ro.Name)().Status.Canary.Weights.Additional).To(BeEmpty())
 }
+
+// TestExperimentStepBadInput: an arg the downward API cannot read is
+// InvalidSpec naming the field, and nothing is created; an Experiment
+// whose AnalysisTemplate does not exist ends in Error before it creates a
+// ReplicaSet, and the update aborts with its message.
+func TestExperimentStepBadInput(t *testing.T) {
+	t.Parallel()
+	ns, g := newNamespace(t)
+	ro := seed(t, g, "canary-rollout.yaml", ns)
+	ro.Spec.Replicas = ptr.To[int32](1)
+	step := experimentStep("no-such-template", "http://127.0.0.1:1/")
+	step.Experiment.Analyses[0].Args = append(step.Experiment.Analyses[0].Args,
+		v1alpha1.AnalysisRunArgument{Name: "team", ValueFrom: &v1alpha1.ValueFrom{FieldRef: &v1alpha1.FieldRef{FieldPath: "metadata.uid.team"}}})
+	ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{step}
+	g.Expect(k8sClient.Create(context.Background(), ro)).To(Succeed())
+	g.Eventually(get(ns, ro.Name)).Should(WithTransform(invalidSpec, And(
+		ContainSubstring("spec.strategy.canary.steps[0].experiment.analyses[0].args"),
+		ContainSubstring("Analyses arguments must refer to valid object metadata supported by downwardAPI"))))
+	g.Expect(replicaSets(g, ns)).To(BeEmpty(), "an invalid Rollout creates nothing")
+
+	live := get(ns, ro.Name)()
+	live.Spec.Strategy.Canary.Steps[0].Experiment.Analyses[0].Args = live.Spec.Strategy.Canary.Steps[0].Experiment.Analyses[0].Args[:1]
+	g.Expect(k8sClient.Update(context.Background(), live)).To(Succeed())
+	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))
+	setImage(g, ns, ro.Name, "backend:v2")
+	g.Eventually(message(ns, ro.Name)).Should(Equal(`Degraded: RolloutAborted: Rollout aborted update to revision 2: ` +
+		`Experiment analysis phase is error: AnalysisTemplate verification failed for analysis 'compare': AnalysisTemplate 'no-such-template' not found`))
+	for _, rs := range replicaSets(g, ns) {
+		g.Expect(rs.Annotations).NotTo(HaveKey(v1alpha1.ExperimentNameAnnotationKey), "the Experiment created no ReplicaSet")
+	}
+}
