@@ -238,6 +238,9 @@ func TestExperimentStepPasses(t *testing.T) {
 	g.Expect(out).To(MatchRegexp(`(?m)^│  [├└]──Σ ` + name + `\s+Experiment\s+◌ Running`))
 	g.Expect(out).To(MatchRegexp(`(?m)^│  [│ ]  ├──⧉ ` + name + `-baseline\s+ReplicaSet\s+✔ Healthy`))
 	g.Expect(out).To(MatchRegexp(`(?m)^│  [│ ]  └──α ` + name + `-compare\s+AnalysisRun\s+◌ Running`))
+	// The watch shows it too (its informers include the Experiments).
+	g.Expect(e.mustRollouts("get", "rollout", canaryName, "-w", "--timeout-seconds", "2", "--no-color")).To(
+		MatchRegexp(`(?m)^│  [│ ]  └──α ` + name + `-compare\s+AnalysisRun\s+◌ Running`))
 	out = e.mustRollouts("get", "experiment", name, "--no-color")
 	g.Expect(out).To(MatchRegexp(`(?m)^Images:\s+\S+ \(Σ:baseline\)$`))
 	g.Expect(out).To(ContainSubstring(newBuild + " (Σ:canary)"))
