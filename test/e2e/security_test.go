@@ -60,7 +60,9 @@ var (
 			{group: "argoproj.io", resource: "rollouts/scale", verbs: []string{"get", "update", "patch"}},
 			{group: "apps", resource: "replicasets", verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 			{group: "apps", resource: "deployments", verbs: []string{"get", "list", "watch", "patch"}},
-			{resource: "services", verbs: []string{"get", "list", "watch", "update", "patch"}},
+			// Create and delete: an Experiment's templates may ask for a
+			// Service of their own.
+			{resource: "services", verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 			{group: "discovery.k8s.io", resource: "endpointslices", verbs: []string{"get", "list"}},
 			{resource: "pods", verbs: []string{"list", "patch"}},
 			{resource: "pods/eviction", verbs: []string{"create"}},
@@ -74,6 +76,7 @@ var (
 			{group: "argoproj.io", resource: "analysistemplates", verbs: []string{"get", "list", "watch"}},
 			{group: "argoproj.io", resource: "clusteranalysistemplates", verbs: []string{"get", "list", "watch"}},
 			{group: "batch", resource: "jobs", verbs: []string{"get", "list", "watch", "create", "delete"}},
+			{group: "argoproj.io", resource: "experiments", verbs: []string{"get", "list", "watch", "update", "patch"}},
 			{resource: "secrets", verbs: []string{"get"}},
 			// Traffic routers: the objects a Rollout names.
 			{group: "networking.k8s.io", resource: "ingresses", verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
@@ -92,7 +95,6 @@ var (
 			{resource: "configmaps", verbs: allVerbs},
 			{resource: "pods", verbs: []string{"get", "create", "update", "delete", "deletecollection"}},
 			{resource: "pods/exec", verbs: []string{"create", "get"}},
-			{resource: "services", verbs: []string{"create", "delete"}},
 			{resource: "serviceaccounts/token", verbs: []string{"create"}},
 			{group: "apps", resource: "replicasets", verbs: []string{"deletecollection"}},
 			{group: "apps", resource: "deployments", verbs: []string{"create", "update", "delete"}},
