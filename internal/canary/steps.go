@@ -32,8 +32,12 @@ type StepState struct {
 	// AnalysisPassed says the current analysis step's AnalysisRun is
 	// Successful (internal/rolloutanalysis).
 	AnalysisPassed bool
-	// Held: an analysis ended Inconclusive and a person has not decided
-	// yet (the InconclusiveAnalysisRun pause): no step moves.
+	// ExperimentPassed says the current experiment step's Experiment is
+	// Successful (internal/rolloutexperiment).
+	ExperimentPassed bool
+	// Held: an analysis or an Experiment ended Inconclusive and a person
+	// has not decided yet (the InconclusiveAnalysisRun or
+	// InconclusiveExperiment pause): no step moves.
 	Held bool
 }
 
@@ -54,7 +58,8 @@ type StepDecision struct {
 // its weight is reached (with a router, so do setCanaryScale, setHeaderRoute
 // and setMirrorRoute when they have taken effect); a pause step pauses, then
 // completes when its duration has passed or a client promotes; an analysis
-// step completes when its run is Successful.
+// step completes when its run is Successful, an experiment step when its
+// Experiment is.
 func Advance(s StepState) StepDecision {
 	d := StepDecision{Index: s.Index}
 	if int(s.Index) >= len(s.Steps) || s.Held {
@@ -94,9 +99,17 @@ func Advance(s StepState) StepDecision {
 			d.Index++
 			d.Completed = true
 		}
+	case step.Experiment != nil && len(step.Experiment.Templates) > 0:
+		// Completes only on a Successful Experiment; a failed one aborts
+		// the update elsewhere, and a promote moves the index past it.
+		if s.ExperimentPassed {
+			d.Index++
+			d.Completed = true
+		}
 	default:
 		// An analysis step without templates is no analysis (as in the
-		// reference). Validation refuses the other step kinds
+		// reference), and an experiment step without templates runs
+		// nothing. Validation refuses the other step kinds
 		// (setCanaryScale and the route steps need a traffic router, as in
 		// Argo); nothing to wait for.
 		d.Index++

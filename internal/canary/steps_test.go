@@ -20,6 +20,8 @@ func TestAdvance(t *testing.T) {
 	scale := []v1alpha1.CanaryStep{{SetCanaryScale: &v1alpha1.SetCanaryScale{Replicas: ptr.To[int32](2)}}}
 	analysis := []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](20)}, {Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "error-rate"}}}}, {Pause: &v1alpha1.RolloutPause{}}}
 	noTemplates := []v1alpha1.CanaryStep{{Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.RolloutAnalysisTemplate{}}}}
+	exp := []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](20)}, {Experiment: &v1alpha1.RolloutExperimentStep{Templates: []v1alpha1.RolloutExperimentTemplate{{Name: "baseline", SpecRef: v1alpha1.StableSpecRef}}}}}
+	emptyExp := []v1alpha1.CanaryStep{{Experiment: &v1alpha1.RolloutExperimentStep{Templates: []v1alpha1.RolloutExperimentTemplate{}}}}
 	header := []v1alpha1.CanaryStep{{SetHeaderRoute: &v1alpha1.SetHeaderRoute{Name: "h"}}}
 	mirror := []v1alpha1.CanaryStep{{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "m"}}}
 
@@ -43,6 +45,10 @@ func TestAdvance(t *testing.T) {
 		{"analysis step waits for its run", StepState{Steps: analysis, Index: 1}, StepDecision{Index: 1}},
 		{"analysis step completes on a Successful run", StepState{Steps: analysis, Index: 1, AnalysisPassed: true}, StepDecision{Index: 2, Completed: true}},
 		{"analysis step with no templates is no analysis", StepState{Steps: noTemplates}, StepDecision{Index: 1, Completed: true}},
+		{"experiment step waits for its Experiment", StepState{Steps: exp, Index: 1, AnalysisPassed: true, WeightReached: true}, StepDecision{Index: 1}},
+		{"experiment step completes on a Successful Experiment", StepState{Steps: exp, Index: 1, ExperimentPassed: true}, StepDecision{Index: 2, Completed: true}},
+		{"experiment step held by an inconclusive Experiment", StepState{Steps: exp, Index: 1, ExperimentPassed: true, Held: true}, StepDecision{Index: 1}},
+		{"experiment step with no templates runs nothing", StepState{Steps: emptyExp}, StepDecision{Index: 1, Completed: true}},
 		{"held by an inconclusive analysis: setWeight waits", StepState{Steps: analysis, WeightReached: true, Held: true}, StepDecision{}},
 		{"held: a pause does not start, a cleared pause does not complete", StepState{Steps: analysis, Index: 2, ControllerPause: true, Held: true}, StepDecision{Index: 2}},
 		{"with a router setCanaryScale waits for its counts", StepState{Steps: scale, TrafficRouted: true}, StepDecision{}},

@@ -105,6 +105,9 @@ type event struct {
 	warning      bool
 	reason, note string
 	related      runtime.Object
+	// toRollout: the event is also recorded, as a Warning, on the Rollout
+	// whose step the Experiment runs (notifications subscribe there).
+	toRollout bool
 }
 
 func (s *scope) event(related runtime.Object, warning bool, reason, format string, args ...any) {
@@ -489,6 +492,7 @@ func (r *Reconciler) analyses(ctx context.Context, s *scope) (ctrl.Result, error
 			}
 			warn := cur.Phase == v1alpha1.AnalysisPhaseFailed || cur.Phase == v1alpha1.AnalysisPhaseError || cur.Phase == v1alpha1.AnalysisPhaseInconclusive
 			s.event(runRef(s.ex.Namespace, cur.AnalysisRun), warn, "AnalysisRun"+string(cur.Phase), "%s", note)
+			s.events[len(s.events)-1].toRollout = true
 		}
 		setRunStatus(&s.next, cur)
 	}
@@ -671,8 +675,24 @@ func (r *Reconciler) writeStatus(ctx context.Context, s *scope) error {
 			typ = corev1.EventTypeWarning
 		}
 		r.Recorder.Eventf(s.ex, e.related, typ, e.reason, "Reconcile", "%s", e.note)
+		if ro := owningRollout(s.ex); ro != nil && e.toRollout {
+			r.Recorder.Eventf(ro, e.related, corev1.EventTypeWarning, e.reason, "Reconcile", "%s", e.note)
+		}
 	}
 	return nil
+}
+
+// owningRollout is the Rollout controlling ex (its canary step runs it),
+// as a reference for events, or nil.
+func owningRollout(ex *v1alpha1.Experiment) *v1alpha1.Rollout {
+	ref := metav1.GetControllerOf(ex)
+	if ref == nil || ref.Kind != "Rollout" || ref.APIVersion != v1alpha1.GroupVersion.String() {
+		return nil
+	}
+	return &v1alpha1.Rollout{
+		TypeMeta:   metav1.TypeMeta{APIVersion: ref.APIVersion, Kind: ref.Kind},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ex.Namespace, Name: ref.Name, UID: ref.UID},
+	}
 }
 
 // replaceSetFor is the template's ReplicaSet, or nil.

@@ -136,8 +136,9 @@ const maxExperimentNames = 100
 // the same owner with an equal spec that has not ended, that one is
 // returned (a pass whose status write was lost created it); otherwise
 // <name>-1, <name>-2, ... are tried, as the reference names a retried
-// step's Experiments. reader should read uncached.
-func CreateOrAdopt(ctx context.Context, c client.Client, reader client.Reader, want *v1alpha1.Experiment) (*v1alpha1.Experiment, error) {
+// step's Experiments. The bool is false for an adopted Experiment. reader
+// should read uncached.
+func CreateOrAdopt(ctx context.Context, c client.Client, reader client.Reader, want *v1alpha1.Experiment) (*v1alpha1.Experiment, bool, error) {
 	base := want.Name
 	owner := metav1.GetControllerOf(want)
 	for n := range maxExperimentNames {
@@ -147,24 +148,24 @@ func CreateOrAdopt(ctx context.Context, c client.Client, reader client.Reader, w
 		}
 		err := c.Create(ctx, ex)
 		if err == nil {
-			return ex, nil
+			return ex, true, nil
 		}
 		if !apierrors.IsAlreadyExists(err) {
-			return nil, fmt.Errorf("create experiment %s: %w", klog.KObj(ex), err)
+			return nil, false, fmt.Errorf("create experiment %s: %w", klog.KObj(ex), err)
 		}
 		existing := &v1alpha1.Experiment{}
 		if err := reader.Get(ctx, client.ObjectKeyFromObject(ex), existing); err != nil {
 			if apierrors.IsNotFound(err) {
 				continue
 			}
-			return nil, fmt.Errorf("get experiment %s: %w", klog.KObj(ex), err)
+			return nil, false, fmt.Errorf("get experiment %s: %w", klog.KObj(ex), err)
 		}
 		ref := metav1.GetControllerOf(existing)
 		if owner != nil && ref != nil && ref.UID == owner.UID && !Terminating(existing) && equality.Semantic.DeepEqual(existing.Spec, want.Spec) {
-			return existing, nil
+			return existing, false, nil
 		}
 	}
-	return nil, fmt.Errorf("create experiment: %s and %d suffixed names are taken", base, maxExperimentNames-1)
+	return nil, false, fmt.Errorf("create experiment: %s and %d suffixed names are taken", base, maxExperimentNames-1)
 }
 
 // Verdict is what a step makes of its Experiment.

@@ -183,6 +183,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Clock:                   clk,
 		MaxConcurrentReconciles: opts.RolloutThreads,
 		AnalysisServed:          analysisServed,
+		ExperimentServed:        experimentServed,
 		// Serving one namespace, the controller may not read cluster-scoped
 		// templates (namespace-install.yaml grants no such access).
 		ClusterTemplates: opts.Namespace == "",

@@ -412,9 +412,12 @@ func (r *Reconciler) terminateRun(ctx context.Context, s *scope, name string) er
 type canaryGate struct {
 	// StepPassed: the current analysis step's run is Successful.
 	StepPassed bool
-	// Held: an analysis is Inconclusive and waits for a person; no step
-	// moves and nothing is scaled or promoted.
+	// Held: an analysis (or the step's Experiment) is Inconclusive and
+	// waits for a person; no step moves and nothing is scaled or promoted.
 	Held bool
+	// ExperimentPassed: the current experiment step's Experiment is
+	// Successful (canaryExperiment).
+	ExperimentPassed bool
 }
 
 // canaryAnalysis runs the canary's step and background analyses for this
@@ -465,6 +468,8 @@ func (r *Reconciler) canaryAnalysis(ctx context.Context, s *scope) (canaryGate, 
 func (r *Reconciler) blueGreenAnalysis(ctx context.Context, s *scope, o *bluegreen.Observed) error {
 	st := &s.ro.Status
 	st.Canary.CurrentStepAnalysisRunStatus, st.Canary.CurrentBackgroundAnalysisRunStatus = nil, nil
+	// A canary's Experiment left over (the strategy changed) is pruned.
+	st.Canary.CurrentExperiment = ""
 	bg := s.ro.Spec.Strategy.BlueGreen
 	o.ScaleDownDelayExplicit = bg.ScaleDownDelaySeconds != nil
 	if !r.AnalysisServed {

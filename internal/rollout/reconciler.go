@@ -68,6 +68,9 @@ type Reconciler struct {
 	// may be read (not when the controller serves one namespace).
 	AnalysisServed, ClusterTemplates bool
 	templateWatches                  analysisWatches
+	// ExperimentServed: the API server serves the Experiment CRD (and the
+	// analysis ones), so canary steps may run Experiments.
+	ExperimentServed bool
 }
 
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;update;patch
@@ -126,8 +129,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		{"validate spec", r.validate},
 		{"resolve workloadRef", r.resolveWorkload},
 		{"validate analysis templates", r.validateAnalysis},
+		{"validate experiment steps", r.validateExperiments},
 		{"gather owned objects", r.gather},
 		{"gather analysis runs", r.gatherAnalysisRuns},
+		{"gather experiments", r.gatherExperiments},
 		{"release unreferenced Services", r.releaseServices},
 		{"sync new ReplicaSet", r.syncNewReplicaSet},
 		{"run strategy", r.runStrategy},
@@ -135,6 +140,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		{"scale down referenced workload", r.scaleDownWorkload},
 		{"restart pods", r.restartPods},
 		{"prune analysis runs", r.pruneAnalysisRuns},
+		{"prune experiments", r.pruneExperiments},
 		{"prune revision history", r.pruneHistory},
 	}
 	for _, phase := range phases {
@@ -188,6 +194,13 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return fmt.Errorf("index rollouts by analysis template: %w", err)
 		}
 		b = b.Owns(&v1alpha1.AnalysisRun{})
+	}
+	if r.ExperimentServed {
+		// An Experiment's phase changing brings its Rollout back.
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Experiment{}, experimentOwnerIndex, indexOwner); err != nil {
+			return fmt.Errorf("index experiments by owner: %w", err)
+		}
+		b = b.Owns(&v1alpha1.Experiment{})
 	}
 	c, err := b.Build(r)
 	if err != nil {

@@ -33,6 +33,13 @@ type scope struct {
 	// terminated names those this pass terminated.
 	runs       []*v1alpha1.AnalysisRun
 	terminated map[string]bool
+	// experiments are the Experiments the Rollout controls (from the
+	// cache); terminatedExperiments names those this pass terminated;
+	// stepExperiment is the current experiment step's Experiment while
+	// the step waits on it.
+	experiments           []*v1alpha1.Experiment
+	terminatedExperiments map[string]bool
+	stepExperiment        *v1alpha1.Experiment
 
 	// invalid is the InvalidSpec message, if the spec cannot be acted on.
 	invalid string

@@ -38,10 +38,15 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 		st.Abort, st.AbortedAt = false, nil
 		st.CurrentStepIndex = stepsDone(spec)
 	}
+	exp, err := r.canaryExperiment(ctx, s, stableRS)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	gate, err := r.canaryAnalysis(ctx, s)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	gate.ExperimentPassed, gate.Held = exp.Passed, gate.Held || exp.Held
 	if inFlight && st.Abort {
 		st.CurrentStepIndex = stepStart(spec)
 		clearPause(s)
@@ -98,18 +103,20 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 	index := ptr.Deref(st.CurrentStepIndex, 0)
 	if !s.ro.Spec.Paused && !st.Abort && inFlight && int(index) < len(spec.Steps) {
 		d := canary.Advance(canary.StepState{
-			Steps:           spec.Steps,
-			Index:           index,
-			PauseStart:      pauseStart(st, v1alpha1.PauseReasonCanaryPauseStep),
-			ControllerPause: st.ControllerPause,
-			WeightReached:   reached,
-			Now:             s.now,
-			AnalysisPassed:  gate.StepPassed,
-			Held:            gate.Held,
+			Steps:            spec.Steps,
+			Index:            index,
+			PauseStart:       pauseStart(st, v1alpha1.PauseReasonCanaryPauseStep),
+			ControllerPause:  st.ControllerPause,
+			WeightReached:    reached,
+			Now:              s.now,
+			AnalysisPassed:   gate.StepPassed,
+			ExperimentPassed: gate.ExperimentPassed,
+			Held:             gate.Held,
 		})
 		if d.Completed {
 			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventStepCompleted, "Step",
 				"Rollout step %d/%d completed (%s)", d.Index, len(spec.Steps), stepString(spec.Steps[index]))
+			experimentStepDone(s, spec.Steps[index])
 		}
 		if d.ClearPause {
 			clearPause(s)

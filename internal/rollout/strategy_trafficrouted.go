@@ -80,16 +80,22 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 		st.Abort, st.AbortedAt = false, nil
 		st.CurrentStepIndex = stepsDone(spec)
 	}
+	exp, err := r.canaryExperiment(ctx, s, stableRS)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	gate, err := r.canaryAnalysis(ctx, s)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	gate.ExperimentPassed, gate.Held = exp.Passed, gate.Held || exp.Held
 	if inFlight && st.Abort {
 		st.CurrentStepIndex = stepStart(spec)
 		clearPause(s)
 	}
 
 	in := routedInput(s)
+	in.Additional = experimentDestinations(s)
 	if stableMissing {
 		// The stable ReplicaSet was deleted and nothing else serves: plan as
 		// if it were there at zero. The routers are then held (the stable
@@ -208,19 +214,21 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 			reached = planWrites(plan, step)
 		}
 		sd := canary.Advance(canary.StepState{
-			Steps:           spec.Steps,
-			Index:           index,
-			PauseStart:      pauseStart(st, v1alpha1.PauseReasonCanaryPauseStep),
-			ControllerPause: st.ControllerPause,
-			WeightReached:   reached,
-			TrafficRouted:   true,
-			Now:             s.now,
-			AnalysisPassed:  gate.StepPassed,
-			Held:            gate.Held,
+			Steps:            spec.Steps,
+			Index:            index,
+			PauseStart:       pauseStart(st, v1alpha1.PauseReasonCanaryPauseStep),
+			ControllerPause:  st.ControllerPause,
+			WeightReached:    reached,
+			TrafficRouted:    true,
+			Now:              s.now,
+			AnalysisPassed:   gate.StepPassed,
+			ExperimentPassed: gate.ExperimentPassed,
+			Held:             gate.Held,
 		})
 		if sd.Completed {
 			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventStepCompleted, "Step",
 				"Rollout step %d/%d completed (%s)", sd.Index, len(spec.Steps), stepString(step))
+			experimentStepDone(s, step)
 		}
 		if sd.ClearPause {
 			clearPause(s)

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -213,7 +214,7 @@ func validateCanary(ro *v1alpha1.Rollout, c *v1alpha1.CanaryStrategy, path *fiel
 		errs = append(errs, field.Invalid(path.Child("stableService"), c.StableService, SameCanaryServicesMessage))
 	}
 	for i := range c.Steps {
-		errs = append(errs, validateStep(&c.Steps[i], path.Child("steps").Index(i), c.TrafficRouting != nil)...)
+		errs = append(errs, validateStep(&c.Steps[i], path.Child("steps").Index(i), c.TrafficRouting)...)
 	}
 	// The routers, their Services, maxTrafficWeight and the knobs that
 	// need a router (setCanaryScale, header and mirror routes,
@@ -266,8 +267,9 @@ func validateCanary(ro *v1alpha1.Rollout, c *v1alpha1.CanaryStrategy, path *fiel
 	return errs
 }
 
-func validateStep(step *v1alpha1.CanaryStep, path *field.Path, trafficRouting bool) field.ErrorList {
+func validateStep(step *v1alpha1.CanaryStep, path *field.Path, tr *v1alpha1.RolloutTrafficRouting) field.ErrorList {
 	var errs field.ErrorList
+	trafficRouting := tr != nil
 	if actions := stepActions(step); len(actions) != 1 {
 		found := "none"
 		if len(actions) > 0 {
@@ -293,7 +295,7 @@ func validateStep(step *v1alpha1.CanaryStep, path *field.Path, trafficRouting bo
 		}
 		errs = append(errs, nonNegative(scalePath.Child("replicas"), s.Replicas)...)
 	}
-	errs = appendUnsupported(errs, path.Child("experiment"), step.Experiment != nil)
+	errs = append(errs, validateExperimentStep(step.Experiment, path.Child("experiment"), tr)...)
 	errs = append(errs, validateAnalysis(step.Analysis, path.Child("analysis"))...)
 	errs = appendUnsupported(errs, path.Child("plugin"), step.Plugin != nil)
 	return errs
@@ -312,9 +314,25 @@ func validateAnalysis(a *v1alpha1.RolloutAnalysis, path *field.Path) field.Error
 			errs = append(errs, field.Required(path.Child("templates").Index(i).Child("templateName"), "the name of an AnalysisTemplate or ClusterAnalysisTemplate is required"))
 		}
 	}
+	errs = append(errs, validateArgs(a.Args, path.Child("args"))...)
+	errs = append(errs, validateDryRun(a.DryRun, path.Child("dryRun"))...)
+	for i, r := range a.MeasurementRetention {
+		if r.MetricName == "" {
+			errs = append(errs, field.Required(path.Child("measurementRetention").Index(i).Child("metricName"), "metricName is required"))
+		}
+	}
+	errs = append(errs, metav1validation.ValidateLabels(a.AnalysisRunMetadata.Labels, path.Child("analysisRunMetadata", "labels"))...)
+	errs = append(errs, apivalidation.ValidateAnnotations(a.AnalysisRunMetadata.Annotations, path.Child("analysisRunMetadata", "annotations"))...)
+	return errs
+}
+
+// validateArgs checks the args of an analysis or of an experiment step's
+// analysis: named once each, and a valueFrom naming exactly one source.
+func validateArgs(args []v1alpha1.AnalysisRunArgument, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	seen := map[string]bool{}
-	for i, arg := range a.Args {
-		argPath := path.Child("args").Index(i)
+	for i, arg := range args {
+		argPath := path.Index(i)
 		switch {
 		case arg.Name == "":
 			errs = append(errs, field.Required(argPath.Child("name"), "an argument needs a name"))
@@ -346,18 +364,110 @@ func validateAnalysis(a *v1alpha1.RolloutAnalysis, path *field.Path) field.Error
 			errs = append(errs, field.Invalid(argPath.Child("valueFrom"), sources, "must name exactly one of secretKeyRef, fieldRef, podTemplateHashValue"))
 		}
 	}
-	for i, r := range a.DryRun {
+	return errs
+}
+
+func validateDryRun(rules []v1alpha1.DryRun, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, r := range rules {
 		if r.MetricName == "" {
-			errs = append(errs, field.Required(path.Child("dryRun").Index(i).Child("metricName"), "metricName is required"))
+			errs = append(errs, field.Required(path.Index(i).Child("metricName"), "metricName is required"))
 		}
 	}
-	for i, r := range a.MeasurementRetention {
-		if r.MetricName == "" {
-			errs = append(errs, field.Required(path.Child("measurementRetention").Index(i).Child("metricName"), "metricName is required"))
+	return errs
+}
+
+// Messages of the experiment step's weight rules, the reference's.
+const (
+	ExperimentWeightNeedsRoutingMessage = "Experiment template weight cannot be set unless TrafficRouting is enabled"
+	ExperimentWeightRouterMessage       = "Experiment template weight is only available for TrafficRouting with SMI, ALB, Istio and Plugins at this time"
+)
+
+// validateExperimentStep checks an experiment step as written: templates
+// named once each and copying the stable or canary ReplicaSet, weights
+// only with a router that can send traffic to extra Services (ALB, Istio
+// or a plugin, as in the reference; SMI is refused as a router anyway),
+// a duration that parses, and analyses named once each with their
+// templates and args. The analyses' templates are checked by the
+// Experiment before it creates anything. An empty templates list runs
+// nothing (the step completes), as an analysis step without templates.
+func validateExperimentStep(step *v1alpha1.RolloutExperimentStep, path *field.Path, tr *v1alpha1.RolloutTrafficRouting) field.ErrorList {
+	if step == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if step.Templates == nil {
+		errs = append(errs, field.Required(path.Child("templates"), "the templates to run (an empty list runs nothing)"))
+	}
+	names, services := map[string]bool{}, map[string]bool{}
+	for i, t := range step.Templates {
+		tPath := path.Child("templates").Index(i)
+		switch {
+		case t.Name == "":
+			errs = append(errs, field.Required(tPath.Child("name"), "a template needs a name"))
+		case names[t.Name]:
+			errs = append(errs, field.Duplicate(tPath.Child("name"), t.Name))
+		default:
+			if msgs := utilvalidation.IsDNS1123Label(t.Name); len(msgs) > 0 {
+				errs = append(errs, field.Invalid(tPath.Child("name"), t.Name, strings.Join(msgs, "; ")))
+			}
+		}
+		names[t.Name] = true
+		switch t.SpecRef {
+		case v1alpha1.StableSpecRef, v1alpha1.CanarySpecRef:
+		default:
+			errs = append(errs, field.NotSupported(tPath.Child("specRef"), t.SpecRef, []string{string(v1alpha1.StableSpecRef), string(v1alpha1.CanarySpecRef)}))
+		}
+		errs = append(errs, nonNegative(tPath.Child("replicas"), t.Replicas)...)
+		if t.Selector != nil {
+			errs = append(errs, validateSelector(t.Selector, tPath.Child("selector"))...)
+		}
+		errs = append(errs, metav1validation.ValidateLabels(t.Metadata.Labels, tPath.Child("metadata", "labels"))...)
+		errs = append(errs, apivalidation.ValidateAnnotations(t.Metadata.Annotations, tPath.Child("metadata", "annotations"))...)
+		if w := t.Weight; w != nil {
+			wPath := tPath.Child("weight")
+			switch {
+			case tr == nil:
+				errs = append(errs, field.Invalid(wPath, *w, ExperimentWeightNeedsRoutingMessage))
+			case tr.ALB == nil && tr.SMI == nil && tr.Istio == nil && len(tr.Plugins) == 0:
+				errs = append(errs, field.Invalid(wPath, *w, ExperimentWeightRouterMessage))
+			case *w < 0:
+				errs = append(errs, field.Invalid(wPath, *w, nonNegativeMessage))
+			}
+		}
+		if s := t.Service; s != nil && s.Name != "" {
+			sPath := tPath.Child("service", "name")
+			if msgs := utilvalidation.IsDNS1035Label(s.Name); len(msgs) > 0 {
+				errs = append(errs, field.Invalid(sPath, s.Name, strings.Join(msgs, "; ")))
+			} else if services[s.Name] {
+				errs = append(errs, field.Duplicate(sPath, s.Name))
+			}
+			services[s.Name] = true
 		}
 	}
-	errs = append(errs, metav1validation.ValidateLabels(a.AnalysisRunMetadata.Labels, path.Child("analysisRunMetadata", "labels"))...)
-	errs = append(errs, apivalidation.ValidateAnnotations(a.AnalysisRunMetadata.Annotations, path.Child("analysisRunMetadata", "annotations"))...)
+	if d := step.Duration; d != "" {
+		if v, err := time.ParseDuration(string(d)); err != nil || v < 0 {
+			errs = append(errs, field.Invalid(path.Child("duration"), string(d), "must be a duration such as 30s, 5m or 1h"))
+		}
+	}
+	analyses := map[string]bool{}
+	for i, a := range step.Analyses {
+		aPath := path.Child("analyses").Index(i)
+		switch {
+		case a.Name == "":
+			errs = append(errs, field.Required(aPath.Child("name"), "an analysis needs a name"))
+		case analyses[a.Name]:
+			errs = append(errs, field.Duplicate(aPath.Child("name"), a.Name))
+		}
+		analyses[a.Name] = true
+		if a.TemplateName == "" {
+			errs = append(errs, field.Required(aPath.Child("templateName"), "the name of an AnalysisTemplate or ClusterAnalysisTemplate is required"))
+		}
+		errs = append(errs, validateArgs(a.Args, aPath.Child("args"))...)
+	}
+	errs = append(errs, validateDryRun(step.DryRun, path.Child("dryRun"))...)
+	errs = append(errs, metav1validation.ValidateLabels(step.AnalysisRunMetadata.Labels, path.Child("analysisRunMetadata", "labels"))...)
+	errs = append(errs, apivalidation.ValidateAnnotations(step.AnalysisRunMetadata.Annotations, path.Child("analysisRunMetadata", "annotations"))...)
 	return errs
 }
 

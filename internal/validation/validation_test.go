@@ -434,10 +434,93 @@ func TestRollout(t *testing.T) {
 					v1alpha1.CanaryStep{SetMirrorRoute: &v1alpha1.SetMirrorRoute{Name: "m"}})
 			},
 			want: []string{
-				"spec.strategy.canary.steps[3].experiment: Forbidden: not supported yet",
 				"spec.strategy.canary.steps[4].plugin: Forbidden: not supported yet",
 				"spec.strategy.canary.steps[5].setHeaderRoute: Invalid value: \"setHeaderRoute\": can only be used with trafficRouting",
 				"spec.strategy.canary.steps[6].setMirrorRoute: Invalid value: \"setMirrorRoute\": can only be used with trafficRouting",
+			},
+		},
+		{
+			name: "an experiment step: baseline from stable, canary from canary, an analysis", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{Experiment: &v1alpha1.RolloutExperimentStep{
+					Duration: "5m",
+					Templates: []v1alpha1.RolloutExperimentTemplate{
+						{Name: "baseline", SpecRef: v1alpha1.StableSpecRef, Replicas: ptr.To[int32](1)},
+						{Name: "canary", SpecRef: v1alpha1.CanarySpecRef, Metadata: v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "canary"}}, Service: &v1alpha1.TemplateService{}},
+					},
+					Analyses: []v1alpha1.RolloutExperimentStepAnalysisTemplateRef{{
+						Name: "compare", TemplateName: "compare", RequiredForCompletion: true,
+						Args: []v1alpha1.AnalysisRunArgument{{Name: "canary-hash", ValueFrom: &v1alpha1.ValueFrom{PodTemplateHashValue: ptr.To(v1alpha1.Latest)}}},
+					}},
+				}})
+			},
+		},
+		{
+			name: "an experiment step without templates runs nothing, and is valid", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, v1alpha1.CanaryStep{Experiment: &v1alpha1.RolloutExperimentStep{Templates: []v1alpha1.RolloutExperimentTemplate{}}})
+			},
+		},
+		{
+			name: "experiment step problems", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{
+					{Experiment: &v1alpha1.RolloutExperimentStep{}},
+					{Experiment: &v1alpha1.RolloutExperimentStep{
+						Duration: "ten minutes",
+						Templates: []v1alpha1.RolloutExperimentTemplate{
+							{Name: "baseline", SpecRef: "previous", Replicas: ptr.To[int32](-1), Weight: ptr.To[int32](10)},
+							{Name: "baseline", SpecRef: v1alpha1.CanarySpecRef, Selector: &metav1.LabelSelector{}},
+							{SpecRef: v1alpha1.CanarySpecRef, Service: &v1alpha1.TemplateService{Name: "Not_A_Name"}},
+							{Name: "Upper", SpecRef: v1alpha1.StableSpecRef},
+						},
+						Analyses: []v1alpha1.RolloutExperimentStepAnalysisTemplateRef{
+							{Name: "a", TemplateName: "t", Args: []v1alpha1.AnalysisRunArgument{{Value: "x"}}},
+							{Name: "a"},
+						},
+						DryRun: []v1alpha1.DryRun{{}},
+					}},
+				}
+			},
+			want: []string{
+				"spec.strategy.canary.steps[0].experiment.templates: Required value",
+				"spec.strategy.canary.steps[1].experiment.templates[0].specRef: Unsupported value: \"previous\": supported values: \"stable\", \"canary\"",
+				"spec.strategy.canary.steps[1].experiment.templates[0].replicas: Invalid value: -1",
+				"spec.strategy.canary.steps[1].experiment.templates[0].weight: Invalid value: 10: " + validation.ExperimentWeightNeedsRoutingMessage,
+				"spec.strategy.canary.steps[1].experiment.templates[1].name: Duplicate value: \"baseline\"",
+				"spec.strategy.canary.steps[1].experiment.templates[1].selector: Invalid value",
+				"spec.strategy.canary.steps[1].experiment.templates[2].name: Required value",
+				"spec.strategy.canary.steps[1].experiment.templates[2].service.name: Invalid value: \"Not_A_Name\"",
+				"spec.strategy.canary.steps[1].experiment.templates[3].name: Invalid value: \"Upper\"",
+				"spec.strategy.canary.steps[1].experiment.duration: Invalid value: \"ten minutes\"",
+				"spec.strategy.canary.steps[1].experiment.analyses[0].args[0].name: Required value",
+				"spec.strategy.canary.steps[1].experiment.analyses[1].name: Duplicate value: \"a\"",
+				"spec.strategy.canary.steps[1].experiment.analyses[1].templateName: Required value",
+				"spec.strategy.canary.steps[1].experiment.dryRun[0].metricName: Required value",
+			},
+		},
+		{
+			name: "experiment weights need ALB, Istio or a plugin", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				c := ro.Spec.Strategy.Canary
+				c.CanaryService, c.StableService = "canary", "stable"
+				c.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Nginx: &v1alpha1.NginxTrafficRouting{StableIngress: "i"}}
+				c.Steps = append(c.Steps, v1alpha1.CanaryStep{Experiment: &v1alpha1.RolloutExperimentStep{Templates: []v1alpha1.RolloutExperimentTemplate{
+					{Name: "canary", SpecRef: v1alpha1.CanarySpecRef, Weight: ptr.To[int32](5)},
+				}}})
+			},
+			want: []string{"spec.strategy.canary.steps[2].experiment.templates[0].weight: Invalid value: 5: " + validation.ExperimentWeightRouterMessage},
+		},
+		{
+			name: "experiment weights with Istio", seed: "canary",
+			mutate: func(ro *v1alpha1.Rollout) {
+				c := ro.Spec.Strategy.Canary
+				c.CanaryService, c.StableService = "canary", "stable"
+				c.TrafficRouting = &v1alpha1.RolloutTrafficRouting{Istio: &v1alpha1.IstioTrafficRouting{VirtualService: &v1alpha1.IstioVirtualService{Name: "vs"}}}
+				c.Steps = append(c.Steps, v1alpha1.CanaryStep{Experiment: &v1alpha1.RolloutExperimentStep{Templates: []v1alpha1.RolloutExperimentTemplate{
+					{Name: "baseline", SpecRef: v1alpha1.StableSpecRef, Weight: ptr.To[int32](5)},
+					{Name: "canary", SpecRef: v1alpha1.CanarySpecRef, Weight: ptr.To[int32](5), Service: &v1alpha1.TemplateService{Name: "exp-canary"}},
+				}}})
 			},
 		},
 		{

@@ -193,3 +193,121 @@ func TestExperimentFails(t *testing.T) {
 		return rs.Annotations[v1alpha1.ExperimentNameAnnotationKey]
 	}, Equal("demo"))))
 }
+
+// experimentStepOf runs a baseline of the stable pods and a canary of the
+// new ones beside the Rollout, with one analysis of the verdict server that
+// the step waits for.
+func experimentStepOf(template string, v *verdictServer) v1alpha1.CanaryStep {
+	return v1alpha1.CanaryStep{Experiment: &v1alpha1.RolloutExperimentStep{
+		Templates: []v1alpha1.RolloutExperimentTemplate{
+			{Name: "baseline", SpecRef: v1alpha1.StableSpecRef},
+			{Name: "canary", SpecRef: v1alpha1.CanarySpecRef},
+		},
+		Analyses: []v1alpha1.RolloutExperimentStepAnalysisTemplateRef{{
+			Name: "compare", TemplateName: template, RequiredForCompletion: true,
+			Args: []v1alpha1.AnalysisRunArgument{{Name: "url", Value: v.srv.URL}},
+		}},
+	}}
+}
+
+// TestExperimentStepPasses: a canary's experiment step runs the stable and
+// the new pod templates side by side until its analysis passes; then the
+// step completes and the update is promoted. The plugin shows the
+// Experiment in the Rollout's tree, and on its own.
+func TestExperimentStepPasses(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	g := e.g
+	web := newVerdictServer(t, "wait")
+	e.untilPassTemplate("verdict")
+	e.seedCanary(smallCanary(2, v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)}, experimentStepOf("verdict", web)))
+	stable := e.rollout(canaryName)().Status.StableRS
+
+	e.setImage(canaryName, newBuild)
+	var name, hash string
+	g.Eventually(func(g Gomega) {
+		ro := e.rollout(canaryName)()
+		hash = ro.Status.CurrentPodHash
+		name = fmt.Sprintf("%s-%s-2-1", canaryName, hash)
+		g.Expect(ro.Status.Canary.CurrentExperiment).To(Equal(name))
+		g.Expect(experimentPhase(e.experiment(name)())).To(Equal(v1alpha1.AnalysisPhaseRunning))
+	}).Should(Succeed())
+	g.Expect(e.experimentReplicas(name + "-baseline")()).To(Equal("1/1"))
+	g.Expect(e.experimentReplicas(name + "-canary")()).To(Equal("1/1"))
+	out := e.mustRollouts("get", "rollout", canaryName, "--no-color")
+	g.Expect(out).To(MatchRegexp(`(?m)^│  [├└]──Σ ` + name + `\s+Experiment\s+◌ Running`))
+	g.Expect(out).To(MatchRegexp(`(?m)^│  [│ ]  ├──⧉ ` + name + `-baseline\s+ReplicaSet\s+✔ Healthy`))
+	g.Expect(out).To(MatchRegexp(`(?m)^│  [│ ]  └──α ` + name + `-compare\s+AnalysisRun\s+◌ Running`))
+	// The watch shows it too (its informers include the Experiments).
+	g.Expect(e.mustRollouts("get", "rollout", canaryName, "-w", "--timeout-seconds", "2", "--no-color")).To(
+		MatchRegexp(`(?m)^│  [│ ]  └──α ` + name + `-compare\s+AnalysisRun\s+◌ Running`))
+	out = e.mustRollouts("get", "experiment", name, "--no-color")
+	g.Expect(out).To(MatchRegexp(`(?m)^Images:\s+\S+ \(Σ:baseline\)$`))
+	g.Expect(out).To(ContainSubstring(newBuild + " (Σ:canary)"))
+	g.Expect(e.mustRollouts("list", "experiments")).To(MatchRegexp(`(?m)^` + name + `\s+Running\s+-\s+-\s+\S+$`))
+
+	web.say("pass")
+	g.Eventually(func(g Gomega) {
+		ro := e.rollout(canaryName)()
+		g.Expect(phaseOf(ro)).To(Equal("Healthy"))
+		g.Expect(ro.Status.StableRS).To(Equal(hash))
+		g.Expect(ro.Status.Canary.CurrentExperiment).To(BeEmpty())
+	}).Should(Succeed())
+	g.Expect(experimentPhase(e.experiment(name)())).To(Equal(v1alpha1.AnalysisPhaseSuccessful))
+	g.Expect(stable).NotTo(Equal(hash))
+	g.Expect(e.mustRollouts("get", "rollout", canaryName, "--no-color")).To(MatchRegexp(`(?m)^│  [├└]──Σ ` + name + `\s+Experiment\s+✔ Successful`))
+}
+
+// TestExperimentStepFailsAborts: the experiment step's analysis fails, so
+// the Experiment does and the update aborts back to the stable pods; the
+// stable Service never lacks a ready endpoint. Retried through the plugin
+// once the backend is fixed, the step runs a fresh "-1" Experiment and the
+// update completes.
+func TestExperimentStepFailsAborts(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	g := e.g
+	web := newVerdictServer(t, "fail")
+	e.webTemplate("verdict", "")
+	e.createService("backend-stable", canaryName)
+	e.createService("backend-canary-preview", canaryName)
+	e.seedCanary(func(ro *v1alpha1.Rollout) {
+		smallCanary(2, v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)}, experimentStepOf("verdict", web))(ro)
+		ro.Spec.Strategy.Canary.StableService = "backend-stable"
+		ro.Spec.Strategy.Canary.CanaryService = "backend-canary-preview"
+	})
+	stable := e.rollout(canaryName)().Status.StableRS
+	endpoints := e.watchEndpoints("backend-stable")
+	g.Eventually(endpoints.hasStarted).Should(BeTrue())
+
+	e.setImage(canaryName, newBuild)
+	var name string
+	g.Eventually(func(g Gomega) {
+		ro := e.rollout(canaryName)()
+		g.Expect(phaseOf(ro)).To(Equal("Degraded"))
+		g.Expect(ro.Status.Message).To(Equal(`RolloutAborted: Rollout aborted update to revision 2: ` +
+			`Experiment analysis phase is failed: Metric "verdict" assessed Failed due to failed (1) > failureLimit (0)`))
+		g.Expect(ro.Status.StableRS).To(Equal(stable))
+		g.Expect(e.replicaSetCounts()).To(HaveKeyWithValue(stable, "2/2"))
+		g.Expect(e.replicaSetCounts()).To(HaveKeyWithValue(ro.Status.CurrentPodHash, "0/0"))
+		g.Expect(selector(e.service("backend-canary-preview")())).To(Equal(stable))
+		name = fmt.Sprintf("%s-%s-2-1", canaryName, ro.Status.CurrentPodHash)
+	}).Should(Succeed())
+	g.Expect(endpoints.stop()).To(BeEmpty(), "moments the stable Service had no ready endpoint")
+	g.Expect(experimentPhase(e.experiment(name)())).To(Equal(v1alpha1.AnalysisPhaseFailed))
+	g.Expect(e.mustRollouts("get", "rollout", canaryName, "--no-color")).To(MatchRegexp(`(?m)^│  [├└]──Σ ` + name + `\s+Experiment\s+✖ Failed`))
+	out := e.mustRollouts("get", "experiment", name, "--no-color")
+	g.Expect(out).To(MatchRegexp(`(?m)^Status:\s+✖ Failed$`))
+	g.Expect(out).To(MatchRegexp(`(?m)^└──α ` + name + `-compare\s+AnalysisRun\s+✖ Failed\s+\S+\s+✖ 1$`))
+
+	web.say("pass")
+	g.Expect(e.mustRollouts("retry", "rollout", canaryName)).To(ContainSubstring("retried"))
+	g.Eventually(func(g Gomega) {
+		ro := e.rollout(canaryName)()
+		g.Expect(phaseOf(ro)).To(Equal("Healthy"))
+		g.Expect(ro.Status.StableRS).To(Equal(ro.Status.CurrentPodHash))
+	}).Should(Succeed())
+	g.Expect(experimentPhase(e.experiment(name + "-1")())).To(Equal(v1alpha1.AnalysisPhaseSuccessful))
+	g.Expect(e.mustRollouts("list", "experiments")).To(And(
+		MatchRegexp(`(?m)^`+name+`\s+Failed\s`), MatchRegexp(`(?m)^`+name+`-1\s+Successful\s`)))
+}

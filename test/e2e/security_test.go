@@ -76,7 +76,9 @@ var (
 			{group: "argoproj.io", resource: "analysistemplates", verbs: []string{"get", "list", "watch"}},
 			{group: "argoproj.io", resource: "clusteranalysistemplates", verbs: []string{"get", "list", "watch"}},
 			{group: "batch", resource: "jobs", verbs: []string{"get", "list", "watch", "create", "delete"}},
-			{group: "argoproj.io", resource: "experiments", verbs: []string{"get", "list", "watch", "update", "patch"}},
+			// Experiments: a canary's experiment step creates its own,
+			// terminates and prunes them.
+			{group: "argoproj.io", resource: "experiments", verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 			{resource: "secrets", verbs: []string{"get"}},
 			// Traffic routers: the objects a Rollout names.
 			{group: "networking.k8s.io", resource: "ingresses", verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},

@@ -443,17 +443,20 @@ func TestCreateOrAdopt(t *testing.T) {
 	want.Namespace = f.ns
 	want.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(owner, corev1.SchemeGroupVersion.WithKind("ConfigMap"))}
 
-	first, err := experimentpkg.CreateOrAdopt(f.ctx, k8sClient, k8sClient, want)
+	first, created, err := experimentpkg.CreateOrAdopt(f.ctx, k8sClient, k8sClient, want)
 	f.g.Expect(err).NotTo(HaveOccurred())
 	f.g.Expect(first.Name).To(Equal("step"))
-	again, err := experimentpkg.CreateOrAdopt(f.ctx, k8sClient, k8sClient, want)
+	f.g.Expect(created).To(BeTrue())
+	again, created, err := experimentpkg.CreateOrAdopt(f.ctx, k8sClient, k8sClient, want)
 	f.g.Expect(err).NotTo(HaveOccurred())
 	f.g.Expect(again.UID).To(Equal(first.UID))
+	f.g.Expect(created).To(BeFalse(), "adopted")
 
 	f.g.Expect(experimentpkg.Terminate(f.ctx, k8sClient, f.ns, "step")).To(Succeed())
 	f.g.Expect(f.get("step")().Spec.Terminate).To(BeTrue())
-	retried, err := experimentpkg.CreateOrAdopt(f.ctx, k8sClient, k8sClient, want)
+	retried, created, err := experimentpkg.CreateOrAdopt(f.ctx, k8sClient, k8sClient, want)
 	f.g.Expect(err).NotTo(HaveOccurred())
 	f.g.Expect(retried.Name).To(Equal("step-1"))
+	f.g.Expect(created).To(BeTrue())
 	f.g.Expect(experimentpkg.Terminate(f.ctx, k8sClient, f.ns, "gone")).To(Succeed(), "a missing Experiment is not an error")
 }

@@ -170,5 +170,5 @@ func (o *ExperimentOptions) load(ctx context.Context) (*view.Experiment, error) 
 			runs = append(runs, *run)
 		}
 	}
-	return view.NewExperiment(ex, rss, pods, runs), nil
+	return view.NewExperiment(ex, view.Related{ReplicaSets: rss, Pods: pods, AnalysisRuns: runs}), nil
 }

@@ -74,7 +74,7 @@ func TestGetExperimentGolden(t *testing.T) {
 			for _, o := range objs {
 				pods = append(pods, *o.(*corev1.Pod))
 			}
-			got := view.Printer{NoColor: true, Now: now}.RenderExperiment(view.NewExperiment(ex, rsList, pods, []v1alpha1.AnalysisRun{*run}))
+			got := view.Printer{NoColor: true, Now: now}.RenderExperiment(view.NewExperiment(ex, view.Related{ReplicaSets: rsList, Pods: pods, AnalysisRuns: []v1alpha1.AnalysisRun{*run}}))
 			path := filepath.Join("testdata", tc.name+".golden")
 			if *update {
 				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

@@ -69,13 +69,15 @@ func NewRolloutCmd(f *cli.Factory) *cobra.Command {
 		Aliases: []string{"ro", "rollouts"},
 		Short:   "Get details about a rollout",
 		Long: `Summarise a rollout (status, strategy, step and weights, images and their
-roles, replica counts) above a tree of its revisions, ReplicaSets and pods.
+roles, replica counts) above a tree of its revisions, ReplicaSets and pods,
+the Experiments of its experiment steps and its AnalysisRuns.
 
 Tree view icons
 
 | Icon | Kind |
 |:----:|:-----------:|
 | ⟳ | Rollout |
+| Σ | Experiment |
 | # | Revision |
 | ⧉ | ReplicaSet |
 | □ | Pod |
@@ -138,29 +140,86 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if o.Watch {
 		return o.watch(cmd.Context())
 	}
-	ro, rss, pods, err := Load(cmd.Context(), o.rollouts, o.kube, o.name)
+	ctx := cmd.Context()
+	ro, rss, pods, err := Load(ctx, o.rollouts, o.kube, o.name)
 	if err != nil {
 		return err
 	}
-	runs, jobs, err := o.loadAnalysis(cmd.Context(), ro)
+	exps, err := o.loadExperiments(ctx, ro)
 	if err != nil {
 		return err
 	}
-	return o.printer().Print(o.Out, view.NewRolloutWithAnalysis(ro, rss, pods, runs, jobs))
+	runs, jobs, err := o.loadAnalysis(ctx, ro, len(exps) > 0)
+	if err != nil {
+		return err
+	}
+	return o.printer().Print(o.Out, view.NewRolloutFrom(ro, view.Related{
+		ReplicaSets: rss, Pods: pods, AnalysisRuns: runs, Jobs: jobs, Experiments: exps,
+	}))
 }
 
 // AnalysisRunGVR is the AnalysisRun resource.
 var AnalysisRunGVR = v1alpha1.GroupVersion.WithResource("analysisruns")
 
-// loadAnalysis reads the Rollout's AnalysisRuns (they carry its selector's
-// labels, as the controllers label them) and, when a measurement ran a
-// Job, the analysis Jobs. A cluster without the AnalysisRun CRD has none.
-func (o *Options) loadAnalysis(ctx context.Context, ro *v1alpha1.Rollout) ([]v1alpha1.AnalysisRun, []batchv1.Job, error) {
+// loadExperiments reads the Experiments the Rollout controls (its
+// experiment steps'). Their ReplicaSets and pods carry the labels of the
+// Rollout's pod template, so Load reads them with the Rollout's. A cluster
+// without the Experiment CRD has none.
+func (o *Options) loadExperiments(ctx context.Context, ro *v1alpha1.Rollout) ([]v1alpha1.Experiment, error) {
+	dyn, err := o.Dynamic()
+	if err != nil {
+		return nil, err
+	}
+	list, err := dyn.Resource(cli.ExperimentGVR).Namespace(ro.Namespace).List(ctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list Experiments of rollout %s: %w", ro.Name, err)
+	}
+	var out []v1alpha1.Experiment
+	for i := range list.Items {
+		if !controlledBy(list.Items[i].GetOwnerReferences(), ro) {
+			continue
+		}
+		ex, err := cli.Decode[v1alpha1.Experiment](&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *ex)
+	}
+	return out, nil
+}
+
+func controlledBy(refs []metav1.OwnerReference, ro *v1alpha1.Rollout) bool {
+	for _, ref := range refs {
+		if ref.UID == ro.UID && ref.Controller != nil && *ref.Controller {
+			return true
+		}
+	}
+	return false
+}
+
+// runsSelector narrows the AnalysisRuns read to the Rollout's (they carry
+// its selector's labels, as the controllers label them); with Experiments
+// all the namespace's are read, as an Experiment's runs carry no label of
+// the Rollout. The view keeps what the Rollout and its Experiments own.
+func runsSelector(ro *v1alpha1.Rollout, experiments bool) (metav1.ListOptions, error) {
+	if experiments {
+		return metav1.ListOptions{}, nil
+	}
+	return listOptions(ro)
+}
+
+// loadAnalysis reads the AnalysisRuns of the Rollout (and of its
+// Experiments) and, when a measurement ran a Job, the analysis Jobs. A
+// cluster without the AnalysisRun CRD has none.
+func (o *Options) loadAnalysis(ctx context.Context, ro *v1alpha1.Rollout, experiments bool) ([]v1alpha1.AnalysisRun, []batchv1.Job, error) {
 	dyn, err := o.Dynamic()
 	if err != nil {
 		return nil, nil, err
 	}
-	opts, err := listOptions(ro)
+	opts, err := runsSelector(ro, experiments)
 	if err != nil {
 		return nil, nil, err
 	}

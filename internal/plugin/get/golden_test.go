@@ -65,6 +65,7 @@ func TestGetRolloutGolden(t *testing.T) {
 		canaryDegraded(),
 		canaryAnalysis(),
 		canaryTrafficRouted(),
+		canaryExperiment(),
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -102,12 +103,13 @@ func render(t *testing.T, ro *v1alpha1.Rollout, objects []runtime.Object) string
 	dynamicObjects := []runtime.Object{u}
 	var kubeObjects []runtime.Object
 	for _, o := range objects {
-		run, ok := o.(*v1alpha1.AnalysisRun)
-		if !ok {
+		switch o.(type) {
+		case *v1alpha1.AnalysisRun, *v1alpha1.Experiment:
+		default:
 			kubeObjects = append(kubeObjects, o)
 			continue
 		}
-		raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(run)
+		raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +120,7 @@ func render(t *testing.T, ro *v1alpha1.Rollout, objects []runtime.Object) string
 	f.ConfigFlags.Namespace = ptr.To(ns)
 	f.Clock = clocktesting.NewFakeClock(now)
 	f.DynamicClient = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-		map[schema.GroupVersionResource]string{get.AnalysisRunGVR: "AnalysisRunList"}, dynamicObjects...)
+		map[schema.GroupVersionResource]string{get.AnalysisRunGVR: "AnalysisRunList", cli.ExperimentGVR: "ExperimentList"}, dynamicObjects...)
 	f.KubeClient = kubefake.NewClientset(kubeObjects...)
 
 	cmd := get.NewRolloutCmd(f)
@@ -463,5 +465,70 @@ func canaryAnalysis() scenario {
 		replicaSet(ro, 2, hash2, image2, 3*time.Minute, 1, 1, ""),
 		replicaSet(ro, 1, hash1, image1, 48*time.Hour, 3, 3, ""),
 		[]runtime.Object{background, step, previous, job, other},
+	)}
+}
+
+// At an experiment step: the step's Experiment runs a baseline of the
+// stable pods and a canary of the new ones, its analysis measuring; the
+// previous revision's Experiment has ended. Both show under their
+// revisions, between the ReplicaSets and the Rollout's own runs.
+func canaryExperiment() scenario {
+	ro := canary()
+	ro.Spec.Strategy.Canary.Steps = []v1alpha1.CanaryStep{
+		{SetWeight: ptr.To[int32](25)},
+		{Experiment: &v1alpha1.RolloutExperimentStep{Templates: []v1alpha1.RolloutExperimentTemplate{
+			{Name: "baseline", SpecRef: v1alpha1.StableSpecRef}, {Name: "canary", SpecRef: v1alpha1.CanarySpecRef},
+		}}},
+	}
+	ro.Annotations = map[string]string{v1alpha1.RevisionAnnotation: "2"}
+	ro.Status.Phase, ro.Status.Message = v1alpha1.RolloutPhaseProgressing, "more replicas need to be updated"
+	ro.Status.StableRS, ro.Status.CurrentPodHash = hash1, hash2
+	ro.Status.CurrentStepIndex = ptr.To[int32](1)
+	ro.Status.Canary.CurrentExperiment = ro.Name + "-" + hash2 + "-2-1"
+	ro.Status.Canary.ReplicaWeights = &v1alpha1.ReplicaWeights{SetWeight: 25, ActualWeight: 25}
+	counts(ro, 4, 1, 4, 4)
+
+	experiment := func(name string, rev int, age time.Duration, phase v1alpha1.AnalysisPhase, templates map[string]string) []runtime.Object {
+		ex := &v1alpha1.Experiment{
+			TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Experiment"},
+			ObjectMeta: metav1.ObjectMeta{
+				Name: name, Namespace: ns, UID: types.UID(name + "-uid"), CreationTimestamp: ago(age),
+				Annotations: map[string]string{v1alpha1.RevisionAnnotation: strconv.Itoa(rev)},
+				OwnerReferences: []metav1.OwnerReference{{
+					APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout", Name: ro.Name, UID: ro.UID, Controller: ptr.To(true),
+				}},
+			},
+			Status: v1alpha1.ExperimentStatus{Phase: phase},
+		}
+		exRef := metav1.OwnerReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Experiment", Name: name, UID: ex.UID, Controller: ptr.To(true)}
+		objs := []runtime.Object{ex}
+		replicas := int32(1)
+		if phase.Completed() {
+			replicas = 0
+		}
+		for _, t := range []string{"baseline", "canary"} {
+			parts := replicaSet(ro, 0, templates[t], map[string]string{"baseline": image1, "canary": image2}[t], age, replicas, replicas, "")
+			rs := parts[0].(*appsv1.ReplicaSet)
+			rs.Name, rs.UID = name+"-"+t, types.UID(name+"-"+t+"-uid")
+			rs.OwnerReferences = []metav1.OwnerReference{exRef}
+			rs.Annotations = map[string]string{v1alpha1.ExperimentNameAnnotationKey: name, v1alpha1.ExperimentTemplateNameAnnotationKey: t}
+			for _, p := range parts[1:] {
+				pod := p.(*corev1.Pod)
+				pod.Name = rs.Name + pod.Name[len(pod.Name)-6:]
+				pod.OwnerReferences[0].Name, pod.OwnerReferences[0].UID = rs.Name, rs.UID
+			}
+			objs = append(objs, parts...)
+		}
+		run := analysisRun(ro, name+"-compare", rev, age-time.Minute, phase, 2, 0, 0, 0)
+		run.Labels, run.Annotations = nil, nil
+		run.OwnerReferences = []metav1.OwnerReference{exRef}
+		return append(objs, run)
+	}
+	return scenario{"canary-experiment", ro, concat(
+		replicaSet(ro, 2, hash2, image2, 3*time.Minute, 1, 1, ""),
+		replicaSet(ro, 1, hash1, image1, 48*time.Hour, 3, 3, ""),
+		experiment(ro.Name+"-"+hash2+"-2-1", 2, 2*time.Minute, v1alpha1.AnalysisPhaseRunning, map[string]string{"baseline": "6d9c7b5f4a", "canary": "8b7f6c5d9e"}),
+		experiment(ro.Name+"-"+hash1+"-1-1", 1, 47*time.Hour, v1alpha1.AnalysisPhaseSuccessful, map[string]string{"baseline": "4c8d7e6f5b", "canary": "9a8b7c6d5e"}),
+		[]runtime.Object{analysisRun(ro, ro.Name+"-"+hash2+"-2", 2, 3*time.Minute, v1alpha1.AnalysisPhaseRunning, 3, 0, 0, 0)},
 	)}
 }

@@ -74,7 +74,27 @@ func (o *Options) watch(parent context.Context) error {
 	rsInformer := factory.Apps().V1().ReplicaSets().Informer()
 	podInformer := factory.Core().V1().Pods().Informer()
 	all := []cache.SharedIndexInformer{roInformer, rsInformer, podInformer}
-	runInformer, jobInformer, err := o.analysisInformers(ctx, opts.LabelSelector)
+	// With experiment steps (or Experiments left from them), the runs of
+	// the namespace are watched: an Experiment's runs carry no label of
+	// the Rollout.
+	exInformer, err := o.experimentInformer(ctx)
+	if err != nil {
+		return err
+	}
+	withExperiments := false
+	if exInformer != nil {
+		all = append(all, exInformer)
+		owned, err := o.loadExperiments(ctx, ro)
+		if err != nil {
+			return err
+		}
+		withExperiments = len(owned) > 0 || hasExperimentSteps(ro)
+	}
+	runOpts, err := runsSelector(ro, withExperiments)
+	if err != nil {
+		return err
+	}
+	runInformer, jobInformer, err := o.analysisInformers(ctx, runOpts.LabelSelector)
 	if err != nil {
 		return err
 	}
@@ -87,6 +107,9 @@ func (o *Options) watch(parent context.Context) error {
 		}
 	}
 	go roInformer.RunWithContext(ctx)
+	if exInformer != nil {
+		go exInformer.RunWithContext(ctx)
+	}
 	if runInformer != nil {
 		go runInformer.RunWithContext(ctx)
 		go jobInformer.RunWithContext(ctx)
@@ -116,15 +139,19 @@ func (o *Options) watch(parent context.Context) error {
 		if err != nil {
 			return err
 		}
-		var runs []v1alpha1.AnalysisRun
-		var jobs []batchv1.Job
+		rel := view.Related{ReplicaSets: cachedList[appsv1.ReplicaSet](rsInformer.GetStore()), Pods: cachedList[corev1.Pod](podInformer.GetStore())}
 		if runInformer != nil {
-			if runs, err = cachedRuns(runInformer.GetStore()); err != nil {
+			if rel.AnalysisRuns, err = cachedDecoded[v1alpha1.AnalysisRun](runInformer.GetStore()); err != nil {
 				return err
 			}
-			jobs = cachedList[batchv1.Job](jobInformer.GetStore())
+			rel.Jobs = cachedList[batchv1.Job](jobInformer.GetStore())
 		}
-		v := view.NewRolloutWithAnalysis(ro, cachedList[appsv1.ReplicaSet](rsInformer.GetStore()), cachedList[corev1.Pod](podInformer.GetStore()), runs, jobs)
+		if exInformer != nil {
+			if rel.Experiments, err = cachedDecoded[v1alpha1.Experiment](exInformer.GetStore()); err != nil {
+				return err
+			}
+		}
+		v := view.NewRolloutFrom(ro, rel)
 		if err := screen.draw(o.printer().Render(v)); err != nil {
 			return err
 		}
@@ -196,19 +223,54 @@ func (o *Options) analysisInformers(ctx context.Context, selector string) (runs,
 	return runs, jobsFactory.Batch().V1().Jobs().Informer(), nil
 }
 
-func cachedRuns(store cache.Store) ([]v1alpha1.AnalysisRun, error) {
+// experimentInformer watches the namespace's Experiments (the view keeps
+// the Rollout's); nil when the cluster has no Experiment CRD.
+func (o *Options) experimentInformer(ctx context.Context) (cache.SharedIndexInformer, error) {
+	dyn, err := o.Dynamic()
+	if err != nil {
+		return nil, err
+	}
+	res := dyn.Resource(cli.ExperimentGVR).Namespace(o.ns)
+	if _, err := res.List(ctx, metav1.ListOptions{Limit: 1}); apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
+			return res.List(ctx, lo)
+		},
+		WatchFuncWithContext: func(ctx context.Context, lo metav1.ListOptions) (watch.Interface, error) {
+			return res.Watch(ctx, lo)
+		},
+	}
+	return cache.NewSharedIndexInformer(lw, &unstructured.Unstructured{}, 0, cache.Indexers{}), nil
+}
+
+// hasExperimentSteps: the canary has an experiment step.
+func hasExperimentSteps(ro *v1alpha1.Rollout) bool {
+	if c := ro.Spec.Strategy.Canary; c != nil {
+		for _, step := range c.Steps {
+			if step.Experiment != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cachedDecoded decodes the objects of a dynamic informer's store.
+func cachedDecoded[T any](store cache.Store) ([]T, error) {
 	objs := store.List()
-	out := make([]v1alpha1.AnalysisRun, 0, len(objs))
+	out := make([]T, 0, len(objs))
 	for _, obj := range objs {
 		u, ok := obj.(*unstructured.Unstructured)
 		if !ok {
 			continue
 		}
-		var run v1alpha1.AnalysisRun
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &run); err != nil {
-			return nil, fmt.Errorf("read AnalysisRun %s from cache: %w", u.GetName(), err)
+		var t T
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &t); err != nil {
+			return nil, fmt.Errorf("read %s %s from cache: %w", u.GetKind(), u.GetName(), err)
 		}
-		out = append(out, run)
+		out = append(out, t)
 	}
 	return out, nil
 }

@@ -4,61 +4,47 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
-
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 )
 
-// IconExperiment and IconAnalysisRun are drawn before Experiments and
-// AnalysisRuns in trees, as Argo's plugin draws them.
-const (
-	IconExperiment  = "Σ"
-	IconAnalysisRun = "α"
-)
-
-// Experiment is everything `get experiment` shows about one Experiment.
+// Experiment is everything `get experiment` shows about one Experiment,
+// and what `get rollout` shows of an experiment step's.
 type Experiment struct {
 	Name      string
 	Namespace string
 	Created   time.Time
-	Phase     v1alpha1.AnalysisPhase
-	Message   string
+	// Revision is the Rollout revision that created it (0 for a
+	// standalone Experiment).
+	Revision int
+	Phase    v1alpha1.AnalysisPhase
+	Message  string
 	// Images run by ReplicaSets with pods, each tagged Σ:<template>.
 	Images      []Image
 	ReplicaSets []ReplicaSet
-	Runs        []ExperimentRun
+	Runs        []AnalysisRun
 }
 
-// ExperimentRun is one AnalysisRun of an Experiment.
-type ExperimentRun struct {
-	Name    string
-	Created time.Time
-	Phase   v1alpha1.AnalysisPhase
-	// Successful, Failed, Inconclusive and Error count measurements,
-	// summed over the run's metrics.
-	Successful, Failed, Inconclusive, Error int32
-}
-
-// NewExperiment builds the view of ex from the ReplicaSets, pods and runs
-// given; only those the Experiment owns (and pods its ReplicaSets own)
-// are kept.
-func NewExperiment(ex *v1alpha1.Experiment, rss []appsv1.ReplicaSet, pods []corev1.Pod, runs []v1alpha1.AnalysisRun) *Experiment {
+// NewExperiment builds the view of ex from the objects related to it;
+// only the ReplicaSets and runs the Experiment owns (and the pods and
+// Jobs those own) are kept.
+func NewExperiment(ex *v1alpha1.Experiment, rel Related) *Experiment {
 	v := &Experiment{
 		Name: ex.Name, Namespace: ex.Namespace, Created: ex.CreationTimestamp.Time,
 		Phase: ex.Status.Phase, Message: ex.Status.Message,
 	}
+	v.Revision, _ = strconv.Atoi(ex.Annotations[v1alpha1.RevisionAnnotation])
 	noRollout := &v1alpha1.Rollout{}
 	byImage := map[string]map[string]bool{}
-	for i := range rss {
-		rs := &rss[i]
+	for i := range rel.ReplicaSets {
+		rs := &rel.ReplicaSets[i]
 		if !ownedBy(rs.OwnerReferences, ex.UID) {
 			continue
 		}
-		v.ReplicaSets = append(v.ReplicaSets, newReplicaSet(noRollout, rs, pods))
+		v.ReplicaSets = append(v.ReplicaSets, newReplicaSet(noRollout, rs, rel.Pods))
 		if rs.Status.Replicas == 0 {
 			continue
 		}
@@ -87,19 +73,10 @@ func NewExperiment(ex *v1alpha1.Experiment, rss []appsv1.ReplicaSet, pods []core
 		v.Images = append(v.Images, img)
 	}
 	sort.Slice(v.Images, func(i, j int) bool { return v.Images[i].Name < v.Images[j].Name })
-	for i := range runs {
-		run := &runs[i]
-		if !ownedBy(run.OwnerReferences, ex.UID) {
-			continue
+	for i := range rel.AnalysisRuns {
+		if run := &rel.AnalysisRuns[i]; ownedBy(run.OwnerReferences, ex.UID) {
+			v.Runs = append(v.Runs, newAnalysisRun(run, rel.Jobs))
 		}
-		r := ExperimentRun{Name: run.Name, Created: run.CreationTimestamp.Time, Phase: run.Status.Phase}
-		for _, m := range run.Status.MetricResults {
-			r.Successful += m.Successful
-			r.Failed += m.Failed
-			r.Inconclusive += m.Inconclusive
-			r.Error += m.Error
-		}
-		v.Runs = append(v.Runs, r)
 	}
 	sort.SliceStable(v.Runs, func(i, j int) bool {
 		if !v.Runs[i].Created.Equal(v.Runs[j].Created) {
@@ -110,38 +87,10 @@ func NewExperiment(ex *v1alpha1.Experiment, rss []appsv1.ReplicaSet, pods []core
 	return v
 }
 
-// AnalysisPhaseIcon is the icon of an Experiment's or run's phase.
-func AnalysisPhaseIcon(p v1alpha1.AnalysisPhase) string {
-	switch p {
-	case v1alpha1.AnalysisPhaseSuccessful:
-		return IconOK
-	case v1alpha1.AnalysisPhaseInconclusive:
-		return IconUnknown
-	case v1alpha1.AnalysisPhaseFailed:
-		return IconBad
-	case v1alpha1.AnalysisPhaseError:
-		return IconWarning
-	case v1alpha1.AnalysisPhaseRunning:
-		return IconProgressing
-	case v1alpha1.AnalysisPhasePending:
-		return IconWaiting
-	}
-	return " "
-}
-
-// nameColourKey colours the names of Pending and Running Experiments and
-// runs, as Argo's plugin does.
-func nameColourKey(p v1alpha1.AnalysisPhase) string {
-	if p == v1alpha1.AnalysisPhasePending || p == v1alpha1.AnalysisPhaseRunning {
-		return IconProgressing
-	}
-	return ""
-}
-
 // PrintExperiment writes the summary and the tree of e.
 func (p Printer) PrintExperiment(w io.Writer, e *Experiment) error {
 	var b strings.Builder
-	icon := AnalysisPhaseIcon(e.Phase)
+	icon := AnalysisIcon(e.Phase)
 	fmt.Fprintf(&b, labelFormat, "Name:", e.Name)
 	fmt.Fprintf(&b, labelFormat, "Namespace:", e.Namespace)
 	fmt.Fprintf(&b, labelFormat, "Status:", p.colour(icon, icon)+" "+string(e.Phase))
@@ -156,40 +105,28 @@ func (p Printer) PrintExperiment(w io.Writer, e *Experiment) error {
 		fmt.Fprintf(&b, labelFormat, label, p.image(img))
 	}
 	b.WriteString("\n")
-
 	rows := [][]string{{"NAME", "KIND", "STATUS", "AGE", "INFO"}}
-	rows = append(rows, []string{IconExperiment + " " + p.colour(nameColourKey(e.Phase), e.Name), "Experiment", p.colour(icon, icon) + " " + string(e.Phase), p.age(e.Created), ""})
-	children := len(e.ReplicaSets) + len(e.Runs)
-	for i, rs := range e.ReplicaSets {
-		rsPrefix, rsSub := branch(i == children-1, "")
-		rows = append(rows, p.replicaSetRow(rs, rsPrefix))
-		for k, pod := range rs.Pods {
-			podPrefix, _ := branch(k == len(rs.Pods)-1, rsSub)
-			info := "ready:" + pod.Ready
-			if pod.Restarts > 0 {
-				info += fmt.Sprintf(",restarts:%d", pod.Restarts)
-			}
-			rows = append(rows, []string{podPrefix + IconPod + " " + pod.Name, "Pod", p.colour(pod.Icon, pod.Icon) + " " + pod.Status, p.age(pod.Created), info})
-		}
-	}
-	for j, run := range e.Runs {
-		prefix, _ := branch(len(e.ReplicaSets)+j == children-1, "")
-		runIcon := AnalysisPhaseIcon(run.Phase)
-		var info []string
-		for _, c := range []struct {
-			icon string
-			n    int32
-		}{{IconOK, run.Successful}, {IconBad, run.Failed}, {IconUnknown, run.Inconclusive}, {IconWarning, run.Error}} {
-			if c.n > 0 {
-				info = append(info, fmt.Sprintf("%s %d", p.colour(c.icon, c.icon), c.n))
-			}
-		}
-		rows = append(rows, []string{prefix + IconAnalysisRun + " " + p.colour(nameColourKey(run.Phase), run.Name), "AnalysisRun",
-			p.colour(runIcon, runIcon) + " " + string(run.Phase), p.age(run.Created), strings.Join(info, ",")})
-	}
+	rows = append(rows, p.experimentRows(*e, "", "")...)
 	b.WriteString(table(rows))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// experimentRows are an Experiment's row (prefixed with self) and, below
+// it (prefixed with sub), its ReplicaSets with their pods, then its runs.
+func (p Printer) experimentRows(e Experiment, self, sub string) [][]string {
+	icon := AnalysisIcon(e.Phase)
+	rows := [][]string{{self + IconExperiment + " " + p.colour(icon, e.Name), "Experiment", p.colour(icon, icon) + " " + string(e.Phase), p.age(e.Created), ""}}
+	children := len(e.ReplicaSets) + len(e.Runs)
+	for i, rs := range e.ReplicaSets {
+		rsPrefix, rsSub := branch(i == children-1, sub)
+		rows = append(rows, p.replicaSetRows(rs, rsPrefix, rsSub)...)
+	}
+	for j, run := range e.Runs {
+		runPrefix, runSub := branch(len(e.ReplicaSets)+j == children-1, sub)
+		rows = append(rows, p.analysisRunRows(run, runPrefix, runSub)...)
+	}
+	return rows
 }
 
 // RenderExperiment returns what PrintExperiment writes.

@@ -38,6 +38,7 @@ const (
 	IconPod        = "□"
 	IconAnalysis   = "α"
 	IconJob        = "⊞"
+	IconExperiment = "Σ"
 )
 
 // Roles a ReplicaSet (and its image) can play.
@@ -72,12 +73,15 @@ type Rollout struct {
 
 	Images      []Image
 	ReplicaSets []ReplicaSet
+	// Experiments are the Rollout's Experiments (its experiment steps'),
+	// by creation time.
+	Experiments []Experiment
 	// AnalysisRuns are the Rollout's runs, by revision (newest first),
 	// then creation time.
 	AnalysisRuns []AnalysisRun
 }
 
-// AnalysisRun is one AnalysisRun of the Rollout.
+// AnalysisRun is one AnalysisRun of a Rollout or an Experiment.
 type AnalysisRun struct {
 	Name     string
 	Created  time.Time
@@ -132,16 +136,28 @@ type Pod struct {
 	Restarts int32
 }
 
-// NewRollout builds the view of ro. rss and pods may include objects of
-// other workloads; only those owned by ro (ReplicaSets) and by its
-// ReplicaSets (pods) are kept, as ownership is what ties them together.
-func NewRollout(ro *v1alpha1.Rollout, rss []appsv1.ReplicaSet, pods []corev1.Pod) *Rollout {
-	return NewRolloutWithAnalysis(ro, rss, pods, nil, nil)
+// Related are the objects a Rollout's view is built from. They may
+// include objects of other workloads: only those owned by the Rollout
+// (ReplicaSets, AnalysisRuns, Experiments), by its Experiments
+// (ReplicaSets, AnalysisRuns), by their ReplicaSets (pods) and by their
+// runs (Jobs a measurement still keeps) are shown, as ownership is what
+// ties them together.
+type Related struct {
+	ReplicaSets  []appsv1.ReplicaSet
+	Pods         []corev1.Pod
+	AnalysisRuns []v1alpha1.AnalysisRun
+	Jobs         []batchv1.Job
+	Experiments  []v1alpha1.Experiment
 }
 
-// NewRolloutWithAnalysis is NewRollout with the Rollout's AnalysisRuns
-// (those it owns among runs) and the Jobs their measurements created.
-func NewRolloutWithAnalysis(ro *v1alpha1.Rollout, rss []appsv1.ReplicaSet, pods []corev1.Pod, runs []v1alpha1.AnalysisRun, jobs []batchv1.Job) *Rollout {
+// NewRollout builds the view of ro from its ReplicaSets and pods alone.
+func NewRollout(ro *v1alpha1.Rollout, rss []appsv1.ReplicaSet, pods []corev1.Pod) *Rollout {
+	return NewRolloutFrom(ro, Related{ReplicaSets: rss, Pods: pods})
+}
+
+// NewRolloutFrom builds the view of ro and what it owns among rel.
+func NewRolloutFrom(ro *v1alpha1.Rollout, rel Related) *Rollout {
+	rss, pods, runs, jobs := rel.ReplicaSets, rel.Pods, rel.AnalysisRuns, rel.Jobs
 	v := &Rollout{
 		Name:      ro.Name,
 		Namespace: ro.Namespace,
@@ -198,6 +214,18 @@ func NewRolloutWithAnalysis(ro *v1alpha1.Rollout, rss []appsv1.ReplicaSet, pods 
 		}
 		return a.Name < b.Name
 	})
+	for i := range rel.Experiments {
+		if ex := &rel.Experiments[i]; ownedBy(ex.OwnerReferences, ro.UID) {
+			v.Experiments = append(v.Experiments, *NewExperiment(ex, rel))
+		}
+	}
+	sort.SliceStable(v.Experiments, func(i, j int) bool {
+		a, b := v.Experiments[i], v.Experiments[j]
+		if !a.Created.Equal(b.Created) {
+			return a.Created.Before(b.Created)
+		}
+		return a.Name < b.Name
+	})
 	return v
 }
 
@@ -234,7 +262,9 @@ func newAnalysisRun(run *v1alpha1.AnalysisRun, jobs []batchv1.Job) AnalysisRun {
 	return v
 }
 
-// AnalysisIcon is the icon of an analysis phase, as Argo's plugin draws it.
+// AnalysisIcon is the icon of an analysis phase (a run's, an
+// Experiment's, a measurement Job's), as Argo's plugin draws it; a phase
+// not set yet has none.
 func AnalysisIcon(p v1alpha1.AnalysisPhase) string {
 	switch p {
 	case v1alpha1.AnalysisPhaseSuccessful:
@@ -247,8 +277,10 @@ func AnalysisIcon(p v1alpha1.AnalysisPhase) string {
 		return IconUnknown
 	case v1alpha1.AnalysisPhaseRunning:
 		return IconProgressing
+	case v1alpha1.AnalysisPhasePending:
+		return IconWaiting
 	}
-	return IconWaiting
+	return " "
 }
 
 func newJob(j *batchv1.Job) Job {

@@ -101,14 +101,21 @@ func (p Printer) tree(r *Rollout) string {
 	icon := PhaseIcon(r.Phase)
 	rows = append(rows, []string{IconRollout + " " + r.Name, "Rollout", p.colour(icon, icon) + " " + string(r.Phase), p.age(r.Created), ""})
 
-	revisions := revisionsOf(r.ReplicaSets, r.AnalysisRuns)
+	revisions := revisionsOf(r)
 	for i, rev := range revisions {
 		prefix, sub := branch(i == len(revisions)-1, "")
 		rows = append(rows, []string{fmt.Sprintf("%s%s revision:%d", prefix, IconRevision, rev), "", "", "", ""})
+		// A revision's ReplicaSets, then its Experiments, then its runs.
 		var inRev []ReplicaSet
 		for _, rs := range r.ReplicaSets {
 			if rs.Revision == rev {
 				inRev = append(inRev, rs)
+			}
+		}
+		var exps []Experiment
+		for _, e := range r.Experiments {
+			if e.Revision == rev {
+				exps = append(exps, e)
 			}
 		}
 		var runs []AnalysisRun
@@ -117,34 +124,47 @@ func (p Printer) tree(r *Rollout) string {
 				runs = append(runs, run)
 			}
 		}
-		children := len(inRev) + len(runs)
-		for j, rs := range inRev {
-			rsPrefix, rsSub := branch(j == children-1, sub)
-			rows = append(rows, p.replicaSetRow(rs, rsPrefix))
-			for k, pod := range rs.Pods {
-				podPrefix, _ := branch(k == len(rs.Pods)-1, rsSub)
-				info := "ready:" + pod.Ready
-				if pod.Restarts > 0 {
-					info += fmt.Sprintf(",restarts:%d", pod.Restarts)
-				}
-				rows = append(rows, []string{podPrefix + IconPod + " " + pod.Name, "Pod", p.colour(pod.Icon, pod.Icon) + " " + pod.Status, p.age(pod.Created), info})
-			}
+		children, n := len(inRev)+len(exps)+len(runs), 0
+		next := func() (string, string) {
+			n++
+			return branch(n == children, sub)
 		}
-		for j, run := range runs {
-			runPrefix, runSub := branch(len(inRev)+j == children-1, sub)
-			rows = append(rows, p.analysisRunRow(run, runPrefix))
-			for k, job := range run.Jobs {
-				jobPrefix, _ := branch(k == len(run.Jobs)-1, runSub)
-				rows = append(rows, []string{jobPrefix + IconJob + " " + p.colour(job.Icon, job.Name), "Job", p.colour(job.Icon, job.Icon) + " " + job.Status, p.age(job.Created), ""})
-			}
+		for _, rs := range inRev {
+			self, below := next()
+			rows = append(rows, p.replicaSetRows(rs, self, below)...)
+		}
+		for _, e := range exps {
+			self, below := next()
+			rows = append(rows, p.experimentRows(e, self, below)...)
+		}
+		for _, run := range runs {
+			self, below := next()
+			rows = append(rows, p.analysisRunRows(run, self, below)...)
 		}
 	}
 	return table(rows)
 }
 
-// analysisRunRow shows a run with its measurements counted by outcome
-// (only the outcomes it has), as Argo's plugin does.
-func (p Printer) analysisRunRow(run AnalysisRun, prefix string) []string {
+// replicaSetRows are a ReplicaSet's row (prefixed with self) and its pods'
+// (prefixed with sub).
+func (p Printer) replicaSetRows(rs ReplicaSet, self, sub string) [][]string {
+	rows := [][]string{p.replicaSetRow(rs, self)}
+	for k, pod := range rs.Pods {
+		podPrefix, _ := branch(k == len(rs.Pods)-1, sub)
+		info := "ready:" + pod.Ready
+		if pod.Restarts > 0 {
+			info += fmt.Sprintf(",restarts:%d", pod.Restarts)
+		}
+		rows = append(rows, []string{podPrefix + IconPod + " " + pod.Name, "Pod", p.colour(pod.Icon, pod.Icon) + " " + pod.Status, p.age(pod.Created), info})
+	}
+	return rows
+}
+
+// analysisRunRows are a run's row (prefixed with self), showing its
+// measurements counted by outcome (only the outcomes it has), as Argo's
+// plugin does, and the Jobs of its measurements (prefixed with sub). Runs
+// of a Rollout and of an Experiment are drawn alike.
+func (p Printer) analysisRunRows(run AnalysisRun, self, sub string) [][]string {
 	var info []string
 	for _, c := range []struct {
 		icon string
@@ -154,7 +174,12 @@ func (p Printer) analysisRunRow(run AnalysisRun, prefix string) []string {
 			info = append(info, fmt.Sprintf("%s %d", p.colour(c.icon, c.icon), c.n))
 		}
 	}
-	return []string{prefix + IconAnalysis + " " + p.colour(run.Icon, run.Name), "AnalysisRun", p.colour(run.Icon, run.Icon) + " " + run.Status, p.age(run.Created), strings.Join(info, ",")}
+	rows := [][]string{{self + IconAnalysis + " " + p.colour(run.Icon, run.Name), "AnalysisRun", p.colour(run.Icon, run.Icon) + " " + run.Status, p.age(run.Created), strings.Join(info, ",")}}
+	for k, job := range run.Jobs {
+		jobPrefix, _ := branch(k == len(run.Jobs)-1, sub)
+		rows = append(rows, []string{jobPrefix + IconJob + " " + p.colour(job.Icon, job.Name), "Job", p.colour(job.Icon, job.Icon) + " " + job.Status, p.age(job.Created), ""})
+	}
+	return rows
 }
 
 func (p Printer) replicaSetRow(rs ReplicaSet, prefix string) []string {
@@ -193,8 +218,9 @@ func (p Printer) colour(key, s string) string {
 	return fmt.Sprintf("\x1b[%dm%s\x1b[0m", c, s)
 }
 
-// revisionsOf lists the revisions of the ReplicaSets and runs, newest first.
-func revisionsOf(rss []ReplicaSet, runs []AnalysisRun) []int {
+// revisionsOf lists the revisions of the Rollout's ReplicaSets,
+// Experiments and runs, newest first.
+func revisionsOf(r *Rollout) []int {
 	var out []int
 	seen := map[int]bool{}
 	add := func(rev int) {
@@ -203,10 +229,13 @@ func revisionsOf(rss []ReplicaSet, runs []AnalysisRun) []int {
 			out = append(out, rev)
 		}
 	}
-	for _, rs := range rss {
+	for _, rs := range r.ReplicaSets {
 		add(rs.Revision)
 	}
-	for _, run := range runs {
+	for _, e := range r.Experiments {
+		add(e.Revision)
+	}
+	for _, run := range r.AnalysisRuns {
 		add(run.Revision)
 	}
 	sort.Sort(sort.Reverse(sort.IntSlice(out)))
