@@ -83,7 +83,13 @@ func (r *Reconciler) validate(ctx context.Context, s *scope) (ctrl.Result, error
 func (r *Reconciler) gather(ctx context.Context, s *scope) (ctrl.Result, error) {
 	for _, name := range referencedServices(s.ro) {
 		svc := &corev1.Service{}
-		err := r.Client.Get(ctx, types.NamespacedName{Namespace: s.ro.Namespace, Name: name}, svc)
+		key := types.NamespacedName{Namespace: s.ro.Namespace, Name: name}
+		err := r.Client.Get(ctx, key, svc)
+		if apierrors.IsNotFound(err) && r.APIReader != nil {
+			// A Service created just before its Rollout may not be in the
+			// cache yet: only the API server may call it missing.
+			err = r.APIReader.Get(ctx, key, svc)
+		}
 		if apierrors.IsNotFound(err) {
 			s.invalid = fmt.Sprintf("%s: Not found: Service %q", serviceField(s.ro, name), name)
 			s.stop = true

@@ -5,7 +5,8 @@
 // the judgement of one object: what kube-apiserver (crdvalidation) and
 // internal/validation each say about it, and whether they are consistent.
 // api/v1alpha1 runs it in process; api/v1alpha1/crdtest against a real
-// kube-apiserver.
+// kube-apiserver; internal/rollout applies the mutations to a real
+// kube-apiserver with the Rollout reconciler running.
 package rolloutcorpus
 
 import (
