@@ -1,7 +1,8 @@
 // Command image-updater runs only the Switchyard image updater: the
 // controller of images.switchyard.dev ImageUpdaters, which polls registries
 // and writes new image digests or tags to git, an Argo CD Application or a
-// workload. The switchyard manager can run the same reconciler by a flag.
+// workload. It runs apart from the Rollout controller, under its own
+// ServiceAccount and ClusterRole (config/rbac/image_updater_role.yaml).
 package main
 
 import (
