@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -72,7 +73,7 @@ func step(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "==> "+format+"\n", args...)
 }
 
-func (s *sandbox) up(ctx context.Context) error {
+func (s *sandbox) up(ctx context.Context) (err error) {
 	began := time.Now()
 	if err := preflight(); err != nil {
 		return err
@@ -80,6 +81,18 @@ func (s *sandbox) up(ctx context.Context) error {
 	if err := s.down(); err != nil {
 		return err
 	}
+	defer func() {
+		// A sandbox that did not come up leaves nothing running behind
+		// it; its own logs stay in its directory (SANDBOX_KEEP=1 keeps
+		// everything running, to look at it).
+		if err == nil || os.Getenv("SANDBOX_KEEP") != "" {
+			return
+		}
+		step("stopping what was started (logs stay in %s; SANDBOX_KEEP=1 keeps it running)", s.dir)
+		if downErr := s.stop(); downErr != nil {
+			err = errors.Join(err, fmt.Errorf("stop the sandbox: %w", downErr))
+		}
+	}()
 	for _, addr := range []string{registryAddr, prometheusAddr, exporterAddr} {
 		if !portFree(addr) {
 			return fmt.Errorf("%s is taken by another process (SANDBOX_REGISTRY, SANDBOX_PROMETHEUS and SANDBOX_EXPORTER choose other addresses)", addr)
@@ -239,6 +252,15 @@ func updaterScheme() *runtime.Scheme {
 // down stops the controller and the registry by PID, then the cluster, and
 // removes the state. It is safe to run when nothing is running.
 func (s *sandbox) down() error {
+	if err := s.stop(); err != nil {
+		return err
+	}
+	return os.RemoveAll(s.dir)
+}
+
+// stop stops every process the sandbox started and the local cluster, and
+// leaves the sandbox's directory (its logs) in place.
+func (s *sandbox) stop() error {
 	if data, err := os.ReadFile(s.path("state.json")); err == nil {
 		var st state
 		if err := json.Unmarshal(data, &st); err == nil {
@@ -247,10 +269,7 @@ func (s *sandbox) down() error {
 			}
 		}
 	}
-	if err := cluster.Down(s.path("cluster")); err != nil {
-		return err
-	}
-	return os.RemoveAll(s.dir)
+	return cluster.Down(s.path("cluster"))
 }
 
 func (s *sandbox) save(st *state) error {
@@ -292,6 +311,7 @@ http:
 		return err == nil, nil
 	}
 	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 20*time.Second, true, answering); err != nil {
+		cluster.StopProcess(pid, "docker-registry")
 		return 0, fmt.Errorf("registry not answering on %s: %w (log in %s)", registryAddr, err, s.path("docker-registry.log"))
 	}
 	return pid, nil
