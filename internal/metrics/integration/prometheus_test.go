@@ -172,6 +172,35 @@ func TestDashboardQueries(t *testing.T) {
 			HaveKeyWithValue("200", BeNumerically(">=", 1)))
 	})
 
+	t.Run("canary paused at 30%", func(t *testing.T) {
+		t.Parallel()
+		g := NewWithT(t)
+		ns := namespace(t, g, "metrics-canary")
+		name := applySeed(t, g, ns, "canary-rollout.yaml")
+		sel := fmt.Sprintf(`namespace=%q,name=%q`, ns, name)
+		prom.eventually(g, fmt.Sprintf(`sum(rollout_info{namespace=%q,strategy="canary",traffic_router=""}) by (phase)`, ns), "phase",
+			Equal(map[string]float64{"Completed": 1}))
+		prom.eventually(g, fmt.Sprintf(`rollout_info_replicas_available{%s}`, sel), "", Equal(map[string]float64{"": 10}))
+
+		setImage(g, ns, name, "backend:v2")
+		prom.eventually(g, fmt.Sprintf(`sum(rollout_info{namespace=%q}) by (phase)`, ns), "phase",
+			Equal(map[string]float64{"Paused": 1}))
+		// 30% of 10 replicas run the new template.
+		prom.eventually(g, fmt.Sprintf(`rollout_info_replicas_updated{%s}`, sel), "", Equal(map[string]float64{"": 3}))
+		prom.eventually(g, fmt.Sprintf(`rollout_info_replicas_desired{%s}`, sel), "", Equal(map[string]float64{"": 10}))
+
+		ro := &v1alpha1.Rollout{}
+		g.Expect(k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, ro)).To(Succeed())
+		patches := promote.Plan(ro, false)
+		g.Expect(k8sClient.Status().Patch(context.Background(), ro, client.RawPatch(types.MergePatchType, patches.Status))).To(Succeed())
+		prom.eventually(g, fmt.Sprintf(`sum(rollout_info{namespace=%q}) by (phase)`, ns), "phase",
+			Equal(map[string]float64{"Completed": 1}))
+		prom.eventually(g, fmt.Sprintf(`rollout_info_replicas_updated{%s}`, sel), "", Equal(map[string]float64{"": 10}))
+		// The seed's canary names no stable Service: there is no switch
+		// to time.
+		prom.eventually(g, fmt.Sprintf(`switchyard_promote_to_service_switch_seconds_count{%s}`, sel), "", BeEmpty())
+	})
+
 	t.Run("reconcile errors", func(t *testing.T) {
 		t.Parallel()
 		g := NewWithT(t)
