@@ -34,6 +34,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/analysis/provider"
+	"github.com/switchyard-dev/switchyard/internal/metrics"
 )
 
 // DefaultThreads is how many AnalysisRuns are reconciled at once, as the
@@ -52,6 +53,8 @@ type Reconciler struct {
 	Providers map[string]provider.Provider
 	// MaxConcurrentReconciles is the number of runs reconciled at once.
 	MaxConcurrentReconciles int
+	// Metrics times each pass and counts its errors (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // +kubebuilder:rbac:groups=argoproj.io,resources=analysisruns,verbs=get;list;watch;update;patch;delete
@@ -148,7 +151,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.AnalysisRun{}).
 		Owns(&batchv1.Job{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
-		Complete(r)
+		Complete(r.Metrics.Observe(metrics.AnalysisRun, r))
 }
 
 // expire deletes a completed run whose TTL has passed, and otherwise

@@ -36,6 +36,7 @@ import (
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/analysis"
 	"github.com/switchyard-dev/switchyard/internal/instanceid"
+	"github.com/switchyard-dev/switchyard/internal/metrics"
 )
 
 // Event reasons, with the reference's names (notification triggers and
@@ -62,6 +63,8 @@ type Reconciler struct {
 	Clock     clock.PassiveClock
 	// MaxConcurrentReconciles is the number of Experiments reconciled at once.
 	MaxConcurrentReconciles int
+	// Metrics times each pass and counts its errors (nil: none).
+	Metrics *metrics.Metrics
 
 	// ownWrites maps an Experiment to the resourceVersion its last status
 	// write by this controller replaced. While the cache still shows that
@@ -180,7 +183,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Service{}).
 		Owns(&v1alpha1.AnalysisRun{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
-		Complete(r)
+		Complete(r.Metrics.Observe(metrics.Experiment, r))
 }
 
 // validate checks the spec and, until the runs start, that every analysis

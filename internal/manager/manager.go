@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
@@ -33,6 +34,7 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/analysis/providers/web"
 	"github.com/switchyard-dev/switchyard/internal/experiment"
 	"github.com/switchyard-dev/switchyard/internal/instanceid"
+	"github.com/switchyard-dev/switchyard/internal/metrics"
 	"github.com/switchyard-dev/switchyard/internal/rollout"
 )
 
@@ -91,6 +93,11 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every request the controller sends is counted
+	// (controller_clientset_k8s_request_total).
+	requests := metrics.NewRequestCounter()
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(requests.WrapTransport)
 	// Only ReplicaSets carrying a pod-template hash are a Rollout's (ours
 	// or Argo Rollouts'); caching every Deployment's ReplicaSets would cost
 	// memory for nothing.
@@ -176,10 +183,26 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
+	m := metrics.New(metrics.Options{
+		Reader:           mgr.GetClient(),
+		Requests:         requests,
+		AnalysisRuns:     analysisServed,
+		Experiments:      experimentServed,
+		ClusterTemplates: opts.Namespace == "",
+		Log:              mgr.GetLogger().WithName("metrics"),
+	})
+	if opts.MetricsAddr != "0" {
+		// Registered while the manager runs, on the registry its /metrics
+		// serves.
+		if err := mgr.Add(m.Runnable(ctrlmetrics.Registry)); err != nil {
+			return nil, err
+		}
+	}
+	recorder := m.CountEvents(mgr.GetEventRecorder("switchyard"))
 	r := &rollout.Reconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
-		Recorder:                mgr.GetEventRecorder("switchyard"),
+		Recorder:                recorder,
 		Clock:                   clk,
 		MaxConcurrentReconciles: opts.RolloutThreads,
 		AnalysisServed:          analysisServed,
@@ -187,6 +210,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		// Serving one namespace, the controller may not read cluster-scoped
 		// templates (namespace-install.yaml grants no such access).
 		ClusterTemplates: opts.Namespace == "",
+		Metrics:          m,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up rollout controller: %w", err)
@@ -194,7 +218,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	ar := &analysis.Reconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("switchyard"),
+		Recorder:  recorder,
 		Clock:     clk,
 		Providers: map[string]provider.Provider{
 			provider.Prometheus: prometheus.New(os.Getenv(prometheus.AddressEnv)),
@@ -202,6 +226,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 			provider.Job:        job.New(mgr.GetClient(), mgr.GetAPIReader()),
 		},
 		MaxConcurrentReconciles: opts.AnalysisThreads,
+		Metrics:                 m,
 	}
 	if ar.MaxConcurrentReconciles == 0 {
 		ar.MaxConcurrentReconciles = analysis.DefaultThreads
@@ -216,9 +241,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	er := &experiment.Reconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
-		Recorder:                mgr.GetEventRecorder("switchyard"),
+		Recorder:                recorder,
 		Clock:                   clk,
 		MaxConcurrentReconciles: opts.ExperimentThreads,
+		Metrics:                 m,
 	}
 	if er.MaxConcurrentReconciles == 0 {
 		er.MaxConcurrentReconciles = experiment.DefaultThreads

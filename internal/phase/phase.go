@@ -58,16 +58,28 @@ func Compute(ro *v1alpha1.Rollout) (v1alpha1.RolloutPhase, string) {
 	return p, msg
 }
 
+// DegradedBy returns why ro is Degraded: the reason of the first condition
+// that makes it so (InvalidSpec, RolloutAborted or
+// ProgressDeadlineExceeded) and that condition's message; "" when nothing
+// degrades it. Compute and the controller's metrics both read it, so the
+// phase a metric reports is the one written to status.
+func DegradedBy(ro *v1alpha1.Rollout) (reason, message string) {
+	for _, c := range ro.Status.Conditions {
+		if c.Type == v1alpha1.RolloutInvalidSpec {
+			return v1alpha1.InvalidSpecReason, c.Message
+		}
+		if c.Reason == v1alpha1.RolloutAbortedReason || c.Reason == v1alpha1.TimedOutReason {
+			return c.Reason, c.Message
+		}
+	}
+	return "", ""
+}
+
 // compute applies the reference's rules; the first that matches wins.
 func compute(ro *v1alpha1.Rollout) (v1alpha1.RolloutPhase, string) {
 	st := &ro.Status
-	for _, c := range st.Conditions {
-		if c.Type == v1alpha1.RolloutInvalidSpec {
-			return v1alpha1.RolloutPhaseDegraded, fmt.Sprintf("%s: %s", v1alpha1.InvalidSpecReason, c.Message)
-		}
-		if c.Reason == v1alpha1.RolloutAbortedReason || c.Reason == v1alpha1.TimedOutReason {
-			return v1alpha1.RolloutPhaseDegraded, fmt.Sprintf("%s: %s", c.Reason, c.Message)
-		}
+	if reason, msg := DegradedBy(ro); reason != "" {
+		return v1alpha1.RolloutPhaseDegraded, fmt.Sprintf("%s: %s", reason, msg)
 	}
 	if ro.Spec.Paused {
 		return v1alpha1.RolloutPhasePaused, MsgManuallyPaused

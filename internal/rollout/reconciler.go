@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/metrics"
 )
 
 // Reconciler drives Rollouts. All progress lives in the API objects
@@ -71,6 +72,12 @@ type Reconciler struct {
 	// ExperimentServed: the API server serves the Experiment CRD (and the
 	// analysis ones), so canary steps may run Experiments.
 	ExperimentServed bool
+
+	// Metrics times each pass and records promote-to-switch times (nil:
+	// none); promotes holds the promotes not yet switched
+	// (promotemetric.go).
+	Metrics  *metrics.Metrics
+	promotes sync.Map
 }
 
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;update;patch
@@ -107,6 +114,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	ctx = ctrl.LoggerInto(ctx, log)
 
 	s := newScope(ro, r.Clock.Now())
+	r.notePromote(s)
 	defer func() {
 		if err := r.writeStatus(ctx, s); err != nil {
 			if apierrors.IsConflict(err) {
@@ -202,7 +210,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		b = b.Owns(&v1alpha1.Experiment{})
 	}
-	c, err := b.Build(r)
+	c, err := b.Build(r.Metrics.Observe(metrics.Rollout, r))
 	if err != nil {
 		return err
 	}

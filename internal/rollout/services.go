@@ -52,6 +52,7 @@ func (r *Reconciler) pointService(ctx context.Context, s *scope, svc *corev1.Ser
 		return nil
 	}
 	ctrl.LoggerFrom(ctx).Info("switched service", "service", klog.KObj(svc), "from", from, "to", podHash)
+	r.observeSwitch(s, svc, podHash)
 	r.Recorder.Eventf(s.ro, svc, corev1.EventTypeNormal, EventSwitchService, "Switch",
 		"Switched selector for service '%s' from '%s' to '%s'", svc.Name, from, podHash)
 	return nil

@@ -1,0 +1,206 @@
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+)
+
+// Kind names which reconciler a ReconcileObserver measures.
+type Kind int
+
+// The kinds with reconcile metrics.
+const (
+	Rollout Kind = iota
+	AnalysisRun
+	Experiment
+)
+
+// Observe wraps a reconciler so that each pass is timed into the kind's
+// reconcile histogram and each error counted in its reconcile_error
+// counter. When the object is gone (the pass found nothing, or deleted
+// it), its series are removed, as the reference does on deletion. A nil m
+// returns inner unchanged.
+func (m *Metrics) Observe(kind Kind, inner reconcile.Reconciler) reconcile.Reconciler {
+	if m == nil {
+		return inner
+	}
+	var (
+		hist    *prometheus.HistogramVec
+		errs    *prometheus.CounterVec
+		newObj  func() client.Object
+		perName []interface{ DeletePartialMatch(prometheus.Labels) int }
+	)
+	switch kind {
+	case Rollout:
+		hist, errs, newObj = m.rolloutReconcile, m.rolloutReconcileError, func() client.Object { return &v1alpha1.Rollout{} }
+		perName = []interface{ DeletePartialMatch(prometheus.Labels) int }{m.rolloutEvents, m.promoteToSwitch}
+	case AnalysisRun:
+		hist, errs, newObj = m.analysisRunReconcile, m.analysisRunReconcileError, func() client.Object { return &v1alpha1.AnalysisRun{} }
+	case Experiment:
+		hist, errs, newObj = m.experimentReconcile, m.experimentReconcileError, func() client.Object { return &v1alpha1.Experiment{} }
+	}
+	return reconcile.Func(func(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+		start := time.Now()
+		res, err := inner.Reconcile(ctx, req)
+		ns, name := req.Namespace, req.Name
+		if m.opts.Reader != nil {
+			if getErr := m.opts.Reader.Get(ctx, req.NamespacedName, newObj()); apierrors.IsNotFound(getErr) {
+				hist.DeleteLabelValues(ns, name)
+				errs.DeleteLabelValues(ns, name)
+				for _, v := range perName {
+					v.DeletePartialMatch(prometheus.Labels{"namespace": ns, "name": name})
+				}
+				return res, err
+			}
+		}
+		hist.WithLabelValues(ns, name).Observe(time.Since(start).Seconds())
+		if err != nil {
+			errs.WithLabelValues(ns, name).Inc()
+		}
+		return res, err
+	})
+}
+
+// ObservePromoteToSwitch records, for a Rollout, the seconds from the pass
+// that saw a person's promote to the write that switched its active or
+// stable Service.
+func (m *Metrics) ObservePromoteToSwitch(ro *v1alpha1.Rollout, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.promoteToSwitch.WithLabelValues(ro.Namespace, ro.Name, Strategy(ro)).Observe(d.Seconds())
+}
+
+// CountEvents wraps an event recorder so that each event about a Rollout
+// increments rollout_events_total{namespace,name,type,reason}. Events about
+// other kinds pass through uncounted. A nil m returns rec unchanged.
+func (m *Metrics) CountEvents(rec events.EventRecorder) events.EventRecorder {
+	if m == nil {
+		return rec
+	}
+	return eventCounter{rec: rec, counter: m.rolloutEvents}
+}
+
+type eventCounter struct {
+	rec     events.EventRecorder
+	counter *prometheus.CounterVec
+}
+
+func (e eventCounter) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any) {
+	if ro, ok := regarding.(*v1alpha1.Rollout); ok {
+		e.counter.WithLabelValues(ro.Namespace, ro.Name, eventtype, reason).Inc()
+	}
+	e.rec.Eventf(regarding, related, eventtype, reason, action, note, args...)
+}
+
+// RequestCounter counts each request the controller sends to the API
+// server in controller_clientset_k8s_request_total. It is built before the
+// manager (whose clients take its transport) and handed to New.
+type RequestCounter struct {
+	counter *prometheus.CounterVec
+}
+
+// NewRequestCounter builds an unregistered counter.
+func NewRequestCounter() *RequestCounter {
+	return &RequestCounter{counter: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: K8sRequestTotal,
+		Help: "Requests the controller sent to the Kubernetes API server, by object, verb and response code.",
+	}, []string{"kind", "namespace", "name", "verb", "status_code"})}
+}
+
+// WrapTransport is a rest.Config's WrapTransport.
+func (c *RequestCounter) WrapTransport(rt http.RoundTripper) http.RoundTripper {
+	return countingTransport{rt: rt, counter: c.counter}
+}
+
+type countingTransport struct {
+	rt      http.RoundTripper
+	counter *prometheus.CounterVec
+}
+
+func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.rt.RoundTrip(req)
+	code := "Unknown"
+	if err == nil {
+		code = strconv.Itoa(resp.StatusCode)
+	}
+	ri := ParseRequest(req.Method, req.URL.Path, req.URL.Query().Get("watch") == "true")
+	c.counter.WithLabelValues(ri.Kind, ri.Namespace, ri.Name, ri.Verb, code).Inc()
+	return resp, err
+}
+
+// RequestInfo is what the request counter's labels say of one request.
+type RequestInfo struct {
+	Kind, Namespace, Name, Verb string
+}
+
+// NotApplicable is the name label of a request that names no object.
+const NotApplicable = "N/A"
+
+// ParseRequest reads the resource, namespace, name and verb of an API
+// request from its method and path: kind is the resource as the path spells
+// it (e.g. "rollouts", "replicasets"), a subresource appended after a slash
+// ("rollouts/status"); a request that names no object (list, watch,
+// create, delete collection) has name N/A; a path or method it cannot read
+// is Unknown in every label.
+func ParseRequest(method, path string, watch bool) RequestInfo {
+	unknown := RequestInfo{Kind: "Unknown", Namespace: "Unknown", Name: "Unknown", Verb: "Unknown"}
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case len(parts) >= 2 && parts[0] == "api":
+		parts = parts[2:] // api/v1
+	case len(parts) >= 3 && parts[0] == "apis":
+		parts = parts[3:] // apis/group/version
+	default:
+		return unknown
+	}
+	ri := RequestInfo{Name: NotApplicable}
+	if len(parts) >= 3 && parts[0] == "namespaces" {
+		ri.Namespace, parts = parts[1], parts[2:]
+	}
+	if len(parts) == 0 || parts[0] == "" {
+		return unknown
+	}
+	ri.Kind = parts[0]
+	if len(parts) >= 2 {
+		ri.Name = parts[1]
+	}
+	if len(parts) >= 3 {
+		ri.Kind += "/" + parts[2]
+	}
+	named := ri.Name != NotApplicable
+	switch {
+	case method == http.MethodGet && watch:
+		ri.Verb = "Watch"
+	case method == http.MethodGet && named:
+		ri.Verb = "Get"
+	case method == http.MethodGet:
+		ri.Verb = "List"
+	case method == http.MethodPost:
+		ri.Verb = "Create"
+	case method == http.MethodPut:
+		ri.Verb = "Update"
+	case method == http.MethodPatch:
+		ri.Verb = "Patch"
+	case method == http.MethodDelete && named:
+		ri.Verb = "Delete"
+	case method == http.MethodDelete:
+		ri.Verb = "DeleteCollection"
+	default:
+		return unknown
+	}
+	return ri
+}
