@@ -17,6 +17,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
+// The controller reads its notification configuration by name, in its own
+// namespace only (the namespace is the install's; kustomize sets it).
+// +kubebuilder:rbac:groups="",namespace=switchyard-system,resources=configmaps,verbs=get,resourceNames=argo-rollouts-notification-configmap
+// +kubebuilder:rbac:groups="",namespace=switchyard-system,resources=secrets,verbs=get,resourceNames=argo-rollouts-notification-secret
+
 // The reference's configuration objects.
 const (
 	ConfigMapName = "argo-rollouts-notification-configmap"
