@@ -220,3 +220,26 @@ func TestParseConfig(t *testing.T) {
 		}
 	})
 }
+
+func TestHasSubscriptions(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		annotations map[string]string
+		trigger     string
+		want        bool
+	}{
+		{"subscribed to the trigger", map[string]string{"notifications.argoproj.io/subscribe.on-rollout-paused.hook": ""}, "on-rollout-paused", true},
+		{"subscribed to another trigger", map[string]string{"notifications.argoproj.io/subscribe.on-rollout-paused.hook": ""}, "on-rollout-completed", false},
+		{"a trigger whose name extends the subscribed one", map[string]string{"notifications.argoproj.io/subscribe.on-rollout-paused-long.hook": ""}, "on-rollout-paused", false},
+		{"a service's default triggers", map[string]string{"notifications.argoproj.io/subscribe.hook": "ops"}, "on-scaling-replica-set", true},
+		{"the subscriptions annotation", map[string]string{"notifications.argoproj.io/subscriptions": "- trigger: [on-rollout-paused]"}, "on-rollout-completed", true},
+		{"any trigger", map[string]string{"notifications.argoproj.io/subscribe.on-rollout-paused.hook": ""}, "", true},
+		{"nothing", map[string]string{"rollout.argoproj.io/revision": "2"}, "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hasSubscriptions(tt.annotations, tt.trigger); got != tt.want {
+				t.Errorf("hasSubscriptions = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

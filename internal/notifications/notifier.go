@@ -145,7 +145,7 @@ func (n *Notifier) NeedLeaderElection() bool { return true }
 // (the last counted in notification_send_error).
 func (n *Notifier) Enqueue(regarding runtime.Object, eventType, reason, note string) {
 	ro, ok := regarding.(*v1alpha1.Rollout)
-	if !ok || reason == "" || !n.mayNotify(ro) {
+	if !ok || reason == "" || !n.mayNotify(ro, Trigger(reason)) {
 		return
 	}
 	it := &item{ro: ro.DeepCopy(), eventType: eventType, reason: reason, note: note}
@@ -165,15 +165,36 @@ func (n *Notifier) offer(it *item) bool {
 	}
 }
 
-// mayNotify: the Rollout subscribes to something, or some configuration
-// has global subscriptions (matched against its labels when sent).
-func (n *Notifier) mayNotify(ro *v1alpha1.Rollout) bool {
-	for k := range ro.Annotations {
-		if strings.HasPrefix(k, "notifications.argoproj.io/subscribe") {
+// mayNotify: the Rollout may subscribe to the trigger, or some
+// configuration has global subscriptions (matched against its labels when
+// sent). An abort is always considered: it restarts the announcements of
+// its revision (State.Record).
+func (n *Notifier) mayNotify(ro *v1alpha1.Rollout, trigger string) bool {
+	if trigger == triggerAborted {
+		return hasSubscriptions(ro.Annotations, "") || n.configs.hasGlobalSubscriptions()
+	}
+	return hasSubscriptions(ro.Annotations, trigger) || n.configs.hasGlobalSubscriptions()
+}
+
+// hasSubscriptions reports whether annotations may subscribe to trigger
+// (any trigger when ""): subscribe.<trigger>.<service>, a subscription to
+// a service's default triggers (subscribe.<service>), or the YAML
+// subscriptions annotation.
+func hasSubscriptions(annotations map[string]string, trigger string) bool {
+	const prefix = "notifications.argoproj.io/subscribe."
+	for k := range annotations {
+		if k == "notifications.argoproj.io/subscriptions" {
+			return true
+		}
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		if trigger == "" || !strings.Contains(rest, ".") || strings.HasPrefix(rest, trigger+".") {
 			return true
 		}
 	}
-	return n.configs.hasGlobalSubscriptions()
+	return false
 }
 
 // Start sends queued notifications until ctx ends, then keeps sending what
@@ -272,24 +293,12 @@ type delivery struct {
 // send sends an item's notifications. failed reports that some delivery
 // failed and the item should be tried again.
 func (n *Notifier) send(ctx context.Context, log logr.Logger, it *item) (failed bool, _ error) {
-	live := &v1alpha1.Rollout{}
-	if err := n.opts.Reader.Get(ctx, client.ObjectKeyFromObject(it.ro), live); err != nil {
-		if apierrors.IsNotFound(err) {
-			return false, nil
-		}
-		n.countError(it)
-		return true, fmt.Errorf("read rollout %s: %w", klog.KObj(it.ro), err)
-	}
-	if live.UID != it.ro.UID {
-		return false, nil // deleted and created again: not the Rollout of the event
-	}
 	trigger := Trigger(it.reason)
 	revision := it.ro.Annotations[v1alpha1.RevisionAnnotation]
 	step := ""
 	if it.ro.Status.CurrentStepIndex != nil {
 		step = strconv.Itoa(int(*it.ro.Status.CurrentStepIndex))
 	}
-	state := ParseState(live.Annotations[NotifiedAnnotation])
 	marker := NewKey(revision, step, trigger, it.note, "", "")
 
 	var deliveries []delivery
@@ -301,6 +310,23 @@ func (n *Notifier) send(ctx context.Context, log logr.Logger, it *item) (failed 
 		}
 		deliveries = append(deliveries, ds...)
 	}
+	if len(deliveries) == 0 && trigger != triggerAborted {
+		return false, sendErr
+	}
+	// What was sent is read from the live Rollout: the event's copy may
+	// predate the last record.
+	live := &v1alpha1.Rollout{}
+	if err := n.opts.Reader.Get(ctx, client.ObjectKeyFromObject(it.ro), live); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		n.countError(it)
+		return true, errors.Join(sendErr, fmt.Errorf("read rollout %s: %w", klog.KObj(it.ro), err))
+	}
+	if live.UID != it.ro.UID {
+		return false, nil // deleted and created again: not the Rollout of the event
+	}
+	state := ParseState(live.Annotations[NotifiedAnnotation])
 	var obj map[string]any
 	var sent []Key
 	for _, d := range deliveries {
