@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -16,6 +17,7 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/experiment"
 	"github.com/switchyard-dev/switchyard/internal/instanceid"
 	"github.com/switchyard-dev/switchyard/internal/manager"
+	"github.com/switchyard-dev/switchyard/internal/notifications"
 )
 
 func main() {
@@ -37,6 +39,10 @@ func main() {
 	flag.IntVar(&opts.ExperimentThreads, "experiment-threads", experiment.DefaultThreads, "Experiments reconciled in parallel")
 	flag.StringVar(&opts.InstanceID, "instance-id", "", "serve only Rollouts labelled "+v1alpha1.InstanceIDLabelKey+"=<this value> (default: only Rollouts without that label); also suffixes the leader-election Lease")
 	flag.StringVar(&opts.PprofAddr, "pprof-address", "", "serve net/http/pprof on this address (off when empty)")
+	flag.StringVar(&opts.Notifications.Namespace, "notifications-namespace", controllerNamespace(),
+		"namespace of the notification ConfigMap "+notifications.ConfigMapName+" and Secret "+notifications.SecretName+" (\"\" turns notifications off; default: the pod's namespace)")
+	flag.BoolVar(&opts.Notifications.SelfService, "self-service-notification-enabled", false,
+		"also read the notification ConfigMap and Secret from each Rollout's namespace")
 	flag.Float64Var(&qps, "qps", 50, "queries per second to the API server")
 	flag.IntVar(&burst, "burst", 100, "burst of queries to the API server")
 	zapOpts := zap.Options{}
@@ -61,9 +67,22 @@ func main() {
 		log.Error(err, "set up manager")
 		os.Exit(1)
 	}
-	log.Info("starting", "namespace", opts.Namespace, "instanceID", opts.InstanceID, "leaderElect", opts.LeaderElect)
+	log.Info("starting", "namespace", opts.Namespace, "instanceID", opts.InstanceID, "leaderElect", opts.LeaderElect, "notificationsNamespace", opts.Notifications.Namespace)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// controllerNamespace is the namespace the controller runs in: the
+// POD_NAMESPACE variable, the pod's service account namespace, or the
+// reference's argo-rollouts outside a cluster.
+func controllerNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b))
+	}
+	return "argo-rollouts"
 }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -35,6 +36,7 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/experiment"
 	"github.com/switchyard-dev/switchyard/internal/instanceid"
 	"github.com/switchyard-dev/switchyard/internal/metrics"
+	"github.com/switchyard-dev/switchyard/internal/notifications"
 	"github.com/switchyard-dev/switchyard/internal/rollout"
 )
 
@@ -69,6 +71,10 @@ type Options struct {
 	// (tests); controller-runtime otherwise refuses a second controller
 	// with the same name.
 	SkipControllerNameValidation bool
+	// Notifications configures the notifier; its Namespace (the one holding
+	// argo-rollouts-notification-configmap and -secret) turns it on, and
+	// the manager fills in its clients, recorder, metrics and logger.
+	Notifications notifications.Options
 }
 
 // LeaseName is the leader-election Lease's name without an instance ID.
@@ -198,7 +204,12 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 			return nil, err
 		}
 	}
-	recorder := m.CountEvents(mgr.GetEventRecorder("switchyard"))
+	// Events are counted (rollout_events_total), then announced
+	// (notifications).
+	recorder, err := notifier(mgr, m.CountEvents(mgr.GetEventRecorder("switchyard")), opts.Notifications)
+	if err != nil {
+		return nil, err
+	}
 	r := &rollout.Reconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
@@ -263,6 +274,26 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// notifier returns the event recorder of the reconcilers that record events
+// on Rollouts: with notifications on, one that also queues each event's
+// notification for a Notifier the manager runs.
+func notifier(mgr ctrl.Manager, base events.EventRecorder, opts notifications.Options) (events.EventRecorder, error) {
+	if opts.Namespace == "" {
+		return base, nil
+	}
+	m, err := notifications.NewMetrics(ctrlmetrics.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("register notification metrics: %w", err)
+	}
+	opts.Reader, opts.Client, opts.Recorder, opts.Metrics = mgr.GetAPIReader(), mgr.GetClient(), base, m
+	opts.Log = mgr.GetLogger().WithName("notifications")
+	n := notifications.New(opts)
+	if err := mgr.Add(n); err != nil {
+		return nil, fmt.Errorf("add notifier: %w", err)
+	}
+	return notifications.Recorder{EventRecorder: base, Notifier: n}, nil
 }
 
 func ptrDuration(d time.Duration) *time.Duration { return &d }

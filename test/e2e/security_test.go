@@ -21,8 +21,10 @@ import (
 // install's own (own) or any other one.
 type access struct {
 	group, resource string
-	verbs           []string
-	own             bool
+	// name, when set, is the one object of the resource the request names.
+	name  string
+	verbs []string
+	own   bool
 }
 
 func (a access) String() string {
@@ -33,6 +35,9 @@ func (a access) String() string {
 	resource := a.resource
 	if a.group != "" {
 		resource += "." + a.group
+	}
+	if a.name != "" {
+		resource += " " + a.name
 	}
 	return fmt.Sprintf("%s %s in %s", strings.Join(a.verbs, ","), resource, where)
 }
@@ -80,6 +85,10 @@ var (
 			// terminates and prunes them.
 			{group: "argoproj.io", resource: "experiments", verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 			{resource: "secrets", verbs: []string{"get"}},
+			// Notifications: the ConfigMap and Secret of the reference's
+			// names, in its own namespace, by name only.
+			{resource: "configmaps", name: "argo-rollouts-notification-configmap", verbs: []string{"get"}, own: true},
+			{resource: "secrets", name: "argo-rollouts-notification-secret", verbs: []string{"get"}, own: true},
 			// Traffic routers: the objects a Rollout names.
 			{group: "networking.k8s.io", resource: "ingresses", verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 			{group: "gateway.networking.k8s.io", resource: "httproutes", verbs: []string{"get", "list", "watch", "update", "patch"}},
@@ -95,6 +104,9 @@ var (
 			{resource: "secrets", verbs: []string{"list", "watch", "create", "update", "patch", "delete"}},
 			{resource: "secrets", verbs: []string{"list", "watch", "create", "update", "patch", "delete"}, own: true},
 			{resource: "configmaps", verbs: allVerbs},
+			{resource: "configmaps", verbs: allVerbs, own: true},
+			{resource: "configmaps", name: "argo-rollouts-notification-configmap", verbs: []string{"get"}},
+			{resource: "configmaps", name: "argo-rollouts-notification-configmap", verbs: []string{"list", "watch", "create", "update", "patch", "delete"}, own: true},
 			{resource: "pods", verbs: []string{"get", "create", "update", "delete", "deletecollection"}},
 			{resource: "pods/exec", verbs: []string{"create", "get"}},
 			{resource: "serviceaccounts/token", verbs: []string{"create"}},
@@ -228,7 +240,7 @@ func (e *testEnv) review(saNamespace, serviceAccount, namespace string, a access
 			User:   "system:serviceaccount:" + saNamespace + ":" + serviceAccount,
 			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + saNamespace, "system:authenticated"},
 			ResourceAttributes: &authorizationv1.ResourceAttributes{
-				Namespace: namespace, Verb: verb, Group: a.group, Resource: resource, Subresource: subresource,
+				Namespace: namespace, Verb: verb, Group: a.group, Resource: resource, Subresource: subresource, Name: a.name,
 			},
 		}}
 		res, err := e.kube.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), sar, metav1.CreateOptions{})
