@@ -425,6 +425,7 @@ func TestWorkloadRollout(t *testing.T) {
 // TestArgoCDApplication writes the image as argocd-image-updater does, into
 // spec.source.kustomize.images, keeping the other entries.
 func TestArgoCDApplication(t *testing.T) {
+	requireArgoCD(t)
 	ns, g := newNamespace(t)
 	reg := testregistry.Start(t)
 	registrySecrets(g, ns, reg, reg.Password)
@@ -433,7 +434,9 @@ func TestArgoCDApplication(t *testing.T) {
 		"kind":       "Application",
 		"metadata":   map[string]any{"name": "backend", "namespace": ns},
 		"spec": map[string]any{
-			"project": "default",
+			// Argo CD's Application CRD requires a destination.
+			"project":     "default",
+			"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": ns},
 			"source": map[string]any{
 				"repoURL": "https://git.example.com/deploy.git", "path": appDir, "targetRevision": "main",
 				"kustomize": map[string]any{"images": []any{"redis=redis:7.4", "backend=old/backend:v1"}},

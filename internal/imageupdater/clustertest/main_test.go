@@ -24,7 +24,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -33,13 +32,18 @@ import (
 
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater"
+	"github.com/switchyard-dev/switchyard/test/argocd"
 	"github.com/switchyard-dev/switchyard/test/cluster"
 	"github.com/switchyard-dev/switchyard/test/syncbuf"
+	"github.com/switchyard-dev/switchyard/test/tools"
 )
 
 var (
 	env       *cluster.Cluster
 	k8sClient client.Client
+	// argoCDMissing says why Argo CD's Application CRD is not installed
+	// (its module could not be downloaded); nil when it is.
+	argoCDMissing error
 	// logs collects everything the manager and the reconciler log, to check
 	// that no credential reaches a log line.
 	logs = &syncbuf.Buffer{}
@@ -76,12 +80,21 @@ func setup() error {
 	if err := imagesv1.AddToScheme(scheme); err != nil {
 		return err
 	}
+	// Argo CD's own Application CRD, so the tests write only what Argo CD
+	// accepts. Without it (no Go module proxy to fetch Argo CD's module
+	// from), the tests that need it skip or fail (requireArgoCD).
+	var crds []*apiextensionsv1.CustomResourceDefinition
+	if app, err := argocd.ApplicationCRD(root); err != nil {
+		argoCDMissing = err
+	} else {
+		crds = append(crds, app)
+	}
 	if _, err := envtest.InstallCRDs(env.RESTConfig, envtest.CRDInstallOptions{
 		Paths: []string{
 			filepath.Join(root, "config", "crd", "bases", "images.switchyard.dev_imageupdaters.yaml"),
 			filepath.Join(root, "config", "crd", "bases", "argoproj.io_rollouts.yaml"),
 		},
-		CRDs:               []*apiextensionsv1.CustomResourceDefinition{applicationCRD()},
+		CRDs:               crds,
 		ErrorIfPathMissing: true,
 	}); err != nil {
 		return fmt.Errorf("install CRDs: %w", err)
@@ -160,25 +173,12 @@ func controllerIdentity(root string) (*rest.Config, error) {
 	return env.UserConfig(user)
 }
 
-// applicationCRD is a stand-in for Argo CD's Application CRD: the real
-// group, version and kind, and a schema that keeps any field.
-func applicationCRD() *apiextensionsv1.CustomResourceDefinition {
-	return &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: "applications.argoproj.io"},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: "argoproj.io",
-			Names: apiextensionsv1.CustomResourceDefinitionNames{
-				Plural: "applications", Singular: "application", Kind: "Application", ListKind: "ApplicationList",
-			},
-			Scope: apiextensionsv1.NamespaceScoped,
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
-				Name: "v1alpha1", Served: true, Storage: true,
-				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
-					Type:                   "object",
-					XPreserveUnknownFields: ptr.To(true),
-				}},
-			}},
-		},
+// requireArgoCD skips t, or fails it where tools are required, when Argo
+// CD's Application CRD could not be installed.
+func requireArgoCD(t *testing.T) {
+	t.Helper()
+	if argoCDMissing != nil {
+		tools.Missing(t, "Argo CD's Application CRD: %v", argoCDMissing)
 	}
 }
 
