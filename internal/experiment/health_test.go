@@ -1,30 +1,35 @@
 package experiment
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/test/argocd"
+	"github.com/switchyard-dev/switchyard/test/cluster"
 )
 
-// argoCDHealth is how Argo CD's built-in health check for
-// argoproj.io/Experiment reads an Experiment (resource_customizations,
-// restated): only status.phase counts. No status yet is Progressing
-// ("status has not been reconciled"); Pending and Running are
-// Progressing; Successful is Healthy; Failed and Error are Degraded. Any
-// other phase, Inconclusive included, gets no health from the check.
-func argoCDHealth(st *v1alpha1.ExperimentStatus, hasStatus bool) string {
-	if !hasStatus {
-		return "Progressing"
+// argoCDHealth runs Argo CD's own health check for Experiments (its
+// resource_customizations/argoproj.io/Experiment/health.lua, from Argo
+// CD's module) on ex as the API server would serve it (its JSON form).
+func argoCDHealth(t *testing.T, m *argocd.Module, ex *v1alpha1.Experiment) (health, message string) {
+	t.Helper()
+	raw, err := json.Marshal(ex)
+	if err != nil {
+		t.Fatal(err)
 	}
-	switch st.Phase {
-	case v1alpha1.AnalysisPhasePending, v1alpha1.AnalysisPhaseRunning:
-		return "Progressing"
-	case v1alpha1.AnalysisPhaseSuccessful:
-		return "Healthy"
-	case v1alpha1.AnalysisPhaseFailed, v1alpha1.AnalysisPhaseError:
-		return "Degraded"
+	obj := &unstructured.Unstructured{}
+	if err := json.Unmarshal(raw, &obj.Object); err != nil {
+		t.Fatal(err)
 	}
-	return ""
+	health, message, err = m.Health(v1alpha1.GroupVersion.Group, "Experiment", obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return health, message
 }
 
 // TestArgoCDHealth walks an Experiment through the states the controller
@@ -33,6 +38,11 @@ func argoCDHealth(st *v1alpha1.ExperimentStatus, hasStatus bool) string {
 // cannot read), an invalid spec is Degraded rather than stuck Progressing,
 // and only a good end is Healthy.
 func TestArgoCDHealth(t *testing.T) {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := argocd.Require(t, root)
 	running := func(ex *v1alpha1.Experiment) *v1alpha1.ExperimentStatus {
 		return &v1alpha1.ExperimentStatus{TemplateStatuses: []v1alpha1.TemplateStatus{
 			{Name: "baseline", Status: v1alpha1.TemplateStatusRunning}, {Name: "canary", Status: v1alpha1.TemplateStatusRunning},
@@ -78,20 +88,25 @@ func TestArgoCDHealth(t *testing.T) {
 			if st.Phase == "" {
 				t.Fatal("the controller wrote no phase")
 			}
-			if got := argoCDHealth(st, true); got != tt.want {
-				t.Errorf("phase %s: Argo CD health %q, want %q", st.Phase, got, tt.want)
+			ex.Status = *st
+			if got, msg := argoCDHealth(t, m, ex); got != tt.want {
+				t.Errorf("phase %s: Argo CD health %q (%q), want %q", st.Phase, got, msg, tt.want)
 			}
 		})
 	}
-	if got := argoCDHealth(nil, false); got != "Progressing" {
-		t.Errorf("no status: %q", got)
+	// Before the controller's first pass the Experiment has no status (it
+	// serialises without one), and Argo CD waits for it.
+	if got, msg := argoCDHealth(t, m, newExperiment(func(*v1alpha1.Experiment) {})); got != "Progressing" || !strings.Contains(msg, "not been reconciled") {
+		t.Errorf("no status: %q %q", got, msg)
 	}
 	// An invalid spec ends the Experiment in Error: Degraded, with the
 	// reason in the message Argo CD shows next to the health.
 	ex := newExperiment(func(ex *v1alpha1.Experiment) {
 		ex.Spec.Templates[0].Selector.MatchLabels = map[string]string{"role": "x"}
 	})
-	if msg := Validate(ex); msg == "" || argoCDHealth(&v1alpha1.ExperimentStatus{Phase: v1alpha1.AnalysisPhaseError, Message: msg}, true) != "Degraded" {
-		t.Errorf("invalid spec: %q", msg)
+	msg := Validate(ex)
+	ex.Status = v1alpha1.ExperimentStatus{Phase: v1alpha1.AnalysisPhaseError, Message: msg}
+	if got, _ := argoCDHealth(t, m, ex); msg == "" || got != "Degraded" {
+		t.Errorf("invalid spec %q: Argo CD health %q", msg, got)
 	}
 }

@@ -10,46 +10,29 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/test/argocd"
+	"github.com/switchyard-dev/switchyard/test/cluster"
 )
 
-// argoCDHealth is Argo CD's built-in health assessment of an AnalysisRun
-// (resource_customizations/argoproj.io/AnalysisRun), restated: it reads
-// only status.phase and status.message of the object as the API server
-// serves it. A status without a known phase gives no assessment ("");
-// a message that is absent (not merely empty) falls back to a default.
-func argoCDHealth(obj map[string]any) (health, message string) {
-	status, ok := obj["status"].(map[string]any)
-	if !ok {
-		return "Progressing", "Waiting for analysis run to finish: status has not been reconciled."
-	}
-	msg := func(def string) string {
-		if m, ok := status["message"].(string); ok {
-			return m
-		}
-		return def
-	}
-	switch status["phase"] {
-	case "Pending", "Running":
-		return "Progressing", "Analysis run is running"
-	case "Successful":
-		return "Healthy", msg("Analysis run completed successfully")
-	case "Failed":
-		return "Degraded", msg("Analysis run failed")
-	case "Error":
-		return "Degraded", msg("Analysis run had an error")
-	case "Inconclusive":
-		return "Unknown", msg("Analysis run was inconclusive")
-	}
-	return "", ""
-}
-
 // TestArgoCDHealth: runs in each phase, read back from the API server as
-// Argo CD reads them, get the health Argo CD's AnalysisRun check gives:
-// the phase values are the ones it knows, the status is absent until the
-// first reconcile, and the message is absent (not "") when there is none,
-// so Argo CD shows its default text rather than an empty one.
+// Argo CD reads them, get the health Argo CD's own AnalysisRun check
+// (resource_customizations/argoproj.io/AnalysisRun/health.lua, from Argo
+// CD's module, run with a Lua interpreter) gives: the phase values are
+// the ones it knows, the status is absent until the first reconcile, and
+// the message is absent (not "") when there is none, so Argo CD shows its
+// default text rather than an empty one.
 func TestArgoCDHealth(t *testing.T) {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	argoCD := argocd.Require(t, root)
 	f := newFixture(t)
+	argoCDHealth := func(obj map[string]any) (health, message string) {
+		health, message, err := argoCD.Health(v1alpha1.GroupVersion.Group, "AnalysisRun", &unstructured.Unstructured{Object: obj})
+		f.g.Expect(err).NotTo(HaveOccurred())
+		return health, message
+	}
 	ok := newBackend(t, 200, `{"value":1}`)
 	unsure := newBackend(t, 200, `{"value":0.7}`)
 	down := newBackend(t, 500, "down")
