@@ -112,7 +112,7 @@ func (m *Module) ApplicationCRD() (*apiextensionsv1.CustomResourceDefinition, er
 func (m *Module) HealthScript(group, kind string) (string, error) {
 	data, err := os.ReadFile(filepath.Join(m.Dir, "resource_customizations", group, kind, "health.lua"))
 	if err != nil {
-		return "", fmt.Errorf("Argo CD %s has no built-in health check for %s/%s: %w", m.Version, group, kind, err)
+		return "", fmt.Errorf("no built-in health check for %s/%s in Argo CD %s: %w", group, kind, m.Version, err)
 	}
 	return string(data), nil
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/switchyard-dev/switchyard/test/cluster"
 )
 
-// Open opens Argo CD's module for a test; when it cannot be downloaded the
+// open opens Argo CD's module for a test; when it cannot be downloaded the
 // test is skipped, or fails where tools are required (CI).
 func open(t *testing.T) *Module {
 	t.Helper()
