@@ -34,6 +34,7 @@ func TestBlueGreenSeed(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
 	g := e.g
+	argoCD := e.watchArgoCD("backend-bluegreen")
 	e.applySeed("bluegreen-rollout.yaml")
 
 	// The first version goes live without a pause.
@@ -90,4 +91,7 @@ func TestBlueGreenSeed(t *testing.T) {
 
 	g.Expect(active.stop()).To(BeEmpty(), "moments the active Service had no ready endpoint")
 	g.Expect(switches.stop()).To(Equal([]string{seedBlueGreenHash, newHash}), "the active Service switches once, despite two controller kills")
+	if seen := argoCD.stop(); seen != nil {
+		g.Expect(subsequence(seen, "Progressing", "Healthy", "Progressing", "Suspended: BlueGreenPause", "Healthy")).To(BeTrue(), "Argo CD showed %q", seen)
+	}
 }

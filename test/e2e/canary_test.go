@@ -98,6 +98,7 @@ func TestCanarySeed(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)
 	g := e.g
+	argoCD := e.watchArgoCD("backend-canary")
 	e.applySeed("canary-rollout.yaml")
 	g.Eventually(e.rollout("backend-canary")).Should(WithTransform(phaseOf, Equal("Healthy")))
 	g.Expect(e.replicaSetCounts()).To(Equal(map[string]string{seedCanaryHash: "10/10"}))
@@ -127,6 +128,10 @@ func TestCanarySeed(t *testing.T) {
 	maxPods, minReady := sampler.stop()
 	g.Expect(maxPods).To(BeNumerically("<=", 13), "pods existing at once (maxSurge 30%)")
 	g.Expect(minReady).To(BeNumerically(">=", 10), "ready pods (maxUnavailable 0)")
+
+	if seen := argoCD.stop(); seen != nil {
+		g.Expect(subsequence(seen, "Progressing", "Healthy", "Progressing", "Suspended: CanaryPauseStep", "Healthy")).To(BeTrue(), "Argo CD showed %q", seen)
+	}
 }
 
 // seedCanary creates the canary seed, changed by mutate, and waits until
@@ -169,6 +174,7 @@ func TestCanaryProgressDeadlineAbort(t *testing.T) {
 		ro.Spec.ProgressDeadlineSeconds = ptr.To[int32](8)
 		ro.Spec.ProgressDeadlineAbort = true
 	})
+	argoCD := e.watchArgoCD("backend-canary")
 	sampler := e.samplePods(10)
 	e.setImage("backend-canary", "backend:unready")
 	g.Eventually(func(g Gomega) {
@@ -180,6 +186,9 @@ func TestCanaryProgressDeadlineAbort(t *testing.T) {
 	}).Should(Succeed())
 	_, minReady := sampler.stop()
 	g.Expect(minReady).To(BeNumerically(">=", 10))
+	if seen := argoCD.stop(); seen != nil {
+		g.Expect(subsequence(seen, "Healthy", "Progressing", "Degraded: RolloutAborted")).To(BeTrue(), "Argo CD showed %q", seen)
+	}
 }
 
 // TestCanaryAbortRetryAndNewImage: abort and retry a paused canary, then push
@@ -190,6 +199,7 @@ func TestCanaryAbortRetryAndNewImage(t *testing.T) {
 	e := newTestEnv(t)
 	g := e.g
 	e.seedCanary(func(*v1alpha1.Rollout) {})
+	argoCD := e.watchArgoCD("backend-canary")
 	pausedAt30 := func(hash *string) func(g Gomega) {
 		return func(g Gomega) {
 			ro := e.rollout("backend-canary")()
@@ -230,4 +240,8 @@ func TestCanaryAbortRetryAndNewImage(t *testing.T) {
 		g.Expect(ro.Status.CurrentPodHash).To(Equal(seedCanaryHash))
 		g.Expect(e.replicaSetCounts()).To(Equal(map[string]string{seedCanaryHash: "10/10", first: "0/0", second: "0/0"}))
 	}).Should(Succeed())
+	if seen := argoCD.stop(); seen != nil {
+		g.Expect(subsequence(seen, "Healthy", "Progressing", "Suspended: CanaryPauseStep", "Degraded: RolloutAborted",
+			"Suspended: CanaryPauseStep", "Progressing", "Suspended: CanaryPauseStep", "Healthy")).To(BeTrue(), "Argo CD showed %q", seen)
+	}
 }

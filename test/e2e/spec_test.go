@@ -84,6 +84,7 @@ func TestWorkloadRef(t *testing.T) {
 			}).Should(Equal(int32(2)))
 
 			sampler := e.samplePods(2)
+			argoCD := e.watchArgoCD("backend")
 			ro := &v1alpha1.Rollout{
 				ObjectMeta: metav1.ObjectMeta{Name: "backend", Namespace: e.ns},
 				Spec: v1alpha1.RolloutSpec{
@@ -118,6 +119,9 @@ func TestWorkloadRef(t *testing.T) {
 				g.Expect(phaseOf(ro)).To(Equal("Healthy"))
 				g.Expect(ro.Status.StableRS).To(Equal(ro.Status.CurrentPodHash))
 			}).Should(Succeed())
+			if seen := argoCD.stop(); seen != nil {
+				g.Expect(subsequence(seen, "Progressing", "Healthy", "Progressing", "Healthy")).To(BeTrue(), "Argo CD showed %q", seen)
+			}
 		})
 	}
 }
