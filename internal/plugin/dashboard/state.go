@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/plugin/cli"
@@ -114,12 +115,14 @@ func newState(ns string, dyn dynamic.Interface, kube kubernetes.Interface) (*sta
 		if err := w.informer.SetTransform(stripManagedFields); err != nil {
 			return nil, fmt.Errorf("watch %s: %w", w.resource, err)
 		}
-		err := w.informer.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+		err := w.informer.SetWatchErrorHandlerWithContext(func(ctx context.Context, _ *cache.Reflector, err error) {
+			// The page shows the error; the terminal stays quiet
+			// unless asked (-v).
 			if ctx.Err() == nil {
 				w.setError(err)
 				s.notify()
+				klog.V(1).InfoS("Dashboard watch failed", "resource", w.resource, "err", err.Error())
 			}
-			cache.DefaultWatchErrorHandler(ctx, r, err)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("watch %s: %w", w.resource, err)

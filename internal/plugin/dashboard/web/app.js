@@ -215,8 +215,11 @@
     }
     main.append(empty);
     empty.hidden = seen.size > 0;
-    empty.textContent = !snap.Synced ? 'Loading…' :
-      snap.Namespace ? `No Rollouts in namespace ${snap.Namespace}.` : 'No Rollouts.';
+    if (!snap.Synced) {
+      empty.textContent = streamErrors.length > 0 ? 'Cannot show the Rollouts: see the errors above.' : 'Loading…';
+    } else {
+      empty.textContent = snap.Namespace ? `No Rollouts in namespace ${snap.Namespace}.` : 'No Rollouts.';
+    }
   }
 
   filterSelect.addEventListener('change', () => { if (snapshot) render(snapshot); });
@@ -255,14 +258,17 @@
     (action.id === 'set-image' ? imageInput : cancelButton).focus();
   }
 
+  // Cancel is a plain button, so the form's only submit button, Confirm, is
+  // the one Enter in the image field presses.
+  cancelButton.addEventListener('click', () => dialog.close('cancel'));
+
   dialog.addEventListener('close', () => {
     if (pending && pending.opener.isConnected) pending.opener.focus();
     pending = null;
   });
 
   form.addEventListener('submit', (ev) => {
-    const confirmed = ev.submitter && ev.submitter.value === 'confirm';
-    if (!confirmed || !pending) return; // the dialog closes itself
+    if (!pending) return; // the dialog closes itself
     const req = {};
     if (pending.action.id === 'set-image') {
       req.container = containerSelect.value;
