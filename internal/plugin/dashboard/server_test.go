@@ -357,3 +357,30 @@ func readEvents(r io.Reader, out chan<- *dashboard.Snapshot) {
 		}
 	}
 }
+
+// TestAllNamespaces: with -A the page shows the Rollouts of every
+// namespace, each with its namespace, and actions reach any of them.
+func TestAllNamespaces(t *testing.T) {
+	t.Parallel()
+	a, b := newFixture(t), newFixture(t)
+	a.create(canary(a.ns, "web"))
+	b.create(canary(b.ns, "web"))
+	url, _ := a.serve(env.Kubeconfig, "")
+	_, token := page(a.g, url)
+	a.g.Eventually(func(g Gomega) {
+		snap := snapshot(g, url)
+		g.Expect(snap.Namespace).To(BeEmpty())
+		var namespaces []string
+		for _, ro := range snap.Rollouts {
+			if ro.Name == "web" {
+				namespaces = append(namespaces, ro.Namespace)
+			}
+		}
+		g.Expect(namespaces).To(ContainElements(a.ns, b.ns))
+	}).Should(Succeed())
+	code, resp := post(a.g, url, token, b.ns, "web", dashboard.ActionAbort, nil, nil)
+	a.g.Expect(code).To(Equal(http.StatusOK))
+	a.g.Expect(resp.Message).To(Equal("rollout 'web' aborted"))
+	b.g.Expect(b.get("web").Status.Abort).To(BeTrue())
+	a.g.Expect(a.get("web").Status.Abort).To(BeFalse())
+}
