@@ -32,16 +32,27 @@ func TestCommandServesOnLoopback(t *testing.T) {
 	go func() {
 		done <- plugin.Run(ctx, fac, []string{"--kubeconfig", env.Kubeconfig, "-n", f.ns, "dashboard", "--port", "0"})
 	}()
-	urlRE := regexp.MustCompile(`^Dashboard of namespace ` + regexp.QuoteMeta(f.ns) + `: http://localhost:(\d+)/ \(Ctrl-C to stop\)\n$`)
+	urlRE := regexp.MustCompile(`^Dashboard of namespace ` + regexp.QuoteMeta(f.ns) + `: http://localhost:(\d+)/rollouts/ \(Ctrl-C to stop\)\n$`)
 	f.g.Eventually(out.String, 30*time.Second).Should(MatchRegexp(urlRE.String()))
 	port := urlRE.FindStringSubmatch(out.String())[1]
 
-	resp, err := httpClient.Get("http://127.0.0.1:" + port + "/")
-	f.g.Expect(err).NotTo(HaveOccurred())
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	f.g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
-	f.g.Expect(string(body)).To(ContainSubstring(`<meta name="switchyard-namespace" content="` + f.ns + `">`))
+	// The reference's root path: / and /rollouts lead to /rollouts/,
+	// where the page, its assets and its API are.
+	for _, path := range []string{"/", "/rollouts", "/rollouts/"} {
+		resp, err := httpClient.Get("http://127.0.0.1:" + port + path)
+		f.g.Expect(err).NotTo(HaveOccurred())
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		f.g.Expect(resp.StatusCode).To(Equal(http.StatusOK), path)
+		f.g.Expect(resp.Request.URL.Path).To(Equal("/rollouts/"), path)
+		f.g.Expect(string(body)).To(ContainSubstring(`<meta name="switchyard-namespace" content="`+f.ns+`">`), path)
+	}
+	for _, path := range []string{"/rollouts/assets/app.js", "/rollouts/assets/app.css", "/rollouts/api/rollouts"} {
+		resp, err := httpClient.Get("http://127.0.0.1:" + port + path)
+		f.g.Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		f.g.Expect(resp.StatusCode).To(Equal(http.StatusOK), path)
+	}
 
 	// Only the loopback interface listens: another address of this
 	// machine, if it has one, refuses the connection.

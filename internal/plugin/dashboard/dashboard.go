@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,8 +22,12 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/plugin/cli"
 )
 
-// DefaultPort is the reference's dashboard port.
-const DefaultPort = 3100
+// DefaultPort and DefaultRootPath are the reference's: the page is
+// http://localhost:3100/rollouts/.
+const (
+	DefaultPort     = 3100
+	DefaultRootPath = "rollouts"
+)
 
 // Options of dashboard.
 type Options struct {
@@ -31,6 +36,8 @@ type Options struct {
 	Port int
 	// AllNamespaces shows the Rollouts of every namespace.
 	AllNamespaces bool
+	// RootPath is the path the page is served under, as in the reference.
+	RootPath string
 
 	ns string
 }
@@ -41,7 +48,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dashboard",
 		Short: "Start UI dashboard",
-		Long: `Serve a web page on http://localhost:3100 showing the Rollouts of the namespace
+		Long: `Serve a web page on http://localhost:3100/rollouts/ showing the Rollouts of the namespace
 (-n, else the kubeconfig context's), or of every namespace with -A: each
 with its strategy, step, set and actual weight, revisions, ReplicaSets and
 pods, images, phase and message, updated live as they change.
@@ -54,15 +61,16 @@ may not do from the page either.
 The page is served on 127.0.0.1 only and accepts actions only from itself
 (a per-process token embedded in the page, and an Origin check). Nothing is
 installed in the cluster and nothing is loaded from the internet.`,
-		Example: `  # Show the Rollouts of the current namespace on http://localhost:3100
+		Example: `  # Show the Rollouts of the current namespace on http://localhost:3100/rollouts/
   kubectl argo rollouts dashboard
 
-  # Show the Rollouts of every namespace, on another port
-  kubectl argo rollouts dashboard -A --port 8080`,
+  # Show the Rollouts of every namespace, on another port, at http://localhost:8080/
+  kubectl argo rollouts dashboard -A --port 8080 --root-path ""`,
 		Args: cobra.NoArgs,
 		RunE: cli.RunE(o),
 	}
 	cmd.Flags().IntVarP(&o.Port, "port", "p", DefaultPort, "Port to listen on (127.0.0.1 only)")
+	cmd.Flags().StringVar(&o.RootPath, "root-path", DefaultRootPath, "Path the dashboard is served under (\"\" for /)")
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Show the Rollouts of all namespaces")
 	return cmd
 }
@@ -90,7 +98,7 @@ func (o *Options) Validate() error {
 func (o *Options) Run(cmd *cobra.Command) error {
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
-	s, err := NewServer(o.Factory, o.ns)
+	s, err := NewServer(o.Factory, o.ns, o.RootPath)
 	if err != nil {
 		return err
 	}
@@ -110,7 +118,11 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if o.ns == "" {
 		what = "all namespaces"
 	}
-	fmt.Fprintf(o.Out, "Dashboard of %s: http://localhost:%d/ (Ctrl-C to stop)\n", what, port)
+	path := "/"
+	if p := strings.Trim(o.RootPath, "/"); p != "" {
+		path = "/" + p + "/"
+	}
+	fmt.Fprintf(o.Out, "Dashboard of %s: http://localhost:%d%s (Ctrl-C to stop)\n", what, port, path)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	select {

@@ -120,7 +120,7 @@ func factory(kubeconfig, ns string) *cli.Factory {
 // and the server.
 func (f *fixture) serve(kubeconfig, show string) (string, *dashboard.Server) {
 	f.t.Helper()
-	s, err := dashboard.NewServer(factory(kubeconfig, f.ns), show)
+	s, err := dashboard.NewServer(factory(kubeconfig, f.ns), show, "")
 	f.g.Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
 	s.Start(ctx)

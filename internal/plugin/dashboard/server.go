@@ -49,8 +49,9 @@ type Server struct {
 }
 
 // NewServer returns a server showing the Rollouts of namespace ns ("" for
-// all namespaces) through f's clients. Start must be called to watch them.
-func NewServer(f *cli.Factory, ns string) (*Server, error) {
+// all namespaces) through f's clients, under the path /rootPath/ ("" for
+// /; / then redirects to it). Start must be called to watch them.
+func NewServer(f *cli.Factory, ns, rootPath string) (*Server, error) {
 	dyn, err := f.Dynamic()
 	if err != nil {
 		return nil, err
@@ -72,11 +73,19 @@ func NewServer(f *cli.Factory, ns string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mux.HandleFunc("GET /{$}", s.index)
-	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
-	s.mux.HandleFunc("GET /api/rollouts", s.rollouts)
-	s.mux.HandleFunc("GET /api/events", s.events)
-	s.mux.HandleFunc("POST /api/namespaces/{namespace}/rollouts/{name}/{action}", s.action)
+	// The page refers to its assets and the API by relative URLs, so it
+	// works under any root path.
+	root := "/"
+	if p := strings.Trim(rootPath, "/"); p != "" {
+		root = "/" + p + "/"
+		s.mux.Handle("GET /{$}", http.RedirectHandler(root, http.StatusFound))
+		s.mux.Handle("GET /"+p, http.RedirectHandler(root, http.StatusFound))
+	}
+	s.mux.HandleFunc("GET "+root+"{$}", s.index)
+	s.mux.Handle("GET "+root+"assets/", http.StripPrefix(root+"assets/", http.FileServerFS(assets)))
+	s.mux.HandleFunc("GET "+root+"api/rollouts", s.rollouts)
+	s.mux.HandleFunc("GET "+root+"api/events", s.events)
+	s.mux.HandleFunc("POST "+root+"api/namespaces/{namespace}/rollouts/{name}/{action}", s.action)
 	return s, nil
 }
 

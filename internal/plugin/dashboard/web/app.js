@@ -1,5 +1,5 @@
 // The dashboard page: renders the server's snapshots (Server-Sent Events
-// on /api/events) and posts the buttons' actions. No framework, nothing
+// on api/events, relative to the page) and posts the buttons' actions. No framework, nothing
 // loaded from elsewhere; every value from the cluster is set as text.
 'use strict';
 
@@ -286,7 +286,7 @@
   });
 
   async function post(job, req) {
-    const url = `/api/namespaces/${encodeURIComponent(job.namespace)}/rollouts/${encodeURIComponent(job.name)}/${job.action.id}`;
+    const url = `api/namespaces/${encodeURIComponent(job.namespace)}/rollouts/${encodeURIComponent(job.name)}/${job.action.id}`;
     announce(`${job.action.verb} ${job.name}: sent.`);
     let answer = {};
     let status = 0;
@@ -323,7 +323,7 @@
     }
   }
 
-  const events = new EventSource('/api/events');
+  const events = new EventSource('api/events');
   events.addEventListener('state', (ev) => {
     setConnection(true);
     render(JSON.parse(ev.data));
