@@ -32,6 +32,9 @@ const TokenHeader = "X-Switchyard-Token"
 // alive through proxies. It reads the caches only, not the API.
 const refresh = time.Second
 
+// minGap is the least time between two snapshots of one event stream.
+const minGap = 100 * time.Millisecond
+
 //go:embed web
 var web embed.FS
 
@@ -144,7 +147,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	flusher.Flush()
 	ticker := time.NewTicker(refresh)
 	defer ticker.Stop()
-	var last []byte
+	var (
+		last     []byte
+		lastSent time.Time
+	)
 	for {
 		// Take the change channel before reading, so a change during the
 		// read is not missed.
@@ -159,13 +165,22 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			flusher.Flush()
-			last = data
+			last, lastSent = data, time.Now()
 		}
 		select {
 		case <-r.Context().Done():
 			return
 		case <-changed:
 		case <-ticker.C:
+		}
+		// One snapshot for a burst of changes (a ReplicaSet scaling moves
+		// many pods at once).
+		if wait := minGap - time.Since(lastSent); wait > 0 {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(wait):
+			}
 		}
 	}
 }
