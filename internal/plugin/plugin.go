@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/plugin/cli"
 	"github.com/switchyard-dev/switchyard/internal/plugin/completion"
 	"github.com/switchyard-dev/switchyard/internal/plugin/create"
+	"github.com/switchyard-dev/switchyard/internal/plugin/dashboard"
 	"github.com/switchyard-dev/switchyard/internal/plugin/get"
 	"github.com/switchyard-dev/switchyard/internal/plugin/lint"
 	"github.com/switchyard-dev/switchyard/internal/plugin/list"
@@ -90,6 +91,7 @@ func NewRootCommand(f *cli.Factory) *cobra.Command {
 		abort.NewCmd(f),
 		completion.NewCmd(f),
 		create.NewCmd(f),
+		dashboard.NewCmd(f),
 		get.NewCmd(f),
 		lint.NewCmd(f),
 		list.NewCmd(f),

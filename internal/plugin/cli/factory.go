@@ -6,6 +6,8 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"strings"
 	"sync"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -32,6 +34,10 @@ type Factory struct {
 	DynamicClient dynamic.Interface
 	KubeClient    kubernetes.Interface
 
+	// namespace, when set, replaces the namespace of -n and the
+	// kubeconfig (see ForNamespace).
+	namespace string
+
 	once    sync.Once
 	config  *rest.Config
 	confErr error
@@ -48,6 +54,9 @@ func NewFactory(streams genericiooptions.IOStreams) *Factory {
 
 // Namespace is the namespace from -n, else the kubeconfig context's, else "default".
 func (f *Factory) Namespace() (string, error) {
+	if f.namespace != "" {
+		return f.namespace, nil
+	}
 	ns, _, err := f.ConfigFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return "", fmt.Errorf("read namespace from kubeconfig: %w", err)
@@ -124,4 +133,30 @@ func (f *Factory) RolloutsInNamespace() (*Rollouts, string, error) {
 	}
 	r, err := f.Rollouts(ns)
 	return r, ns, err
+}
+
+// ForNamespace returns a Factory for running a verb in namespace ns from
+// inside another command (the dashboard runs the verbs its buttons name
+// this way): it shares f's clients and clock, reads nothing, and writes
+// what the verb prints to out.
+func (f *Factory) ForNamespace(ns string, out io.Writer) (*Factory, error) {
+	if ns == "" {
+		return nil, fmt.Errorf("run a command for a namespace: no namespace given")
+	}
+	dyn, err := f.Dynamic()
+	if err != nil {
+		return nil, err
+	}
+	kube, err := f.Kube()
+	if err != nil {
+		return nil, err
+	}
+	return &Factory{
+		ConfigFlags:   f.ConfigFlags,
+		IOStreams:     genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: out},
+		Clock:         f.Clock,
+		DynamicClient: dyn,
+		KubeClient:    kube,
+		namespace:     ns,
+	}, nil
 }
