@@ -178,6 +178,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 // Services and AnalysisRuns bring it back when they change.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
+		Named("Experiments").
 		For(&v1alpha1.Experiment{}).
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&corev1.Service{}).

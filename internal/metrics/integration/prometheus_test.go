@@ -124,6 +124,9 @@ func TestDashboardQueries(t *testing.T) {
 	prom := startPrometheus(t)
 	g := NewWithT(t)
 	prom.eventually(g, `up{job="switchyard"}`, "", Equal(map[string]float64{"": 1}))
+	// The workqueues carry the reference's names.
+	prom.eventually(g, `sum(workqueue_adds_total) by (name)`, "name",
+		And(HaveKey("Rollouts"), HaveKey("AnalysisRuns"), HaveKey("Experiments")))
 
 	t.Run("blue-green update and promote", func(t *testing.T) {
 		t.Parallel()
