@@ -20,7 +20,7 @@ manifests: generate ## Alias of generate (kubebuilder's name).
 
 .PHONY: verify-generate
 verify-generate: generate ## Fail if generated files are stale.
-	@git diff --exit-code -- api config install.yaml namespace-install.yaml || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
+	@git diff --exit-code -- api config charts install.yaml namespace-install.yaml || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck.

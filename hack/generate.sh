@@ -33,3 +33,9 @@ go tool controller-gen rbac:roleName=switchyard-image-updater,fileName=image_upd
 # The single-file installs, built from the kustomize bases.
 go run ./hack/installyaml config/default install.yaml
 go run ./hack/installyaml config/namespaced namespace-install.yaml
+# The Helm chart's generated parts: the CRDs (Helm applies crds/ before the
+# templates) and the RBAC files its templates read the rules from.
+chart=charts/switchyard
+rm -f "$chart"/crds/*.yaml
+cp config/crd/bases/*.yaml "$chart/crds/"
+cp config/rbac/role.yaml config/rbac/image_updater_role.yaml "$chart/files/rbac/"
