@@ -40,6 +40,11 @@ test: ## Run every test: unit, integration and end-to-end (each package starts i
 test-unit: ## Run the tests that need no cluster.
 	$(GO) test -short ./...
 
+.PHONY: chart-test
+chart-test: ## Lint the Helm chart (helm lint --strict, Helm built from go.mod) and run its test.
+	$(GO) tool helm lint --strict charts/switchyard
+	$(GO) test -count=1 ./charts/...
+
 .PHONY: test-e2e
 test-e2e: ## Run the end-to-end tests only.
 	$(GO) test $(GOTEST_FLAGS) ./test/e2e/...
