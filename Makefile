@@ -41,7 +41,7 @@ test-unit: ## Run the tests that need no cluster.
 	$(GO) test -short ./...
 
 .PHONY: chart-test
-chart-test: ## Lint the Helm chart (helm lint --strict, Helm built from go.mod) and run its test.
+chart-test: ## Lint the Helm chart (helm lint --strict, Helm built from go.mod), render-test it and helm-install it into a local cluster.
 	$(GO) tool helm lint --strict charts/switchyard
 	$(GO) test -count=1 ./charts/...
 
