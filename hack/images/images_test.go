@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -45,7 +46,7 @@ func TestImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	binDir := t.TempDir()
-	if err := buildBinaries(ctx, root, binDir, version, platforms); err != nil {
+	if err := buildBinaries(ctx, root, binDir, m, platforms); err != nil {
 		t.Fatal(err)
 	}
 	// The registry's own CA stands in for the machine's bundle: a file the
@@ -234,8 +235,15 @@ func checkImage(t *testing.T, tg target, p v1.Platform, img v1.Image, m meta, ca
 	}
 	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 	want := tg.Binary + ": v9.8.7-test.1+" + m.Revision[:7]
-	if lines[0] != want || !slices.Contains(lines, "  GitCommit: "+m.Revision) || !slices.Contains(lines, "  Platform: linux/"+runtime.GOARCH) {
-		t.Errorf("/%s --version from the image's layers printed:\n%s\nwant first line %q, the commit and the platform", tg.Binary, out, want)
+	for _, line := range []string{
+		"  BuildDate: " + m.Created.Format(time.RFC3339),
+		"  GitCommit: " + m.Revision,
+		"  GitTreeState: " + m.TreeState,
+		"  Platform: linux/" + runtime.GOARCH,
+	} {
+		if lines[0] != want || !slices.Contains(lines, line) {
+			t.Errorf("/%s --version from the image's layers printed:\n%s\nwant first line %q and %q", tg.Binary, out, want, line)
+		}
 	}
 }
 

@@ -63,7 +63,10 @@ func targets() []target {
 type meta struct {
 	Version  string
 	Revision string
-	Created  time.Time
+	// Created is the time of every file and of the image configs.
+	Created time.Time
+	// TreeState is "clean", or "dirty" when the checkout has changes.
+	TreeState string
 }
 
 func main() {
@@ -112,7 +115,7 @@ func run(ctx context.Context, registry, version, platformList, release, caFile s
 	}
 	defer os.RemoveAll(binDir)
 	fmt.Fprintf(os.Stderr, "building %s for %s\n", version, platformList)
-	if err := buildBinaries(ctx, ".", binDir, version, platforms); err != nil {
+	if err := buildBinaries(ctx, ".", binDir, m, platforms); err != nil {
 		return err
 	}
 	indexes, err := buildIndexes(binDir, m, ca, platforms)
@@ -169,8 +172,8 @@ func parsePlatforms(list string) ([]v1.Platform, error) {
 	return out, nil
 }
 
-// gitMeta reads the commit of dir and its time; SOURCE_DATE_EPOCH, when
-// set, overrides the time.
+// gitMeta reads the commit of dir, its time and whether the checkout has
+// changes; SOURCE_DATE_EPOCH, when set, overrides the time.
 func gitMeta(ctx context.Context, dir, version string) (meta, error) {
 	out, err := gitOutput(ctx, dir, "log", "-1", "--format=%H %ct")
 	if err != nil {
@@ -184,7 +187,15 @@ func gitMeta(ctx context.Context, dir, version string) (meta, error) {
 	if err != nil {
 		return meta{}, fmt.Errorf("commit time or SOURCE_DATE_EPOCH %q: %w", epoch, err)
 	}
-	return meta{Version: version, Revision: rev, Created: time.Unix(sec, 0).UTC()}, nil
+	status, err := gitOutput(ctx, dir, "status", "--porcelain")
+	if err != nil {
+		return meta{}, err
+	}
+	state := "clean"
+	if status != "" {
+		state = "dirty"
+	}
+	return meta{Version: version, Revision: rev, Created: time.Unix(sec, 0).UTC(), TreeState: state}, nil
 }
 
 func gitOutput(ctx context.Context, dir string, args ...string) (string, error) {
@@ -202,16 +213,23 @@ func gitOutput(ctx context.Context, dir string, args ...string) (string, error) 
 }
 
 // buildBinaries builds every target's binary for each platform into
-// outDir/<os>_<arch>[_<variant>]/<binary>, from the module at root.
-func buildBinaries(ctx context.Context, root, outDir, version string, platforms []v1.Platform) error {
+// outDir/<os>_<arch>[_<variant>]/<binary>, from the module at root, with
+// m's version and commit stamped in (Go's own VCS stamp is off: it is
+// missing in a linked worktree, and the stamp should not depend on that).
+func buildBinaries(ctx context.Context, root, outDir string, m meta, platforms []v1.Platform) error {
+	const pkg = "github.com/switchyard-dev/switchyard/internal/buildinfo"
+	ldflags := strings.Join([]string{"-s", "-w",
+		"-X", pkg + ".Version=" + m.Version,
+		"-X", pkg + ".Commit=" + m.Revision,
+		"-X", pkg + ".CommitDate=" + m.Created.Format(time.RFC3339),
+		"-X", pkg + ".TreeState=" + m.TreeState,
+	}, " ")
 	for _, p := range platforms {
 		dir := filepath.Join(outDir, platformDir(p))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		args := []string{"build", "-trimpath", "-buildvcs=true",
-			"-ldflags", "-s -w -X github.com/switchyard-dev/switchyard/internal/buildinfo.Version=" + version,
-			"-o", dir + string(filepath.Separator)}
+		args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", dir + string(filepath.Separator)}
 		for _, t := range targets() {
 			args = append(args, t.Package)
 		}

@@ -5,9 +5,10 @@
 //
 //	go build -ldflags "-X github.com/switchyard-dev/switchyard/internal/buildinfo.Version=v1.2.3"
 //
-// The commit, its time and whether the tree was modified come from the
-// version-control stamp Go embeds in every binary built inside the
-// repository.
+// and so, by hack/images, are the commit, its time and the tree state. Left
+// empty, they come from the version-control stamp Go embeds in a binary
+// built inside a git checkout (not a linked worktree, and not with
+// -buildvcs=false).
 package buildinfo
 
 import (
@@ -17,8 +18,17 @@ import (
 	"runtime/debug"
 )
 
-// Version is the release, set at build time with -ldflags -X.
-var Version = "v0.0.0-dev"
+// Set at build time with -ldflags -X.
+var (
+	// Version is the release.
+	Version = "v0.0.0-dev"
+	// Commit is the full commit hash.
+	Commit string
+	// CommitDate is the commit's time, RFC 3339.
+	CommitDate string
+	// TreeState is "clean", or "dirty" when the tree had changes.
+	TreeState string
+)
 
 // Info is the build information of a binary.
 type Info struct {
@@ -31,26 +41,28 @@ func Get() Info {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		settings = bi.Settings
 	}
-	return fromSettings(Version, settings)
+	return fromSettings(Info{Version: Version, GitCommit: Commit, BuildDate: CommitDate, GitTreeState: TreeState}, settings)
 }
 
-func fromSettings(version string, settings []debug.BuildSetting) Info {
-	info := Info{
-		Version:      version,
-		GitTreeState: "unknown",
-		GoVersion:    runtime.Version(),
-		Compiler:     runtime.Compiler,
-		Platform:     runtime.GOOS + "/" + runtime.GOARCH,
-	}
-	for _, s := range settings {
-		switch s.Key {
-		case "vcs.revision":
-			info.GitCommit = s.Value
-		case "vcs.time":
-			info.BuildDate = s.Value
-		case "vcs.modified":
-			info.GitTreeState = map[string]string{"true": "dirty", "false": "clean"}[s.Value]
+// fromSettings completes stamped with the VCS settings Go embedded, where
+// nothing was stamped, and with the Go runtime's facts.
+func fromSettings(stamped Info, settings []debug.BuildSetting) Info {
+	info := stamped
+	info.GoVersion, info.Compiler, info.Platform = runtime.Version(), runtime.Compiler, runtime.GOOS+"/"+runtime.GOARCH
+	if info.GitCommit == "" {
+		for _, s := range settings {
+			switch s.Key {
+			case "vcs.revision":
+				info.GitCommit = s.Value
+			case "vcs.time":
+				info.BuildDate = s.Value
+			case "vcs.modified":
+				info.GitTreeState = map[string]string{"true": "dirty", "false": "clean"}[s.Value]
+			}
 		}
+	}
+	if info.GitTreeState == "" {
+		info.GitTreeState = "unknown"
 	}
 	// As Argo Rollouts prints it, "v1.6.0+7eae71e": the release and the commit.
 	if len(info.GitCommit) >= 7 {

@@ -10,24 +10,31 @@ import (
 func TestFromSettings(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
+		stamped   Info
 		settings  []debug.BuildSetting
 		version   string
 		commit    string
 		treeState string
 	}{
-		{"no vcs stamp", nil, "v1.2.3", "", "unknown"},
-		{"clean tree", []debug.BuildSetting{
+		{"no vcs stamp", Info{}, nil, "v1.2.3", "", "unknown"},
+		{"clean tree", Info{}, []debug.BuildSetting{
 			{Key: "vcs.revision", Value: "0123456789abcdef"},
 			{Key: "vcs.time", Value: "2026-01-02T03:04:05Z"},
 			{Key: "vcs.modified", Value: "false"},
 		}, "v1.2.3+0123456", "0123456789abcdef", "clean"},
-		{"dirty tree", []debug.BuildSetting{
+		{"dirty tree", Info{}, []debug.BuildSetting{
 			{Key: "vcs.revision", Value: "fedcba9876543210"},
 			{Key: "vcs.modified", Value: "true"},
 		}, "v1.2.3+fedcba9", "fedcba9876543210", "dirty"},
+		{"stamped by -X wins over vcs", Info{GitCommit: "aaaaaaa111", GitTreeState: "clean"}, []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "fedcba9876543210"},
+			{Key: "vcs.modified", Value: "true"},
+		}, "v1.2.3+aaaaaaa", "aaaaaaa111", "clean"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := fromSettings("v1.2.3", tc.settings)
+			stamped := tc.stamped
+			stamped.Version = "v1.2.3"
+			got := fromSettings(stamped, tc.settings)
 			if got.Version != tc.version || got.GitCommit != tc.commit || got.GitTreeState != tc.treeState {
 				t.Errorf("got version %q commit %q tree %q, want %q %q %q",
 					got.Version, got.GitCommit, got.GitTreeState, tc.version, tc.commit, tc.treeState)
@@ -37,7 +44,7 @@ func TestFromSettings(t *testing.T) {
 }
 
 func TestPrint(t *testing.T) {
-	info := fromSettings("v1.2.3", []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef"}})
+	info := fromSettings(Info{Version: "v1.2.3"}, []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef"}})
 	for _, tc := range []struct {
 		short bool
 		lines int
