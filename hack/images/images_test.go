@@ -346,7 +346,7 @@ func TestRenderErrors(t *testing.T) {
 	}{
 		{"both containers", deployment("a", "controller") + deployment("b", "image-updater"), refs, ""},
 		{"a container no image runs", deployment("a", "controller", "sidecar") + deployment("b", "image-updater"), refs,
-			`Deployment a: container "sidecar" runs none of the images built`},
+			`deployment a: container "sidecar" runs none of the images built`},
 		{"no image-updater Deployment", deployment("a", "controller"), refs,
 			`no Deployment has a container "image-updater" to run switchyard-image-updater`},
 		{"an image not pushed", deployment("a", "controller") + deployment("b", "image-updater"),

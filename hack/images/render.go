@@ -38,11 +38,11 @@ func render(in []byte, version string, refs map[string]name.Digest) ([]byte, err
 		}
 		containers, err := n.Pipe(yaml.Lookup("spec", "template", "spec", "containers"))
 		if err != nil {
-			return nil, fmt.Errorf("Deployment %s: %w", n.GetName(), err)
+			return nil, fmt.Errorf("deployment %s: %w", n.GetName(), err)
 		}
 		elements, err := containers.Elements()
 		if err != nil {
-			return nil, fmt.Errorf("Deployment %s: spec.template.spec.containers: %w", n.GetName(), err)
+			return nil, fmt.Errorf("deployment %s: spec.template.spec.containers: %w", n.GetName(), err)
 		}
 		for _, c := range elements {
 			var cname string
@@ -51,11 +51,11 @@ func render(in []byte, version string, refs map[string]name.Digest) ([]byte, err
 			}
 			t, ok := byContainer[cname]
 			if !ok {
-				return nil, fmt.Errorf("Deployment %s: container %q runs none of the images built (containers %s)",
+				return nil, fmt.Errorf("deployment %s: container %q runs none of the images built (containers %s)",
 					n.GetName(), cname, strings.Join(sortedKeys(byContainer), ", "))
 			}
 			if err := c.PipeE(yaml.SetField("image", yaml.NewScalarRNode(refs[t.Repo].String()))); err != nil {
-				return nil, fmt.Errorf("Deployment %s: container %s: %w", n.GetName(), cname, err)
+				return nil, fmt.Errorf("deployment %s: container %s: %w", n.GetName(), cname, err)
 			}
 			used[t.Repo] = true
 		}
