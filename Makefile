@@ -49,6 +49,20 @@ chart-test: ## Lint the Helm chart (helm lint --strict, Helm built from go.mod),
 test-e2e: ## Run the end-to-end tests only.
 	$(GO) test $(GOTEST_FLAGS) ./test/e2e/...
 
+##@ Images and releases
+
+REGISTRY ?=
+VERSION ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || echo v0.0.0-dev)
+IMAGES_FLAGS ?=
+
+.PHONY: images
+images: ## Build the controller and image-updater images (linux/amd64+arm64, no Docker) and push them as REGISTRY/switchyard:VERSION and REGISTRY/switchyard-image-updater:VERSION.
+	$(GO) run ./hack/images -registry "$(REGISTRY)" -version "$(VERSION)" $(IMAGES_FLAGS)
+
+.PHONY: release
+release: ## images, then dist/install.yaml and dist/namespace-install.yaml naming the pushed images by digest.
+	$(GO) run ./hack/images -registry "$(REGISTRY)" -version "$(VERSION)" -release dist $(IMAGES_FLAGS)
+
 ##@ Local cluster
 
 .PHONY: cluster-up

@@ -19,6 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/buildinfo"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/registry"
 )
@@ -36,9 +37,14 @@ func main() {
 	flag.BoolVar(&crossNamespace, "allow-cross-namespace-refs", false, "let an ImageUpdater patch an Argo CD Application in another namespace")
 	flag.StringVar(&ambientNamespaces, strings.TrimPrefix(registry.AmbientNamespacesFlag, "--"), "",
 		"comma-separated namespaces whose ImageUpdaters may use the image updater's own registry credentials (its cloud identity, e.g. ECR through IRSA); \"*\" for all (default: none)")
+	printVersion := flag.Bool("version", false, "print the version and commit, and exit")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if *printVersion {
+		buildinfo.Get().Print(os.Stdout, "image-updater", false)
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 	ambient, err := registry.ParseAmbientNamespaces(ambientNamespaces)

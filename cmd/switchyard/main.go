@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/analysis"
+	"github.com/switchyard-dev/switchyard/internal/buildinfo"
 	"github.com/switchyard-dev/switchyard/internal/experiment"
 	"github.com/switchyard-dev/switchyard/internal/instanceid"
 	"github.com/switchyard-dev/switchyard/internal/manager"
@@ -45,9 +46,14 @@ func main() {
 		"also read the notification ConfigMap and Secret from each Rollout's namespace")
 	flag.Float64Var(&qps, "qps", 50, "queries per second to the API server")
 	flag.IntVar(&burst, "burst", 100, "burst of queries to the API server")
+	printVersion := flag.Bool("version", false, "print the version and commit, and exit")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if *printVersion {
+		buildinfo.Get().Print(os.Stdout, "switchyard", false)
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 	if err := instanceid.Validate(opts.InstanceID); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/switchyard-dev/switchyard/internal/buildinfo"
 	"github.com/switchyard-dev/switchyard/internal/plugin/cli"
 	"github.com/switchyard-dev/switchyard/internal/plugin/version"
 )
@@ -23,7 +24,7 @@ func TestVersion(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-		if len(lines) != tc.lines || !strings.HasPrefix(lines[0], "kubectl-argo-rollouts: "+version.Version) {
+		if len(lines) != tc.lines || !strings.HasPrefix(lines[0], "kubectl-argo-rollouts: "+buildinfo.Version) {
 			t.Errorf("version %v printed:\n%s", tc.args, out.String())
 		}
 	}
