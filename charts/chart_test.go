@@ -430,21 +430,22 @@ func TestImages(t *testing.T) {
 		controllerPullPolicy  any
 		updaterCommandPresent bool
 	}{
-		{name: "defaults: appVersion tag",
+		{name: "defaults: appVersion tag, each binary its own image",
 			controller: "ghcr.io/switchyard-dev/switchyard:v0.1.0",
-			updater:    "ghcr.io/switchyard-dev/switchyard:v0.1.0", updaterCommandPresent: true},
-		{name: "tag",
+			updater:    "ghcr.io/switchyard-dev/switchyard-image-updater:v0.1.0"},
+		{name: "tag, shared by the image updater",
 			vals:       map[string]any{"image": map[string]any{"tag": "v0.2.0"}},
 			controller: "ghcr.io/switchyard-dev/switchyard:v0.2.0",
-			updater:    "ghcr.io/switchyard-dev/switchyard:v0.2.0", updaterCommandPresent: true},
-		{name: "digest, shared by the image updater",
-			vals:       map[string]any{"image": map[string]any{"repository": "registry.example:5000/switchyard", "digest": digest, "pullPolicy": "IfNotPresent"}, "imageUpdater": map[string]any{"image": map[string]any{"repository": "registry.example:5000/switchyard"}}},
+			updater:    "ghcr.io/switchyard-dev/switchyard-image-updater:v0.2.0"},
+		{name: "digest, shared by an image updater run from the controller's image",
+			vals: map[string]any{"image": map[string]any{"repository": "registry.example:5000/switchyard", "digest": digest, "pullPolicy": "IfNotPresent"},
+				"imageUpdater": map[string]any{"image": map[string]any{"repository": "registry.example:5000/switchyard"}, "command": []any{"/image-updater"}}},
 			controller: "registry.example:5000/switchyard@" + digest, controllerPullPolicy: "IfNotPresent",
 			updater: "registry.example:5000/switchyard@" + digest, updaterCommandPresent: true},
-		{name: "image updater's own image",
+		{name: "image updater's own image and tag",
 			vals: map[string]any{
 				"image":        map[string]any{"digest": digest},
-				"imageUpdater": map[string]any{"image": map[string]any{"repository": "r.example/switchyard-image-updater", "tag": "v9"}, "command": []any{}}},
+				"imageUpdater": map[string]any{"image": map[string]any{"repository": "r.example/switchyard-image-updater", "tag": "v9"}}},
 			controller: "ghcr.io/switchyard-dev/switchyard@" + digest,
 			updater:    "r.example/switchyard-image-updater:v9"},
 	} {
