@@ -35,6 +35,7 @@ import (
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/analysis/provider"
 	"github.com/switchyard-dev/switchyard/internal/metrics"
+	"github.com/switchyard-dev/switchyard/internal/requeue"
 )
 
 // DefaultThreads is how many AnalysisRuns are reconciled at once, as the
@@ -130,7 +131,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	for _, phase := range phases {
 		res, err := phase.run(ctx, s)
-		result = lowestRequeue(result, res)
+		result = requeue.Sooner(result, res)
 		if err != nil {
 			return result, fmt.Errorf("%s: %w", phase.name, err)
 		}
@@ -139,9 +140,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		}
 	}
 	if s.run.Status.Phase.Completed() {
-		return lowestRequeue(result, requeueAt(ttlExpiry(s.run), s.now)), nil
+		return requeue.Sooner(result, requeue.At(ttlExpiry(s.run), s.now)), nil
 	}
-	return lowestRequeue(result, requeueAt(r.nextDue(s), s.now)), nil
+	return requeue.Sooner(result, requeue.At(r.nextDue(s), s.now)), nil
 }
 
 // SetupWithManager registers the reconciler; Jobs a run owns bring it back
@@ -163,7 +164,7 @@ func (r *Reconciler) expire(ctx context.Context, s *scope) (ctrl.Result, error) 
 		return ctrl.Result{}, nil
 	}
 	if s.now.Before(at) {
-		return requeueAt(at, s.now), nil
+		return requeue.At(at, s.now), nil
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("deleting completed AnalysisRun after its TTL")
 	if err := r.Client.Delete(ctx, s.run, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil {
@@ -588,25 +589,4 @@ func (r *Reconciler) writeStatus(ctx context.Context, s *scope) error {
 		r.Recorder.Eventf(s.run, nil, typ, e.reason, "Analyze", "%s", s.redact(e.note))
 	}
 	return nil
-}
-
-func lowestRequeue(a, b ctrl.Result) ctrl.Result {
-	switch {
-	case a.RequeueAfter == 0:
-		return b
-	case b.RequeueAfter == 0:
-		return a
-	case b.RequeueAfter < a.RequeueAfter:
-		return b
-	}
-	return a
-}
-
-// requeueAt comes back at t (never sooner than a millisecond); a zero t is
-// no requeue.
-func requeueAt(t, now time.Time) ctrl.Result {
-	if t.IsZero() {
-		return ctrl.Result{}
-	}
-	return ctrl.Result{RequeueAfter: max(t.Sub(now), time.Millisecond)}
 }

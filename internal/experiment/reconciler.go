@@ -37,6 +37,7 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/analysis"
 	"github.com/switchyard-dev/switchyard/internal/instanceid"
 	"github.com/switchyard-dev/switchyard/internal/metrics"
+	"github.com/switchyard-dev/switchyard/internal/requeue"
 )
 
 // Event reasons, with the reference's names (notification triggers and
@@ -163,7 +164,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	for _, phase := range phases {
 		res, err := phase.run(ctx, s)
-		result = lowestRequeue(result, res)
+		result = requeue.Sooner(result, res)
 		if err != nil {
 			return result, fmt.Errorf("%s: %w", phase.name, err)
 		}
@@ -309,7 +310,7 @@ func (r *Reconciler) templates(ctx context.Context, s *scope) (ctrl.Result, erro
 		setTemplateStatus(&s.next, ts)
 	}
 	if !s.recheck.IsZero() {
-		result = requeueAt(s.recheck, s.now)
+		result = requeue.At(s.recheck, s.now)
 	}
 	return result, nil
 }
@@ -617,7 +618,7 @@ func (r *Reconciler) createRun(ctx context.Context, ex *v1alpha1.Experiment, a *
 			}
 			return nil, fmt.Errorf("get analysisrun %s: %w", klog.KObj(run), err)
 		}
-		if ref := metav1.GetControllerOf(existing); ref != nil && ref.UID == ex.UID &&
+		if metav1.IsControlledBy(existing, ex) &&
 			!existing.Status.Phase.Completed() && !existing.Spec.Terminate && equality.Semantic.DeepEqual(existing.Spec, run.Spec) {
 			return existing, nil
 		}
@@ -647,7 +648,7 @@ func (r *Reconciler) decide(_ context.Context, s *scope) (ctrl.Result, error) {
 	}
 	next := s.ex.DeepCopy()
 	next.Status = s.next
-	return requeueAt(NextCheck(next, s.now), s.now), nil
+	return requeue.At(NextCheck(next, s.now), s.now), nil
 }
 
 // setPhase records the phase and its event.
@@ -735,25 +736,4 @@ func setRunStatus(st *v1alpha1.ExperimentStatus, rs v1alpha1.ExperimentAnalysisR
 // (the object is refused as written, or not allowed).
 func permanent(err error) bool {
 	return err != nil && (apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) || apierrors.IsAlreadyExists(err))
-}
-
-func lowestRequeue(a, b ctrl.Result) ctrl.Result {
-	switch {
-	case a.RequeueAfter == 0:
-		return b
-	case b.RequeueAfter == 0:
-		return a
-	case b.RequeueAfter < a.RequeueAfter:
-		return b
-	}
-	return a
-}
-
-// requeueAt comes back at t (never sooner than a millisecond); a zero t is
-// no requeue.
-func requeueAt(t, now time.Time) ctrl.Result {
-	if t.IsZero() {
-		return ctrl.Result{}
-	}
-	return ctrl.Result{RequeueAfter: max(t.Sub(now), time.Millisecond)}
 }

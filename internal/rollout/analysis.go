@@ -154,37 +154,11 @@ func (r *Reconciler) gatherAnalysisRuns(ctx context.Context, s *scope) (ctrl.Res
 	}
 	for i := range list.Items {
 		run := &list.Items[i]
-		if ref := metav1.GetControllerOf(run); ref != nil && ref.UID == s.ro.UID {
+		if metav1.IsControlledBy(run, s.ro) {
 			s.runs = append(s.runs, run)
 		}
 	}
 	return ctrl.Result{}, nil
-}
-
-// runNamed is the Rollout's run of that name: from the cache, or read live
-// when the cache does not have it yet (a run created by the last pass), so
-// a run recorded in status is never taken for missing and created twice.
-func (r *Reconciler) runNamed(ctx context.Context, s *scope, name string) (*v1alpha1.AnalysisRun, error) {
-	if name == "" {
-		return nil, nil
-	}
-	for _, run := range s.runs {
-		if run.Name == name {
-			return run, nil
-		}
-	}
-	run := &v1alpha1.AnalysisRun{}
-	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: s.ro.Namespace, Name: name}, run)
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get analysisrun %s/%s: %w", s.ro.Namespace, name, err)
-	}
-	if ref := metav1.GetControllerOf(run); ref == nil || ref.UID != s.ro.UID {
-		return nil, nil
-	}
-	return run, nil
 }
 
 // analysisSource is one source as a strategy sees it this pass.
@@ -230,7 +204,7 @@ func (r *Reconciler) reconcileSources(ctx context.Context, s *scope, cancelAll b
 		recorded := *src.record
 		var current *rolloutanalysis.Run
 		if recorded != nil {
-			run, err := r.runNamed(ctx, s, recorded.Name)
+			run, err := controlledNamed(ctx, r, s, s.runs, recorded.Name, &v1alpha1.AnalysisRun{})
 			if err != nil {
 				return out, err
 			}

@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
@@ -111,37 +110,11 @@ func (r *Reconciler) gatherExperiments(ctx context.Context, s *scope) (ctrl.Resu
 	}
 	for i := range list.Items {
 		ex := &list.Items[i]
-		if ref := metav1.GetControllerOf(ex); ref != nil && ref.UID == s.ro.UID {
+		if metav1.IsControlledBy(ex, s.ro) {
 			s.experiments = append(s.experiments, ex)
 		}
 	}
 	return ctrl.Result{}, nil
-}
-
-// experimentNamed is the Rollout's Experiment of that name: from the cache,
-// or read live when the cache does not have it yet (one the last pass
-// created), so a recorded Experiment is never taken for missing.
-func (r *Reconciler) experimentNamed(ctx context.Context, s *scope, name string) (*v1alpha1.Experiment, error) {
-	if name == "" {
-		return nil, nil
-	}
-	for _, ex := range s.experiments {
-		if ex.Name == name {
-			return ex, nil
-		}
-	}
-	ex := &v1alpha1.Experiment{}
-	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: s.ro.Namespace, Name: name}, ex)
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get experiment %s/%s: %w", s.ro.Namespace, name, err)
-	}
-	if ref := metav1.GetControllerOf(ex); ref == nil || ref.UID != s.ro.UID {
-		return nil, nil
-	}
-	return ex, nil
 }
 
 // experimentGate is what the canary's steps read from the step's
@@ -185,7 +158,7 @@ func (r *Reconciler) canaryExperiment(ctx context.Context, s *scope, stable *app
 		Recorded:   st.Canary.CurrentExperiment,
 		Resumed:    st.ControllerPause && len(st.PauseConditions) == 0,
 	}
-	current, err := r.experimentNamed(ctx, s, in.Recorded)
+	current, err := controlledNamed(ctx, r, s, s.experiments, in.Recorded, &v1alpha1.Experiment{})
 	if err != nil {
 		return experimentGate{}, err
 	}

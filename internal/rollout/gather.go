@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -117,7 +118,7 @@ func (r *Reconciler) gather(ctx context.Context, s *scope) (ctrl.Result, error) 
 	}
 	for i := range owned.Items {
 		rs := &owned.Items[i]
-		if ref := metav1.GetControllerOf(rs); ref != nil && ref.UID == s.ro.UID {
+		if metav1.IsControlledBy(rs, s.ro) {
 			s.replicaSets = append(s.replicaSets, rs)
 		}
 	}
@@ -168,4 +169,33 @@ func serviceField(ro *v1alpha1.Rollout, name string) string {
 		return "spec.strategy.canary.pingPong.pongService"
 	}
 	return "spec.strategy.canary.stableService"
+}
+
+// controlledNamed is the object of that name the Rollout controls (an
+// AnalysisRun or Experiment): from cached, the pass's cached ones, or read
+// live when the cache does not have it yet (one the last pass created), so
+// one recorded in status is never taken for missing and created twice.
+// The zero T (nil) when there is none.
+func controlledNamed[T client.Object](ctx context.Context, r *Reconciler, s *scope, cached []T, name string, live T) (T, error) {
+	var none T
+	if name == "" {
+		return none, nil
+	}
+	for _, obj := range cached {
+		if obj.GetName() == name {
+			return obj, nil
+		}
+	}
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: s.ro.Namespace, Name: name}, live)
+	if apierrors.IsNotFound(err) {
+		return none, nil
+	}
+	if err != nil {
+		kind := strings.ToLower(reflect.TypeOf(live).Elem().Name())
+		return none, fmt.Errorf("get %s %s/%s: %w", kind, s.ro.Namespace, name, err)
+	}
+	if !metav1.IsControlledBy(live, s.ro) {
+		return none, nil
+	}
+	return live, nil
 }

@@ -31,6 +31,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/metrics"
+	"github.com/switchyard-dev/switchyard/internal/requeue"
 )
 
 // Reconciler drives Rollouts. All progress lives in the API objects
@@ -119,14 +120,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if err := r.writeStatus(ctx, s); err != nil {
 			if apierrors.IsConflict(err) {
 				// Someone (a promote, an abort) wrote first: start over.
-				result, retErr = requeueAt(100*time.Millisecond), nil
+				result, retErr = requeue.After(100*time.Millisecond), nil
 				return
 			}
 			retErr = errors.Join(retErr, fmt.Errorf("write status of rollout %s: %w", klog.KObj(ro), err))
 		}
 		if deadline := progressDeadline(s.ro); !deadline.IsZero() {
 			// Come back when the update would time out.
-			result = lowestRequeue(result, requeueAt(deadline.Sub(s.now)+time.Second))
+			result = requeue.Sooner(result, requeue.After(deadline.Sub(s.now)+time.Second))
 		}
 	}()
 
@@ -153,10 +154,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	for _, phase := range phases {
 		res, err := phase.run(ctx, s)
-		result = lowestRequeue(result, res)
+		result = requeue.Sooner(result, res)
 		if errors.Is(err, errCacheBehind) {
 			ctrl.LoggerFrom(ctx).V(1).Info("waiting for the cache", "phase", phase.name, "reason", err.Error())
-			return lowestRequeue(result, requeueAt(cacheBehindRetry)), nil
+			return requeue.Sooner(result, requeue.After(cacheBehindRetry)), nil
 		}
 		if err != nil {
 			return result, fmt.Errorf("%s: %w", phase.name, err)
@@ -273,26 +274,4 @@ func (r *Reconciler) rememberOwnWrite(s *scope, newVersion string) {
 	if newVersion != "" && newVersion != s.startResourceVersion {
 		r.ownWrites.Store(client.ObjectKeyFromObject(s.ro), s.startResourceVersion)
 	}
-}
-
-func lowestRequeue(a, b ctrl.Result) ctrl.Result {
-	out := ctrl.Result{}
-	switch {
-	case a.RequeueAfter == 0:
-		out.RequeueAfter = b.RequeueAfter
-	case b.RequeueAfter == 0:
-		out.RequeueAfter = a.RequeueAfter
-	default:
-		out.RequeueAfter = min(a.RequeueAfter, b.RequeueAfter)
-	}
-	return out
-}
-
-// requeueAt is a result that comes back after d, never sooner than a
-// millisecond (a zero RequeueAfter would mean "no requeue").
-func requeueAt(d time.Duration) ctrl.Result {
-	if d <= 0 {
-		d = time.Millisecond
-	}
-	return ctrl.Result{RequeueAfter: d}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/hash"
 	"github.com/switchyard-dev/switchyard/internal/podtemplate"
+	"github.com/switchyard-dev/switchyard/internal/requeue"
 )
 
 // syncNewReplicaSet finds or creates the ReplicaSet of the current pod
@@ -71,7 +72,7 @@ func (r *Reconciler) syncNewReplicaSet(ctx context.Context, s *scope) (ctrl.Resu
 		if getErr := r.APIReader.Get(ctx, client.ObjectKeyFromObject(rs), existing); getErr != nil {
 			return ctrl.Result{}, fmt.Errorf("get colliding replicaset %s: %w", klog.KObj(rs), getErr)
 		}
-		if ref := metav1.GetControllerOf(existing); ref != nil && ref.UID == s.ro.UID && hashOf(existing) == s.newHash {
+		if metav1.IsControlledBy(existing, s.ro) && hashOf(existing) == s.newHash {
 			// Our own, not yet in the cache.
 			s.newRS = existing
 			s.replicaSets = append(s.replicaSets, existing)
@@ -79,7 +80,7 @@ func (r *Reconciler) syncNewReplicaSet(ctx context.Context, s *scope) (ctrl.Resu
 		}
 		s.ro.Status.CollisionCount = ptr.To(ptr.Deref(s.ro.Status.CollisionCount, 0) + 1)
 		s.stop = true
-		return requeueAt(time.Millisecond), nil
+		return requeue.After(time.Millisecond), nil
 	case err != nil:
 		return ctrl.Result{}, fmt.Errorf("create replicaset %s: %w", klog.KObj(rs), err)
 	}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/requeue"
 )
 
 // +kubebuilder:rbac:groups="",resources=pods,verbs=list
@@ -35,7 +36,7 @@ func (r *Reconciler) restartPods(ctx context.Context, s *scope) (ctrl.Result, er
 		return ctrl.Result{}, nil
 	}
 	if s.now.Before(at.Time) {
-		return requeueAt(at.Sub(s.now)), nil
+		return requeue.After(at.Sub(s.now)), nil
 	}
 	selector, err := metav1.LabelSelectorAsSelector(s.ro.Spec.Selector)
 	if err != nil {
@@ -68,7 +69,7 @@ func (r *Reconciler) restartPods(ctx context.Context, s *scope) (ctrl.Result, er
 			r.Recorder.Eventf(s.ro, nil, corev1.EventTypeNormal, EventRestarted, "Restart", "All pods created before %s were restarted", at.UTC().Format(time.RFC3339))
 			return ctrl.Result{}, nil
 		}
-		return requeueAt(time.Second), nil
+		return requeue.After(time.Second), nil
 	}
 	maxUnavailable := s.ro.MaxUnavailableOrDefault()
 	budget, err := intstr.GetScaledValueFromIntOrPercent(&maxUnavailable, int(desired), false)
@@ -88,13 +89,13 @@ func (r *Reconciler) restartPods(ctx context.Context, s *scope) (ctrl.Result, er
 		case apierrors.IsTooManyRequests(err):
 			// A PodDisruptionBudget says not now.
 			ctrl.LoggerFrom(ctx).V(1).Info("eviction refused by a disruption budget", "pod", klog.KObj(p))
-			return requeueAt(time.Second), nil
+			return requeue.After(time.Second), nil
 		case err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err):
 			return ctrl.Result{}, fmt.Errorf("evict pod %s: %w", klog.KObj(p), err)
 		}
 		allowed--
 	}
-	return requeueAt(time.Second), nil
+	return requeue.After(time.Second), nil
 }
 
 // restartOrder ranks a pod by its ReplicaSet: stable first, then the new

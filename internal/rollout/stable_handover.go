@@ -7,6 +7,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/switchyard-dev/switchyard/internal/canary/replicas"
+	"github.com/switchyard-dev/switchyard/internal/requeue"
 )
 
 // stableHandover is where a basic canary's stableService points in this
@@ -120,5 +121,5 @@ func (h stableHandover) result(res ctrl.Result) ctrl.Result {
 	if !h.recheck || (res.RequeueAfter > 0 && res.RequeueAfter <= endpointsRetry) {
 		return res
 	}
-	return requeueAt(endpointsRetry)
+	return requeue.After(endpointsRetry)
 }

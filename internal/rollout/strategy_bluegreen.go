@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/bluegreen"
+	"github.com/switchyard-dev/switchyard/internal/requeue"
 )
 
 // runStrategy hands the pass to the Rollout's strategy.
@@ -110,7 +111,7 @@ func (r *Reconciler) runBlueGreen(ctx context.Context, s *scope) (ctrl.Result, e
 	st.BlueGreen.ActiveSelector = selectedHash(active)
 	st.BlueGreen.PreviewSelector = selectedHash(preview)
 	if plan.RequeueAfter > 0 {
-		return requeueAt(plan.RequeueAfter), nil
+		return requeue.After(plan.RequeueAfter), nil
 	}
 	return ctrl.Result{}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/canary"
 	"github.com/switchyard-dev/switchyard/internal/canary/replicas"
 	"github.com/switchyard-dev/switchyard/internal/hash"
+	"github.com/switchyard-dev/switchyard/internal/requeue"
 )
 
 // runCanary runs the basic canary (no traffic router): the weight is carried
@@ -127,7 +128,7 @@ func (r *Reconciler) runCanary(ctx context.Context, s *scope) (ctrl.Result, erro
 		st.CurrentStepIndex = ptr.To(d.Index)
 		index = d.Index
 		if d.RequeueAfter > 0 {
-			result = requeueAt(d.RequeueAfter)
+			result = requeue.After(d.RequeueAfter)
 		}
 	}
 	// All steps done and the new pods carry everything: it is the stable now.

@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/canary"
 	"github.com/switchyard-dev/switchyard/internal/conditions"
+	"github.com/switchyard-dev/switchyard/internal/requeue"
 	tr "github.com/switchyard-dev/switchyard/internal/trafficrouting"
 	"github.com/switchyard-dev/switchyard/internal/trafficrouting/routers"
 )
@@ -155,7 +156,7 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 		if hold != "" {
 			// Never send weight to pods that are not ready endpoints.
 			log.V(1).Info("waiting for ready endpoints before moving traffic", "service", hold)
-			result = requeueAt(endpointsRetry)
+			result = requeue.After(endpointsRetry)
 		} else {
 			if out, err = tr.Execute(ctx, rs, plan); err != nil {
 				return r.routingFailed(ctx, s, err)
@@ -171,7 +172,7 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 				r.Recorder.Eventf(s.ro, nil, corev1.EventTypeWarning, EventWeightVerifyError, "VerifyWeight", "%s", out.VerifyErr.Error())
 			}
 			retry, verr := tr.AfterVerify(next, out.Verified, r.traffic.verifyRetry)
-			result = lowestRequeue(result, requeueAt0(retry))
+			result = requeue.Sooner(result, requeueAt0(retry))
 			if verr != nil {
 				// Promotion waits until the full weight is confirmed.
 				log.Info("traffic weight not verified yet", "weight", next.Canary)
@@ -199,7 +200,7 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 		if s.stop {
 			return result, nil
 		}
-		result = lowestRequeue(result, res)
+		result = requeue.Sooner(result, res)
 	}
 
 	index := ptr.Deref(st.CurrentStepIndex, 0)
@@ -239,7 +240,7 @@ func (r *Reconciler) runTrafficRouted(ctx context.Context, s *scope) (ctrl.Resul
 		st.CurrentStepIndex = ptr.To(sd.Index)
 		index = sd.Index
 		if sd.RequeueAfter > 0 {
-			result = lowestRequeue(result, requeueAt(sd.RequeueAfter))
+			result = requeue.Sooner(result, requeue.After(sd.RequeueAfter))
 		}
 	}
 
@@ -280,7 +281,7 @@ func (r *Reconciler) routingFailed(ctx context.Context, s *scope, err error) (ct
 	}
 	ctrl.LoggerFrom(ctx).Info("traffic routing failed", "error", msg)
 	s.stop = true
-	return requeueAt(routingErrorRetry), nil
+	return requeue.After(routingErrorRetry), nil
 }
 
 // routedInput is what the traffic planner reads: the Rollout with the step
@@ -465,7 +466,7 @@ func (r *Reconciler) scaleRouted(ctx context.Context, s *scope, in tr.Input, sta
 			deadlines[s.newRS] = *ac.SetDeadline
 		}
 		if ac.RequeueAfter > 0 {
-			result = lowestRequeue(result, requeueAt(ac.RequeueAfter+time.Second))
+			result = requeue.Sooner(result, requeue.After(ac.RequeueAfter+time.Second))
 		}
 	}
 
@@ -508,7 +509,7 @@ func (r *Reconciler) scaleRouted(ctx context.Context, s *scope, in tr.Input, sta
 				hashes, err := hr.ReferencedHashes(ctx)
 				if err != nil {
 					_, _ = r.routingFailed(ctx, s, fmt.Errorf("%s: read referenced ReplicaSets: %w", rt.Type(), err))
-					return requeueAt(routingErrorRetry), nil
+					return requeue.After(routingErrorRetry), nil
 				}
 				routerHashes = append(routerHashes, hashes...)
 			}
@@ -517,7 +518,7 @@ func (r *Reconciler) scaleRouted(ctx context.Context, s *scope, in tr.Input, sta
 	}
 	plan := tr.PlanScaleDown(sdIn)
 	if plan.RequeueAfter > 0 {
-		result = lowestRequeue(result, requeueAt(plan.RequeueAfter+time.Second))
+		result = requeue.Sooner(result, requeue.After(plan.RequeueAfter+time.Second))
 	}
 	clear := map[*appsv1.ReplicaSet]bool{}
 	for _, ch := range plan.Changes {
@@ -644,10 +645,10 @@ func weightMoved(prev, next *v1alpha1.TrafficWeights) bool {
 	return false
 }
 
-// requeueAt0 is requeueAt, except that 0 means no requeue.
+// requeueAt0 is requeue.After, except that 0 means no requeue.
 func requeueAt0(d time.Duration) ctrl.Result {
 	if d <= 0 {
 		return ctrl.Result{}
 	}
-	return requeueAt(d)
+	return requeue.After(d)
 }

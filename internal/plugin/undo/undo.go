@@ -187,7 +187,7 @@ func (o *Options) replicaSets(ctx context.Context, ro *v1alpha1.Rollout) ([]apps
 	}
 	var owned []appsv1.ReplicaSet
 	for _, rs := range list.Items {
-		if ref := metav1.GetControllerOf(&rs); ref != nil && ref.UID == ro.UID {
+		if metav1.IsControlledBy(&rs, ro) {
 			owned = append(owned, rs)
 		}
 	}
