@@ -14,13 +14,10 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr/funcr"
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/yaml"
 
 	"github.com/switchyard-dev/switchyard/internal/manager"
 	"github.com/switchyard-dev/switchyard/test/cluster"
@@ -92,25 +89,13 @@ func setup() (context.CancelFunc, error) {
 // RBAC markers) to a user and returns that user's config, so a missing
 // marker fails these tests.
 func controllerIdentity(root string) (*rest.Config, error) {
-	const user = "switchyard-experiment-test"
 	data, err := os.ReadFile(filepath.Join(root, "config", "rbac", "role.yaml"))
 	if err != nil {
 		return nil, err
 	}
-	role := &rbacv1.ClusterRole{}
-	if err := yaml.Unmarshal(data, role); err != nil {
-		return nil, fmt.Errorf("decode role.yaml: %w", err)
+	role, err := cluster.ClusterRoleOf(data)
+	if err != nil {
+		return nil, fmt.Errorf("role.yaml: %w", err)
 	}
-	role.Name = user
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: user},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: user},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
-	}
-	for _, obj := range []client.Object{role, binding} {
-		if err := k8sClient.Create(context.Background(), obj); err != nil {
-			return nil, fmt.Errorf("create %T: %w", obj, err)
-		}
-	}
-	return env.UserConfig(user)
+	return env.UserBoundTo(context.Background(), "switchyard-experiment-test", role)
 }

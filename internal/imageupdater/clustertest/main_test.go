@@ -6,7 +6,6 @@
 package clustertest
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -18,7 +17,6 @@ import (
 	"github.com/go-logr/logr/funcr"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -28,7 +26,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/yaml"
 
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater"
@@ -147,30 +144,15 @@ func setup() error {
 // the packages cmd/image-updater links), and returns a config
 // authenticating as it.
 func controllerIdentity(root string) (*rest.Config, error) {
-	const user = "switchyard-image-updater"
-	raw, err := os.ReadFile(filepath.Join(root, "config", "rbac", "image_updater_role.yaml"))
+	data, err := os.ReadFile(filepath.Join(root, "config", "rbac", "image_updater_role.yaml"))
 	if err != nil {
 		return nil, err
 	}
-	role := &rbacv1.ClusterRole{}
-	if err := yaml.UnmarshalStrict(bytes.TrimPrefix(bytes.TrimSpace(raw), []byte("---")), role); err != nil {
-		return nil, fmt.Errorf("decode generated ClusterRole: %w", err)
+	role, err := cluster.ClusterRoleOf(data)
+	if err != nil {
+		return nil, fmt.Errorf("image_updater_role.yaml: %w", err)
 	}
-	if len(role.Rules) == 0 {
-		return nil, fmt.Errorf("generated ClusterRole has no rules:\n%s", raw)
-	}
-	role.Name = user
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: user},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: user},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
-	}
-	for _, obj := range []client.Object{role, binding} {
-		if err := k8sClient.Create(context.Background(), obj); err != nil {
-			return nil, fmt.Errorf("create %T: %w", obj, err)
-		}
-	}
-	return env.UserConfig(user)
+	return env.UserBoundTo(context.Background(), "switchyard-image-updater", role)
 }
 
 // requireArgoCD skips t, or fails it where tools are required, when Argo

@@ -8,7 +8,6 @@ package clustertest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,14 +17,12 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/yaml"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/test/cluster"
@@ -106,28 +103,11 @@ func controllerIdentity(root string) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("controller-gen rbac: %w\n%s", err, stderr.String())
 	}
-	role := &rbacv1.ClusterRole{}
-	if err := yaml.Unmarshal(bytes.TrimPrefix(bytes.TrimSpace(out), []byte("---")), role); err != nil {
-		return nil, fmt.Errorf("decode generated ClusterRole: %w", err)
-	}
-	if len(role.Rules) == 0 {
-		return nil, errors.New("the generated ClusterRole has no rules")
-	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: user},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: user},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
-	}
-	c, err := client.New(env.RESTConfig, client.Options{})
+	role, err := cluster.ClusterRoleOf(out)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("controller-gen rbac: %w", err)
 	}
-	for _, obj := range []client.Object{role, binding} {
-		if err := c.Create(context.Background(), obj); err != nil {
-			return nil, fmt.Errorf("create %T: %w", obj, err)
-		}
-	}
-	return env.UserConfig(user)
+	return env.UserBoundTo(context.Background(), user, role)
 }
 
 // newNamespace creates a namespace for one test.
