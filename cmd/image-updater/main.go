@@ -22,6 +22,7 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/buildinfo"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/registry"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/webhook"
 )
 
 func main() {
@@ -38,6 +39,8 @@ func main() {
 	flag.StringVar(&ambientNamespaces, strings.TrimPrefix(registry.AmbientNamespacesFlag, "--"), "",
 		"comma-separated namespaces whose ImageUpdaters may use the image updater's own registry credentials (its cloud identity, e.g. ECR through IRSA); \"*\" for all (default: none)")
 	printVersion := flag.Bool("version", false, "print the version and commit, and exit")
+	var hook webhook.Options
+	hook.BindFlags(flag.CommandLine)
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -48,6 +51,9 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 	ambient, err := registry.ParseAmbientNamespaces(ambientNamespaces)
+	if err == nil {
+		err = hook.Validate()
+	}
 	if err != nil {
 		log.Error(err, "Invalid flag")
 		os.Exit(2)
@@ -85,9 +91,18 @@ func main() {
 		os.Exit(1)
 	}
 	r := &imageupdater.Reconciler{Client: mgr.GetClient(), AllowCrossNamespaceRefs: crossNamespace, AmbientCredentials: ambient}
+	if hook.Enabled() {
+		r.Webhook = webhook.NewQueue(nil, hook.Debounce, hook.MaxDelay)
+	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		log.Error(err, "Set up image updater")
 		os.Exit(1)
+	}
+	if hook.Enabled() {
+		if err := mgr.Add(hook.Server(ctrl.Log.WithName("webhook"), r.WebhookTracker())); err != nil {
+			log.Error(err, "Set up webhook server")
+			os.Exit(1)
+		}
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		log.Error(err, "Add health check")

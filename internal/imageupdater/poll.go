@@ -33,8 +33,9 @@ func (r *Reconciler) reconcilePoll(ctx context.Context, s *scope) (ctrl.Result, 
 	results := make([]*pollResult, len(s.plan.images))
 	sem := make(chan struct{}, pollJobs)
 	var wg sync.WaitGroup
+	pushed := r.Webhook.Take(client.ObjectKeyFromObject(s.iu))
 	for i := range s.plan.images {
-		if !due(&statuses[i], s.now.Time, s.plan.interval, r.MaxBackoff, s.specChanged) {
+		if !due(&statuses[i], s.now.Time, s.plan.interval, r.MaxBackoff, s.specChanged) && !pushed[s.plan.images[i].spec.Name] {
 			continue
 		}
 		wg.Add(1)

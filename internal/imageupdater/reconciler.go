@@ -37,6 +37,7 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/gitwrite"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/redact"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/registry"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/webhook"
 )
 
 // Defaults of the Reconciler's settings.
@@ -89,6 +90,10 @@ type Reconciler struct {
 	MaxConcurrentReconciles int
 	// UserAgent is sent to registries.
 	UserAgent string
+	// Webhook, when set, triggers the ImageUpdaters tracking a pushed
+	// image at once (see WebhookTracker): their pushed images are polled
+	// whether due or not. Nil leaves polling alone.
+	Webhook *webhook.Queue
 
 	initOnce   sync.Once
 	registry   *registry.Client
@@ -128,11 +133,17 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.MaxConcurrentReconciles = 2
 	}
 	r.init()
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&imagesv1.ImageUpdater{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("imageupdater").
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
-		Complete(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles})
+	if r.Webhook != nil {
+		if err := r.setupWebhook(context.Background(), mgr); err != nil {
+			return err
+		}
+		b = b.WatchesRawSource(r.Webhook.Source())
+	}
+	return b.Complete(r)
 }
 
 // init fills the defaults that do not need a manager.
