@@ -37,11 +37,8 @@ func (s *Server) NeedLeaderElection() bool { return true }
 
 // Start serves until ctx ends.
 func (s *Server) Start(ctx context.Context) error {
-	mux := http.NewServeMux()
-	mux.Handle(Path, s.Handler)
-	mux.HandleFunc(HealthPath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           s.mux(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -83,6 +80,14 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("webhook server: shut down: %w", err)
 	}
 	return nil
+}
+
+// mux routes Path and HealthPath.
+func (s *Server) mux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle(Path, s.Handler)
+	mux.HandleFunc(HealthPath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	return mux
 }
 
 // Options are the command-line settings of the webhook endpoint.
