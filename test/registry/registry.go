@@ -50,9 +50,10 @@ type Registry struct {
 	// CAPEM is the CA certificate that signed the registry's certificate.
 	CAPEM []byte
 
-	dir  string
-	bin  string
-	cmd  *exec.Cmd
+	dir    string
+	bin    string
+	notify *Notify
+	cmd    *exec.Cmd
 	done chan struct{}
 	logs *syncbuf.Buffer
 }
@@ -69,16 +70,37 @@ func Binary() string {
 	return p
 }
 
+// Options configure a registry started with StartWith.
+type Options struct {
+	// Notify, when set, points the registry's notifications (its
+	// notifications.endpoints) at a URL.
+	Notify *Notify
+}
+
+// Notify is one notification endpoint: the registry posts its event
+// envelope (application/vnd.docker.distribution.events.v1+json) there
+// after pushes and pulls, with Headers.
+type Notify struct {
+	URL     string
+	Headers map[string]string
+}
+
 // Start runs a registry for the test and stops it at cleanup. It skips the
 // test when docker-registry is not installed (fails it under
 // SWITCHYARD_REQUIRE_TOOLS).
 func Start(t testing.TB) *Registry {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, opts Options) *Registry {
+	t.Helper()
 	bin := Binary()
 	if bin == "" {
 		tools.Missing(t, "docker-registry is not installed (apt-get install docker-registry, or set DOCKER_REGISTRY): skipping the test against a real registry")
 	}
-	r, err := start(t.TempDir(), bin)
+	r, err := start(t.TempDir(), bin, opts)
 	if err != nil {
 		t.Fatalf("start docker-registry: %v", err)
 	}
@@ -91,7 +113,7 @@ func Start(t testing.TB) *Registry {
 	return r
 }
 
-func start(dir, bin string) (*Registry, error) {
+func start(dir, bin string, opts Options) (*Registry, error) {
 	ca, err := NewCA("switchyard test registry CA")
 	if err != nil {
 		return nil, err
@@ -106,6 +128,7 @@ func start(dir, bin string) (*Registry, error) {
 		CAPEM:    ca.PEM,
 		dir:      dir,
 		bin:      bin,
+		notify:   opts.Notify,
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(r.Password), bcrypt.MinCost)
 	if err != nil {
@@ -166,6 +189,15 @@ auth:
     path: %q
 `, filepath.Join(r.dir, "storage"), r.Host, randomHex(16),
 		filepath.Join(r.dir, "tls.crt"), filepath.Join(r.dir, "tls.key"), filepath.Join(r.dir, "htpasswd"))
+	if n := r.notify; n != nil {
+		cfg += fmt.Sprintf("notifications:\n  endpoints:\n  - name: test\n    url: %q\n    timeout: 2s\n    threshold: 3\n    backoff: 100ms\n", n.URL)
+		if len(n.Headers) > 0 {
+			cfg += "    headers:\n"
+			for k, v := range n.Headers {
+				cfg += fmt.Sprintf("      %q: [%q]\n", k, v)
+			}
+		}
+	}
 	cfgPath := filepath.Join(r.dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err

@@ -1,0 +1,135 @@
+// Package webhooktest runs the image updater with its registry webhook
+// endpoint against a real kube-apiserver (test/cluster), a real registry
+// whose own notifications are pointed at the endpoint (test/registry) and
+// a real git server (test/gitserver). Polling is set to an hour, so only
+// the webhook can explain a prompt write-back. It is a package of its own
+// because the manager it starts differs from clustertest's (webhook on).
+package webhooktest
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/go-logr/logr/funcr"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/webhook"
+	"github.com/switchyard-dev/switchyard/test/cluster"
+	"github.com/switchyard-dev/switchyard/test/syncbuf"
+)
+
+// hookSecret is the distribution webhook's shared secret.
+const hookSecret = "distribution-hook-secret-5f1e"
+
+var (
+	env       *cluster.Cluster
+	k8sClient client.Client
+	// hookURL is the webhook endpoint's base URL (http://127.0.0.1:port).
+	hookURL string
+	logs    = &syncbuf.Buffer{}
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("webhooktest: skipping the tests that need a local cluster in -short mode")
+		os.Exit(0)
+	}
+	os.Exit(cluster.Main(runner{m}, &env))
+}
+
+type runner struct{ m *testing.M }
+
+func (r runner) Run() int {
+	if err := setup(); err != nil {
+		fmt.Fprintf(os.Stderr, "webhooktest setup: %v\n", err)
+		return 1
+	}
+	return r.m.Run()
+}
+
+func setup() error {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := imagesv1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if _, err := envtest.InstallCRDs(env.RESTConfig, envtest.CRDInstallOptions{
+		Paths:              []string{filepath.Join(root, "config", "crd", "bases", "images.switchyard.dev_imageupdaters.yaml")},
+		ErrorIfPathMissing: true,
+	}); err != nil {
+		return fmt.Errorf("install CRDs: %w", err)
+	}
+	if k8sClient, err = client.New(env.RESTConfig, client.Options{Scheme: scheme}); err != nil {
+		return err
+	}
+	// The controller runs with exactly the permissions its RBAC markers
+	// grant.
+	data, err := os.ReadFile(filepath.Join(root, "config", "rbac", "image_updater_role.yaml"))
+	if err != nil {
+		return err
+	}
+	role, err := cluster.ClusterRoleOf(data)
+	if err != nil {
+		return fmt.Errorf("image_updater_role.yaml: %w", err)
+	}
+	cfg, err := env.UserBoundTo(context.Background(), "switchyard-image-updater", role)
+	if err != nil {
+		return err
+	}
+
+	logger := funcr.New(func(prefix, args string) { fmt.Fprintf(logs, "%s %s\n", prefix, args) }, funcr.Options{Verbosity: 1})
+	ctrl.SetLogger(logger)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Logger:                 logger,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return err
+	}
+	// As cmd/image-updater wires it, with the default debounce.
+	r := &imageupdater.Reconciler{Client: mgr.GetClient(), Webhook: webhook.NewQueue(nil, 0, 0)}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hookURL = "http://" + l.Addr().String()
+	opts := webhook.Options{Secrets: map[webhook.Type]*string{webhook.TypeDistribution: ptr(hookSecret)}, RequireSecret: true}
+	srv := opts.Server(logger.WithName("webhook"), r.WebhookTracker())
+	srv.Listener = l
+	if err := mgr.Add(srv); err != nil {
+		return err
+	}
+	go func() {
+		if err := mgr.Start(context.Background()); err != nil {
+			fmt.Fprintf(os.Stderr, "manager: %v\n", err)
+			os.Exit(1)
+		}
+	}()
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
