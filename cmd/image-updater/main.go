@@ -10,8 +10,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -21,6 +23,7 @@ import (
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/buildinfo"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/registriesconf"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/registry"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/webhook"
 )
@@ -41,6 +44,8 @@ func main() {
 	printVersion := flag.Bool("version", false, "print the version and commit, and exit")
 	var hook webhook.Options
 	hook.BindFlags(flag.CommandLine)
+	registriesConfPath := flag.String("registries-conf-path", "",
+		"argocd-image-updater's registries.conf (mounted from the ConfigMap argocd-image-updater-config); its credentials are the image updater's own, like its cloud identity (see "+registry.AmbientNamespacesFlag+"); read once at start, a missing file is none")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -57,6 +62,13 @@ func main() {
 	if err != nil {
 		log.Error(err, "Invalid flag")
 		os.Exit(2)
+	}
+	var registriesConf *registriesconf.Config
+	if *registriesConfPath != "" {
+		if registriesConf, err = registriesconf.Load(*registriesConfPath); err != nil {
+			log.Error(err, "Invalid registries.conf")
+			os.Exit(2)
+		}
 	}
 
 	cfg, err := ctrl.GetConfig()
@@ -91,6 +103,11 @@ func main() {
 		os.Exit(1)
 	}
 	r := &imageupdater.Reconciler{Client: mgr.GetClient(), AllowCrossNamespaceRefs: crossNamespace, AmbientCredentials: ambient}
+	if registriesConf != nil && len(registriesConf.Registries) > 0 {
+		r.Keychain = authn.NewMultiKeychain(
+			registriesconf.NewKeychain(registriesConf, mgr.GetAPIReader(), clock.RealClock{}),
+			registry.AmbientKeychain(clock.RealClock{}))
+	}
 	if hook.Enabled() {
 		r.Webhook = webhook.NewQueue(nil, hook.Debounce, hook.MaxDelay)
 	}
