@@ -1,5 +1,5 @@
 // Package webhooktest runs the image updater with its registry webhook
-// endpoint against a real kube-apiserver (test/cluster), a real registry
+// endpoint and a registries.conf against a real kube-apiserver (test/cluster), a real registry
 // whose own notifications are pointed at the endpoint (test/registry) and
 // a real git server (test/gitserver). Polling is set to an hour, so only
 // the webhook can explain a prompt write-back. It is a package of its own
@@ -16,8 +16,10 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr/funcr"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -25,6 +27,8 @@ import (
 
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/registriesconf"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/registry"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/webhook"
 	"github.com/switchyard-dev/switchyard/test/cluster"
 	"github.com/switchyard-dev/switchyard/test/syncbuf"
@@ -38,8 +42,14 @@ var (
 	k8sClient client.Client
 	// hookURL is the webhook endpoint's base URL (http://127.0.0.1:port).
 	hookURL string
-	logs    = &syncbuf.Buffer{}
+	// credsFile is what the registries.conf ext: script prints.
+	credsFile string
+	logs      = &syncbuf.Buffer{}
 )
+
+// allowedNamespace may use the image updater's own credentials (ambient
+// and registries.conf).
+const allowedNamespace = "conf-allowed"
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -107,8 +117,34 @@ func setup() error {
 	if err != nil {
 		return err
 	}
+	// registries.conf with one entry for every registry, whose ext:
+	// script prints the contents of credsFile.
+	dir, err := os.MkdirTemp("", "webhooktest-")
+	if err != nil {
+		return err
+	}
+	credsFile = filepath.Join(dir, "creds")
+	script := filepath.Join(dir, "login.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec cat "+credsFile+"\n"), 0o700); err != nil {
+		return err
+	}
+	conf, err := registriesconf.Parse([]byte("registries:\n- name: all\n  api_url: https://unused.example\n  credentials: ext:" + script + "\n  credsexpire: 1h\n"))
+	if err != nil {
+		return err
+	}
+	ambient, err := registry.ParseAmbientNamespaces(allowedNamespace)
+	if err != nil {
+		return err
+	}
 	// As cmd/image-updater wires it, with the default debounce.
-	r := &imageupdater.Reconciler{Client: mgr.GetClient(), Webhook: webhook.NewQueue(nil, 0, 0)}
+	r := &imageupdater.Reconciler{
+		Client:  mgr.GetClient(),
+		Webhook: webhook.NewQueue(nil, 0, 0),
+		Keychain: authn.NewMultiKeychain(
+			registriesconf.NewKeychain(conf, mgr.GetAPIReader(), nil),
+			registry.AmbientKeychain(clock.RealClock{})),
+		AmbientCredentials: ambient,
+	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return err
 	}
