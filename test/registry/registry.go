@@ -54,8 +54,8 @@ type Registry struct {
 	bin    string
 	notify *Notify
 	cmd    *exec.Cmd
-	done chan struct{}
-	logs *syncbuf.Buffer
+	done   chan struct{}
+	logs   *syncbuf.Buffer
 }
 
 // Binary returns the docker-registry executable, or "" when it is missing.
