@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"golang.org/x/sync/singleflight"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -37,6 +38,9 @@ type Keychain struct {
 
 	mu    sync.Mutex
 	cache map[*Registry]cached
+	// fetching runs one fetch per entry at a time, so images polled in
+	// parallel do not each run the entry's script.
+	fetching singleflight.Group
 }
 
 type cached struct {
@@ -81,17 +85,31 @@ func (k *Keychain) ResolveContext(ctx context.Context, target authn.Resource) (a
 	c, ok := k.cache[r]
 	k.mu.Unlock()
 	if !ok || (!c.expires.IsZero() && !now.Before(c.expires)) {
-		kc, err := k.fetch(ctx, r)
+		v, err, _ := k.fetching.Do(fmt.Sprintf("%p", r), func() (any, error) {
+			// Another call may have fetched since this one looked.
+			k.mu.Lock()
+			c, ok := k.cache[r]
+			k.mu.Unlock()
+			if ok && (c.expires.IsZero() || now.Before(c.expires)) {
+				return c, nil
+			}
+			kc, err := k.fetch(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			c = cached{keychain: kc}
+			if r.CredsExpire > 0 {
+				c.expires = now.Add(r.CredsExpire)
+			}
+			k.mu.Lock()
+			k.cache[r] = c
+			k.mu.Unlock()
+			return c, nil
+		})
 		if err != nil {
 			return nil, fmt.Errorf("registries.conf entry %q: credentials %s: %w", r.Name, r.Credentials, err)
 		}
-		c = cached{keychain: kc}
-		if r.CredsExpire > 0 {
-			c.expires = now.Add(r.CredsExpire)
-		}
-		k.mu.Lock()
-		k.cache[r] = c
-		k.mu.Unlock()
+		c = v.(cached)
 	}
 	return authn.Resolve(ctx, c.keychain, target)
 }

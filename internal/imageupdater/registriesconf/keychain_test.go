@@ -280,3 +280,32 @@ func TestExtAgainstRegistry(t *testing.T) {
 		})
 	}
 }
+
+// TestExtCredentialsParallel: images of one registry polled in parallel
+// run the entry's script once.
+func TestExtCredentialsParallel(t *testing.T) {
+	path := countingScript(t)
+	k := NewKeychain(mustParse(t, "registries:\n- name: r\n  api_url: https://r.example\n  credentials: ext:"+path+"\n  credsexpire: 1h\n"), nil, nil)
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			repo, err := name.NewRepository(fmt.Sprintf("r.example/app%d", i))
+			if err == nil {
+				_, err = k.ResolveContext(t.Context(), repo)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	count, err := os.ReadFile(path + ".count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(count)) != "1" {
+		t.Fatalf("the script ran %s times, want 1", count)
+	}
+}
