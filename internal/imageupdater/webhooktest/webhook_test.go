@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
@@ -91,19 +92,39 @@ func TestWebhookWriteBack(t *testing.T) {
 
 	// One push: the registry notifies, the image updater commits.
 	head := git.Head(t, "deploy", "main")
+	events := counter(g, "switchyard_image_updater_webhook_events_total")
+	img := testregistry.RandomImage(t, "linux/amd64", time.Now())
+	d, err := img.Digest()
+	g.Expect(err).NotTo(HaveOccurred())
+	reg.PushImage(t, "backend@"+d.String(), img) // upload first: time the tag's push only
 	pushed := time.Now()
-	digest2 := reg.PushRandom(t, "backend:latest").String()
+	digest2 := reg.PushImage(t, "backend:latest", img).String()
+	g.Eventually(func() float64 { return counter(g, "switchyard_image_updater_webhook_events_total") }, 10*time.Second).Should(BeNumerically(">", events))
+	received := time.Since(pushed)
 	g.Eventually(func() string { return git.Head(t, "deploy", "main") }, 10*time.Second).ShouldNot(Equal(head))
 	latency := time.Since(pushed)
-	t.Logf("push -> write-back latency: %s (webhook debounce 500ms; polling interval 1h)", latency.Round(time.Millisecond))
+	t.Logf("push of :latest -> webhook event received: %s; -> commit on the branch: %s (debounce 500ms; polling interval 1h)",
+		received.Round(time.Millisecond), latency.Round(time.Millisecond))
 	log := git.Log(t, "deploy", "main")
 	g.Expect(log).To(HaveLen(3))
 	g.Expect(log[0].Subject).To(Equal("backend is now " + digest2))
 
-	// A burst of five pushes: one commit, of the last digest.
-	var last string
+	// A burst of five pushes of :latest (as a CI job re-tagging builds it
+	// has uploaded by digest): one commit, of the last digest. The images
+	// are uploaded first, so the burst is five manifest PUTs, well inside
+	// the debounce even on a slow machine.
+	var images []v1.Image
 	for range 5 {
-		last = reg.PushRandom(t, "backend:latest").String()
+		img := testregistry.RandomImage(t, "linux/amd64", time.Now())
+		d, err := img.Digest()
+		g.Expect(err).NotTo(HaveOccurred())
+		reg.PushImage(t, "backend@"+d.String(), img) // a push without a tag triggers nothing
+		images = append(images, img)
+	}
+	g.Consistently(func() []gitserver.Commit { return git.Log(t, "deploy", "main") }, time.Second, 100*time.Millisecond).Should(HaveLen(3))
+	var last string
+	for _, img := range images {
+		last = reg.PushImage(t, "backend:latest", img).String()
 	}
 	g.Eventually(func() []gitserver.Commit { return git.Log(t, "deploy", "main") }, 10*time.Second).Should(HaveLen(4))
 	g.Consistently(func() []gitserver.Commit { return git.Log(t, "deploy", "main") }, 3*time.Second, 100*time.Millisecond).Should(HaveLen(4))
@@ -126,7 +147,7 @@ func TestWebhookWriteBack(t *testing.T) {
 	g.Expect(counter(g, "switchyard_image_updater_webhook_requests_rejected_total")).To(Equal(rejected + 1))
 
 	// A push of an image nobody tracks: accepted, nothing triggered.
-	events := counter(g, "switchyard_image_updater_webhook_events_total")
+	events = counter(g, "switchyard_image_updater_webhook_events_total")
 	reg.PushRandom(t, "other:latest")
 	g.Eventually(func() float64 { return counter(g, "switchyard_image_updater_webhook_events_total") }, 10*time.Second).Should(BeNumerically(">", events))
 	g.Consistently(func() float64 { return counter(g, "switchyard_image_updater_webhook_triggers_total") }, time.Second).Should(Equal(triggers))
