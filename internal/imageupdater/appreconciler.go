@@ -225,6 +225,11 @@ func (r *AppReconciler) planApp(c *appCheck, refs []compiledRef, app *unstructur
 
 	// The source the images are written to.
 	typ := argocd.SourceType(app)
+	if want := targetType(images); want != "" && len(argocd.Sources(app)) > 1 && argocd.HasSourceType(app, want) {
+		// A multi-source Application: the images' manifest targets say
+		// which of its sources they belong to.
+		typ = want
+	}
 	if wb.target == "kustomization" || strings.HasPrefix(wb.target, "kustomization:") {
 		typ = argocd.SourceKustomize
 	}
@@ -288,6 +293,20 @@ func (r *AppReconciler) planApp(c *appCheck, refs []compiledRef, app *unstructur
 	}
 	st.unit = u
 	return st, true
+}
+
+// targetType is the source type the images' manifest targets name: the
+// first kustomize or helm target; "" when none names one.
+func targetType(images []refImage) string {
+	for _, ri := range images {
+		switch {
+		case ri.kustomizeName != "":
+			return argocd.SourceKustomize
+		case ri.helm != nil:
+			return argocd.SourceHelm
+		}
+	}
+	return ""
 }
 
 // recordAppStatus writes the check's results into the status.

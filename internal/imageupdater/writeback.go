@@ -153,11 +153,7 @@ func (r *Reconciler) writeArgoCD(ctx context.Context, u *unit, todo []pending) w
 	for i, p := range todo {
 		images[i] = p.argocdImage()
 	}
-	fallback := u.plan.writeBack.sourceType
-	if fallback == "" {
-		fallback = argocd.SourceKustomize
-	}
-	changed, err := argocd.SetImages(ctx, r.APIReader, r.Client, key, fallback, images)
+	changed, err := argocd.SetImages(ctx, r.APIReader, r.Client, key, u.plan.writeBack.sourceType, images)
 	return writeBackResult{changed: changed, object: argocd.ApplicationGVK.Kind + " " + key.String(), err: err}
 }
 

@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -143,6 +144,25 @@ func SourceType(app *unstructured.Unstructured) string {
 	return ""
 }
 
+// HasSourceType reports whether one of the Application's sources is of
+// type typ: by status.sourceType(s), or by a kustomize or helm block.
+func HasSourceType(app *unstructured.Unstructured, typ string) bool {
+	if t, _, _ := unstructured.NestedString(app.Object, "status", "sourceType"); t == typ {
+		return true
+	}
+	types, _, _ := unstructured.NestedStringSlice(app.Object, "status", "sourceTypes")
+	if slices.Contains(types, typ) {
+		return true
+	}
+	block := strings.ToLower(typ)
+	for _, src := range Sources(app) {
+		if has(src, block) {
+			return true
+		}
+	}
+	return false
+}
+
 // Sources returns the Application's spec.source, or its spec.sources.
 func Sources(app *unstructured.Unstructured) []map[string]any {
 	if list, ok, _ := unstructured.NestedSlice(app.Object, "spec", "sources"); ok {
@@ -204,9 +224,8 @@ func has(m map[string]any, key string) bool {
 // with r (uncached) and patches with c, guarded by the resourceVersion
 // read, so a concurrent edit of the Application fails the patch rather
 // than being overwritten. changed[i] reports whether images[i] had to be
-// written. fallbackType is the source type assumed when the Application
-// tells none (see SourceType).
-func SetImages(ctx context.Context, r client.Reader, c client.Client, key types.NamespacedName, fallbackType string, images []Image) (changed []bool, err error) {
+// written. typ is the type of source to write to (see Edit).
+func SetImages(ctx context.Context, r client.Reader, c client.Client, key types.NamespacedName, typ string, images []Image) (changed []bool, err error) {
 	app := &unstructured.Unstructured{}
 	app.SetGroupVersionKind(ApplicationGVK)
 	if err := r.Get(ctx, key, app); err != nil {
@@ -216,7 +235,7 @@ func SetImages(ctx context.Context, r client.Reader, c client.Client, key types.
 		return nil, failure.New(imagesv1.ReasonWriteBackFailed, err, "get Application %s", key)
 	}
 	orig := app.DeepCopy()
-	changed, err = Edit(app, fallbackType, images)
+	changed, err = Edit(app, typ, images)
 	if err != nil {
 		return nil, failure.New(ReasonUnsupportedSource, err, "Application %s", key)
 	}
@@ -233,11 +252,15 @@ func SetImages(ctx context.Context, r client.Reader, c client.Client, key types.
 // source is neither Kustomize nor Helm.
 const ReasonUnsupportedSource = "UnsupportedSource"
 
-// Edit sets images in app (in memory) and reports which changed.
-func Edit(app *unstructured.Unstructured, fallbackType string, images []Image) ([]bool, error) {
-	typ := SourceType(app)
+// Edit sets images in app (in memory) and reports which changed. typ is
+// the type of source to write to; empty: SourceType, and Kustomize when
+// the Application tells none.
+func Edit(app *unstructured.Unstructured, typ string, images []Image) ([]bool, error) {
 	if typ == "" {
-		typ = fallbackType
+		typ = SourceType(app)
+	}
+	if typ == "" {
+		typ = SourceKustomize
 	}
 	if typ != SourceKustomize && typ != SourceHelm {
 		if typ == "" {
