@@ -355,8 +355,10 @@ func annotationWriteBack(ann map[string]string) refWriteBack {
 	return wb
 }
 
+// splitList splits a comma list; an empty list is empty, not nil, so it
+// overrides a list set app-wide.
 func splitList(s string) []string {
-	var out []string
+	out := []string{}
 	for _, e := range strings.Split(s, ",") {
 		if e = strings.TrimSpace(e); e != "" {
 			out = append(out, e)
