@@ -48,7 +48,7 @@ type AppReconciler struct {
 	Interval time.Duration
 }
 
-// +kubebuilder:rbac:groups=argocd-image-updater.argoproj.io,resources=imageupdaters,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=argocd-image-updater.argoproj.io,resources=imageupdaters,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=argocd-image-updater.argoproj.io,resources=imageupdaters/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=argoproj.io,resources=applications,verbs=get;list;patch
 
@@ -125,8 +125,9 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 		forgetAppMetrics(req.Namespace, req.Name)
 		// The reference's controller adds a finalizer; release objects it
 		// left behind.
+		orig := cr.DeepCopy()
 		if controllerutil.RemoveFinalizer(cr, aiuv1.Finalizer) {
-			if err := r.Client.Update(ctx, cr); err != nil && !apierrors.IsNotFound(err) {
+			if err := r.Client.Patch(ctx, cr, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil && !apierrors.IsNotFound(err) {
 				return ctrl.Result{}, fmt.Errorf("remove finalizer of ImageUpdater %s: %w", klog.KObj(cr), err)
 			}
 		}
@@ -230,8 +231,11 @@ func (r *AppReconciler) planApp(c *appCheck, refs []compiledRef, app *unstructur
 		// which of its sources they belong to.
 		typ = want
 	}
-	if wb.target == "kustomization" || strings.HasPrefix(wb.target, "kustomization:") {
+	switch {
+	case wb.target == "kustomization" || strings.HasPrefix(wb.target, "kustomization:"):
 		typ = argocd.SourceKustomize
+	case wb.target == "helmvalues" || strings.HasPrefix(wb.target, "helmvalues:"):
+		typ = argocd.SourceHelm
 	}
 	if typ != argocd.SourceKustomize && typ != argocd.SourceHelm {
 		shown := typ

@@ -12,6 +12,7 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/argocdsource"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/failure"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/gitwrite"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/helmvalues"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/kustomize"
 
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
@@ -26,6 +27,8 @@ const (
 	formatSource gitFormat = iota
 	// formatKustomization: the images list of a kustomization.
 	formatKustomization
+	// formatHelmValues: the image keys of a Helm values file.
+	formatHelmValues
 )
 
 // fileTarget is argocd-image-updater's git write-back of one Application:
@@ -126,6 +129,31 @@ func (f *fileTarget) request(req *gitwrite.Request, u *unit, todo []pending) err
 					return nil, nil, err
 				}
 				out, changed[i] = next, ch
+			}
+			return out, changed, nil
+		}
+	case f.format == formatHelmValues:
+		req.File = f.file
+		req.Apply = func(current []byte) ([]byte, []bool, error) {
+			var sets []helmvalues.Set
+			var owner []int
+			for i, img := range images {
+				params := img.HelmParameters()
+				for j, p := range params {
+					// The name parameter keeps the file's form of the
+					// same repository.
+					same := j == 0 && len(params) == 2
+					sets = append(sets, helmvalues.Set{Key: p.Name, Value: p.Value, SameImage: same})
+					owner = append(owner, i)
+				}
+			}
+			out, setChanged, err := helmvalues.Apply(current, sets)
+			if err != nil {
+				return nil, nil, err
+			}
+			changed := make([]bool, len(images))
+			for k, c := range setChanged {
+				changed[owner[k]] = changed[owner[k]] || c
 			}
 			return out, changed, nil
 		}

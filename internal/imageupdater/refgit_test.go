@@ -136,3 +136,21 @@ func TestVersionOfAndRepoPath(t *testing.T) {
 		}
 	}
 }
+
+// TestRefHelmValuesTarget: the helmvalues target sets the image's name and
+// tag keys in the values file, one commit for the Application.
+func TestRefHelmValuesTarget(t *testing.T) {
+	f := refTarget(t, refWriteBack{method: "git:secret:c", target: "helmvalues"}, argocd.SourceHelm)
+	p := seedPending(ecr + "/backend:latest")
+	p.ip.helm = &argocd.HelmNames{Name: "backend.image.repository", Tag: "backend.image.tag"}
+	var req gitwrite.Request
+	if err := f.request(&req, &unit{}, []pending{p}); err != nil {
+		t.Fatal(err)
+	}
+	in := "backend:\n  image:\n    repository: " + ecr + "/backend\n    tag: latest # tracked by digest\n  replicas: 2\n"
+	want := "backend:\n  image:\n    repository: " + ecr + "/backend\n    tag: latest@" + dNew + " # tracked by digest\n  replicas: 2\n"
+	out, changed, err := req.Apply([]byte(in))
+	if err != nil || string(out) != want || !slices.Equal(changed, []bool{true}) || req.File != "apps/backend/values.yaml" {
+		t.Errorf("apply = %v %v %s\n%s\nwant\n%s", changed, err, req.File, out, want)
+	}
+}

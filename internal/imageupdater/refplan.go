@@ -493,7 +493,9 @@ func compileRefWriteBack(wb refWriteBack, app appInfo, namespace string) (writeB
 		p.application.Namespace, p.application.Name = app.namespace, app.name
 		return p, nil
 	case method == "git" || method == "git:repocreds":
-		return fail("write-back method %q (Argo CD's repository credentials) is not supported by this image updater; use git:secret:<name> with a Secret holding username and password (or sshPrivateKey)", method)
+		// Finding Argo CD's repository credentials means listing Secrets,
+		// which the image updater's role does not allow.
+		return fail("write-back method %q (Argo CD's repository credentials) is not supported: the image updater does not list Secrets; use git:secret:<name> with a Secret holding username and password (or sshPrivateKey and known_hosts)", method)
 	case strings.HasPrefix(method, "git:secret:"):
 		ref := strings.TrimPrefix(method, "git:secret:")
 		name := ref
@@ -572,7 +574,19 @@ func compileRefWriteBack(wb refWriteBack, app appInfo, namespace string) (writeB
 		}
 		ft.format, p.gitPath = formatKustomization, d
 	case kind == "helmvalues":
-		return fail("writeBackTarget %q: helmvalues is not supported by this image updater yet; use the default .argocd-source file or the argocd method", target)
+		file := path.Join(appPath, "values.yaml")
+		if hasArg {
+			if strings.HasPrefix(arg, "/") {
+				file = strings.TrimPrefix(arg, "/")
+			} else {
+				file = path.Join(appPath, arg)
+			}
+		}
+		f, ok := inside(file)
+		if !ok || f == "." {
+			return fail("writeBackTarget %q is not a file inside the repository", target)
+		}
+		ft.format, ft.file = formatHelmValues, f
 	default:
 		f, ok := inside(strings.TrimPrefix(target, "/"))
 		if !ok || f == "." {

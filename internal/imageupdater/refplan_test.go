@@ -340,7 +340,25 @@ func TestCompileRefWriteBack(t *testing.T) {
 		{name: "bad branch template", wb: refWriteBack{method: "git:secret:c", branch: "main:{{.Nope}}"}, wantErr: "git branch"},
 		{name: "kustomization file as target", wb: refWriteBack{method: "git:secret:c", target: "apps/kustomization.yaml"}, wantErr: "names a kustomization"},
 		{name: "target outside the repository", wb: refWriteBack{method: "git:secret:c", target: "kustomization:../../../../.."}, wantErr: "not inside"},
-		{name: "helmvalues", wb: refWriteBack{method: "git:secret:c", target: "helmvalues:values-prod.yaml"}, wantErr: "helmvalues"},
+		{
+			name: "helmvalues in the source path, or from the root",
+			wb:   refWriteBack{method: "git:secret:c", target: "helmvalues:values-prod.yaml"},
+			check: func(t *testing.T, p writeBackPlan) {
+				if p.file.format != formatHelmValues || p.file.file != "apps/backend/overlays/prod/values-prod.yaml" {
+					t.Errorf("file = %+v", p.file)
+				}
+			},
+		},
+		{
+			name: "helmvalues default file",
+			wb:   refWriteBack{method: "git:secret:c", target: "helmvalues"},
+			check: func(t *testing.T, p writeBackPlan) {
+				if p.file.file != "apps/backend/overlays/prod/values.yaml" {
+					t.Errorf("file = %+v", p.file)
+				}
+			},
+		},
+		{name: "helmvalues outside", wb: refWriteBack{method: "git:secret:c", target: "helmvalues:../../../../../v.yaml"}, wantErr: "not a file inside"},
 		{name: "pull requests", wb: refWriteBack{method: "git:secret:c", pullRequest: true}, wantErr: "pullRequest"},
 		{name: "no repository", wb: refWriteBack{method: "git:secret:c"}, app: appInfo{name: "a", namespace: "argocd"}, wantErr: "no git repository"},
 	}
