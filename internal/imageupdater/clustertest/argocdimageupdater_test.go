@@ -372,6 +372,18 @@ func TestReferenceBadInput(t *testing.T) {
 	empty.Spec.ApplicationRefs[0].Images = nil
 	err := k8sClient.Create(ctx, empty)
 	g.Expect(err).To(MatchError(ContainSubstring("Either useAnnotations must be true, or images must be provided with at least one item")))
+	// Nor an image written to kustomize and Helm at once, nor a write-back
+	// method it does not know.
+	both := none.DeepCopy()
+	both.ObjectMeta = metav1.ObjectMeta{Namespace: ns, Name: "both"}
+	both.Spec.ApplicationRefs[0].Images[0].ManifestTarget = &aiuv1.ManifestTarget{
+		Kustomize: &aiuv1.KustomizeTarget{Name: "frontend"}, Helm: &aiuv1.HelmTarget{Name: "image.name"},
+	}
+	g.Expect(k8sClient.Create(ctx, both)).To(MatchError(ContainSubstring("Exactly one of helm, kustomize, or plugin must be specified")))
+	method := none.DeepCopy()
+	method.ObjectMeta = metav1.ObjectMeta{Namespace: ns, Name: "method"}
+	method.Spec.WriteBackConfig = &aiuv1.WriteBackConfig{Method: "svn"}
+	g.Expect(k8sClient.Create(ctx, method)).To(MatchError(ContainSubstring("spec.writeBackConfig.method")))
 
 	plain := application(g, ns, "backend-plain", map[string]string{
 		annPrefix + "image-list":              "backend=" + backend + ":latest",
