@@ -252,6 +252,9 @@ func TestReferenceAnnotationsGitOverrideFile(t *testing.T) {
 	g.Eventually(func(g Gomega) { g.Expect(git.Log(t, "deploy", "main")).To(HaveLen(2)) }).Should(Succeed())
 	g.Expect(git.ReadFile(t, "deploy", "main", file)).To(Equal("kustomize:\n  images:\n  - backend=" + backend + ":latest@" + d1 + "\n"))
 	g.Expect(git.Message(t, "deploy", git.Log(t, "deploy", "main")[0].Hash)).To(Equal(seedMessage("latest", d1)))
+	g.Eventually(func(g Gomega) {
+		g.Expect(aliasStatus(appStatus(getAIU(g, key), "backend-prod"), "backend").Written).To(Equal(backend + ":latest@" + d1))
+	}).Should(Succeed())
 
 	waitForChecks(g, key, 2)
 	g.Expect(git.Log(t, "deploy", "main")).To(HaveLen(2))
@@ -464,4 +467,56 @@ func assertAppMetrics(g *WithT, ns, name string) {
 	for _, n := range []string{"argocd_image_updater_applications_watched_total", "argocd_image_updater_images_watched_total", "argocd_image_updater_images_updated_total", "argocd_image_updater_images_errors_total"} {
 		g.Expect(found).To(HaveKey(n))
 	}
+}
+
+// TestReferenceHelmValuesBranch: a Helm Application written back to its
+// values file on a branch named by a <base>:<target> template.
+func TestReferenceHelmValuesBranch(t *testing.T) {
+	requireArgoCD(t)
+	ns, g := newNamespace(t)
+	reg := seedRegistry(t, g, ns)
+	git := gitserver.Start(t)
+	values := "# backend chart values\nreplicaCount: 2\nimage:\n  repository: registry.example.com/backend # set by CI\n  tag: latest\n"
+	git.CreateRepo(t, "deploy", "main", map[string]string{"charts/backend/values.yaml": values})
+	createSecret(g, ns, "git-creds", corev1.SecretTypeOpaque, map[string][]byte{
+		"username": []byte(git.Username), "password": []byte(git.Password),
+	})
+	backend := reg.Repo("backend")
+	d := reg.PushRandom(t, "backend:latest").String()
+	application(g, ns, "backend-helm", nil, nil, map[string]any{
+		"source": map[string]any{"repoURL": git.RepoURL("deploy"), "path": "charts/backend", "targetRevision": "main", "helm": map[string]any{}},
+	}, map[string]any{"sourceType": "Helm", "summary": map[string]any{"images": []any{backend + ":latest"}}})
+	iu := &aiuv1.ImageUpdater{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "helm"},
+		Spec: aiuv1.ImageUpdaterSpec{
+			WriteBackConfig: &aiuv1.WriteBackConfig{Method: "git:secret:git-creds", GitConfig: &aiuv1.GitConfig{
+				Branch: "main:image-updater/{{.AppName}}", WriteBackTarget: "helmvalues",
+			}},
+			ApplicationRefs: []aiuv1.ApplicationRef{{
+				NamePattern: "backend-*",
+				Images: []aiuv1.ImageConfig{{
+					Alias: "backend", ImageName: backend + ":latest",
+					CommonUpdateSettings: &aiuv1.CommonUpdateSettings{UpdateStrategy: ptr.To("digest"), PullSecret: ptr.To("pullsecret:" + ns + "/pull")},
+					ManifestTarget:       &aiuv1.ManifestTarget{Helm: &aiuv1.HelmTarget{Name: "image.repository", Tag: "image.tag"}},
+				}},
+			}},
+		},
+	}
+	g.Expect(k8sClient.Create(ctx, iu)).To(Succeed())
+
+	const target = "image-updater/backend-helm"
+	g.Eventually(func(g Gomega) {
+		out, err := gitserver.GitE("", "--git-dir", filepath.Join(git.Root, "deploy.git"), "rev-parse", "--verify", "refs/heads/"+target)
+		g.Expect(err).NotTo(HaveOccurred(), out)
+	}).Should(Succeed())
+	g.Expect(git.ReadFile(t, "deploy", target, "charts/backend/values.yaml")).To(Equal(
+		"# backend chart values\nreplicaCount: 2\nimage:\n  repository: " + backend + " # set by CI\n  tag: latest@" + d + "\n"))
+	g.Expect(git.ReadFile(t, "deploy", "main", "charts/backend/values.yaml")).To(Equal(values))
+	g.Eventually(func(g Gomega) {
+		cur := getAIU(g, client.ObjectKeyFromObject(iu))
+		g.Expect(condition(cur, aiuv1.ConditionReady).Reason).To(Equal(aiuv1.ReasonReconcileSucceeded))
+		g.Expect(aliasStatus(appStatus(cur, "backend-helm"), "backend").Written).To(Equal(backend + ":latest@" + d))
+	}).Should(Succeed())
+	waitForChecks(g, client.ObjectKeyFromObject(iu), 2)
+	g.Expect(git.Log(t, "deploy", target)).To(HaveLen(2))
 }
