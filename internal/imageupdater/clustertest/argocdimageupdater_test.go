@@ -214,7 +214,9 @@ func TestReferenceCRDGitKustomization(t *testing.T) {
 	g.Expect(git.Message(t, "deploy", git.Log(t, "deploy", "main")[0].Hash)).To(Equal(seedMessage("latest", d2)))
 	waitForChecks(g, key, 2)
 	g.Expect(git.Log(t, "deploy", "main")).To(HaveLen(3))
-	g.Expect(getApp(g, client.ObjectKeyFromObject(app)).Object["spec"]).NotTo(HaveKey("source.kustomize"))
+	// The git method leaves the Application alone.
+	src, _, _ := unstructured.NestedMap(getApp(g, client.ObjectKeyFromObject(app)).Object, "spec", "source")
+	g.Expect(src).To(Equal(map[string]any{"repoURL": git.RepoURL("deploy"), "path": appDir, "targetRevision": "main"}))
 	assertAppMetrics(g, ns, iu.Name)
 }
 
