@@ -146,7 +146,7 @@ func TestHelmInstall(t *testing.T) {
 				}
 			})
 
-			for _, crd := range []string{"rollouts.argoproj.io", "imageupdaters.images.switchyard.dev"} {
+			for _, crd := range []string{"rollouts.argoproj.io", "imageupdaters.images.switchyard.dev", "imageupdaters.argocd-image-updater.argoproj.io"} {
 				if err := client.Discovery().RESTClient().Get().
 					AbsPath("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd).
 					Do(ctx).Error(); err != nil {

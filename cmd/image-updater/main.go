@@ -1,5 +1,7 @@
 // Command image-updater runs only the Switchyard image updater: the
-// controller of images.switchyard.dev ImageUpdaters, which polls registries
+// controller of images.switchyard.dev ImageUpdaters and of
+// argocd-image-updater.argoproj.io ImageUpdaters (argocd-image-updater's
+// API, with the Application annotations it reads), which polls registries
 // and writes new image digests or tags to git, an Argo CD Application or a
 // workload. It runs apart from the Rollout controller, under its own
 // ServiceAccount and ClusterRole (config/rbac/image_updater_role.yaml).
@@ -9,6 +11,7 @@ import (
 	"flag"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -20,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	aiuv1 "github.com/switchyard-dev/switchyard/api/argocdimageupdater/v1alpha1"
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/buildinfo"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater"
@@ -30,8 +34,9 @@ import (
 
 func main() {
 	var (
-		metricsAddr, healthAddr, namespace, ambientNamespaces string
-		leaderElect, crossNamespace                           bool
+		metricsAddr, healthAddr, namespace, ambientNamespaces, registryCADir string
+		leaderElect, crossNamespace                                          bool
+		interval                                                             time.Duration
 	)
 	// --kubeconfig is registered by controller-runtime and read by ctrl.GetConfig.
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8090", "address of the /metrics endpoint (\"0\" disables it)")
@@ -41,6 +46,8 @@ func main() {
 	flag.BoolVar(&crossNamespace, "allow-cross-namespace-refs", false, "let an ImageUpdater patch an Argo CD Application in another namespace")
 	flag.StringVar(&ambientNamespaces, strings.TrimPrefix(registry.AmbientNamespacesFlag, "--"), "",
 		"comma-separated namespaces whose ImageUpdaters may use the image updater's own registry credentials (its cloud identity, e.g. ECR through IRSA); \"*\" for all (default: none)")
+	flag.DurationVar(&interval, "interval", imageupdater.DefaultAppInterval, "how often an argocd-image-updater.argoproj.io ImageUpdater is checked (argocd-image-updater's --interval)")
+	flag.StringVar(&registryCADir, "registry-ca-dir", "/app/config/tls", "directory of PEM CA files named after registry hosts (host[:port]), trusted for images that name no CA of their own")
 	printVersion := flag.Bool("version", false, "print the version and commit, and exit")
 	var hook webhook.Options
 	hook.BindFlags(flag.CommandLine)
@@ -87,6 +94,10 @@ func main() {
 		log.Error(err, "Build scheme")
 		os.Exit(1)
 	}
+	if err := aiuv1.AddToScheme(scheme); err != nil {
+		log.Error(err, "Build scheme")
+		os.Exit(1)
+	}
 	opts := ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
@@ -102,7 +113,7 @@ func main() {
 		log.Error(err, "Set up manager")
 		os.Exit(1)
 	}
-	r := &imageupdater.Reconciler{Client: mgr.GetClient(), AllowCrossNamespaceRefs: crossNamespace, AmbientCredentials: ambient}
+	r := &imageupdater.Reconciler{Client: mgr.GetClient(), AllowCrossNamespaceRefs: crossNamespace, AmbientCredentials: ambient, RegistryCADir: registryCADir}
 	if registriesConf != nil && len(registriesConf.Registries) > 0 {
 		r.Keychain = authn.NewMultiKeychain(
 			registriesconf.NewKeychain(registriesConf, mgr.GetAPIReader(), clock.RealClock{}),
@@ -120,6 +131,11 @@ func main() {
 			log.Error(err, "Set up webhook server")
 			os.Exit(1)
 		}
+	}
+	// argocd-image-updater's own API, reconciled by the same engine.
+	if err := (&imageupdater.AppReconciler{Reconciler: r, Interval: interval}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Set up the argocd-image-updater API")
+		os.Exit(1)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		log.Error(err, "Add health check")

@@ -139,7 +139,7 @@ func (s *sandbox) up(ctx context.Context) (err error) {
 	if err := s.kubectl(ctx, kubeconfig, "apply", "-k", filepath.Join(s.root, "config", "overlays", "default-namespace")); err != nil {
 		return err
 	}
-	if err := s.waitFor(ctx, kubeconfig, time.Minute, "--for=condition=Established", "crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev",
+	if err := s.waitFor(ctx, kubeconfig, time.Minute, "--for=condition=Established", "crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev", "crd/imageupdaters.argocd-image-updater.argoproj.io",
 		"crd/analysistemplates.argoproj.io", "crd/analysisruns.argoproj.io"); err != nil {
 		return err
 	}

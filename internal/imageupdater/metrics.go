@@ -27,8 +27,40 @@ var (
 	}, []string{"namespace", "name", "image", "reason"})
 )
 
+// The metrics of argocd-image-updater.argoproj.io ImageUpdaters, with
+// argocd-image-updater's names and labels.
+var (
+	appLabels   = []string{"image_updater_cr_name", "image_updater_cr_namespace"}
+	appsWatched = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "argocd_image_updater_applications_watched_total",
+		Help: "Applications matched by the ImageUpdater at its last check.",
+	}, appLabels)
+	imagesWatched = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "argocd_image_updater_images_watched_total",
+		Help: "Images checked at the ImageUpdater's last check.",
+	}, appLabels)
+	imagesUpdated = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "argocd_image_updater_images_updated_total",
+		Help: "Images written back.",
+	}, appLabels)
+	imagesErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "argocd_image_updater_images_errors_total",
+		Help: "Errors while checking or writing back images.",
+	}, appLabels)
+)
+
 func init() {
-	metrics.Registry.MustRegister(pollsTotal, changesTotal, writeBacksTotal, errorsTotal)
+	metrics.Registry.MustRegister(pollsTotal, changesTotal, writeBacksTotal, errorsTotal,
+		appsWatched, imagesWatched, imagesUpdated, imagesErrors)
+}
+
+// forgetAppMetrics drops the series of a deleted argocd-image-updater
+// ImageUpdater.
+func forgetAppMetrics(namespace, name string) {
+	l := prometheus.Labels{"image_updater_cr_name": name, "image_updater_cr_namespace": namespace}
+	for _, v := range []*prometheus.MetricVec{appsWatched.MetricVec, imagesWatched.MetricVec, imagesUpdated.MetricVec, imagesErrors.MetricVec} {
+		v.DeletePartialMatch(l)
+	}
 }
 
 // forgetMetrics drops the series of a deleted ImageUpdater.

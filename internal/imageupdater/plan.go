@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/argocd"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/registry"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/strategy"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/workload"
@@ -45,6 +46,12 @@ type imagePlan struct {
 	query registry.Query
 	// kustomizeName is the image name the manifests use.
 	kustomizeName string
+	// bareKustomizeEntry writes the argocd method's kustomize entry as the
+	// reference alone, without "<kustomizeName>=" (argocd-image-updater's
+	// form for an image without a kustomize name).
+	bareKustomizeEntry bool
+	// helm names the Helm parameters (Helm Applications); nil: defaults.
+	helm *argocd.HelmNames
 }
 
 type writeBackPlan struct {
@@ -56,8 +63,14 @@ type writeBackPlan struct {
 	authorName, authorEmail    string
 	message                    *template.Template
 
+	// file, when set, is argocd-image-updater's git write-back: one
+	// commit per Application, to an override file or a kustomization.
+	file *fileTarget
+
 	// argocd
 	application types.NamespacedName
+	// sourceType is the Application's source type when known.
+	sourceType string
 
 	// workload
 	target workload.Target
@@ -110,53 +123,8 @@ func compile(iu *imagesv1.ImageUpdater, opts planOptions) (*plan, error) {
 		}
 		seen[im.Name] = true
 
-		ip := imagePlan{spec: im, kustomizeName: im.KustomizeImageName}
-		if ip.kustomizeName == "" {
-			ip.kustomizeName = im.Image
-		}
-		if _, err := name.NewRepository(im.Image); err != nil || strings.Contains(im.Image, "@") {
-			fail(field+".image", "%q is not a registry/repository without tag or digest", im.Image)
-		}
-		q := registry.Query{Image: im.Image, Strategy: im.Strategy, Tag: im.Tag, Insecure: im.Insecure}
-		if q.Strategy == "" {
-			q.Strategy = imagesv1.StrategyDigest
-		}
-		switch q.Strategy {
-		case imagesv1.StrategyDigest:
-			if q.Tag == "" {
-				q.Tag = registry.DefaultTag
-			}
-			if _, err := name.NewTag(im.Image + ":" + q.Tag); err != nil {
-				fail(field+".tag", "%q is not a valid tag", q.Tag)
-			}
-		case imagesv1.StrategySemver, imagesv1.StrategyNewestBuild, imagesv1.StrategyAlphabetical:
-		default:
-			fail(field+".strategy", "unknown strategy %q", q.Strategy)
-		}
-		if q.Strategy == imagesv1.StrategySemver {
-			c, err := strategy.ParseConstraint(im.Constraint)
-			if err != nil {
-				fail(field+".constraint", "%v", err)
-			}
-			q.Constraint = c
-		}
-		f, err := strategy.NewFilter(im.AllowTags, im.IgnoreTags)
-		if err != nil {
-			fail(field, "%v", err)
-		}
-		q.Filter = f
-		for _, ps := range im.Platforms {
-			plat, err := v1.ParsePlatform(ps)
-			if err != nil || plat.OS == "" || plat.Architecture == "" {
-				fail(field+".platforms", "%q is not os/arch[/variant]", ps)
-				continue
-			}
-			q.Platforms = append(q.Platforms, *plat)
-		}
-		if im.Insecure && (im.CASecret != nil || im.CAConfigMap != nil) {
-			fail(field, "insecure and a CA are exclusive")
-		}
-		ip.query = q
+		ip, ierrs := compileImage(field, im)
+		errs = append(errs, ierrs...)
 		p.images = append(p.images, ip)
 	}
 
@@ -238,6 +206,63 @@ func compile(iu *imagesv1.ImageUpdater, opts planOptions) (*plan, error) {
 		return nil, errors.Join(errs...)
 	}
 	return p, nil
+}
+
+// compileImage validates one image; every problem is reported, prefixed
+// with field.
+func compileImage(field string, im imagesv1.ImageSpec) (imagePlan, []error) {
+	var errs []error
+	fail := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	ip := imagePlan{spec: im, kustomizeName: im.KustomizeImageName}
+	if ip.kustomizeName == "" {
+		ip.kustomizeName = im.Image
+	}
+	if _, err := name.NewRepository(im.Image); err != nil || strings.Contains(im.Image, "@") {
+		fail(field+".image", "%q is not a registry/repository without tag or digest", im.Image)
+	}
+	q := registry.Query{Image: im.Image, Strategy: im.Strategy, Tag: im.Tag, Insecure: im.Insecure}
+	if q.Strategy == "" {
+		q.Strategy = imagesv1.StrategyDigest
+	}
+	switch q.Strategy {
+	case imagesv1.StrategyDigest:
+		if q.Tag == "" {
+			q.Tag = registry.DefaultTag
+		}
+		if _, err := name.NewTag(im.Image + ":" + q.Tag); err != nil {
+			fail(field+".tag", "%q is not a valid tag", q.Tag)
+		}
+	case imagesv1.StrategySemver, imagesv1.StrategyNewestBuild, imagesv1.StrategyAlphabetical:
+	default:
+		fail(field+".strategy", "unknown strategy %q", q.Strategy)
+	}
+	if q.Strategy == imagesv1.StrategySemver {
+		c, err := strategy.ParseConstraint(im.Constraint)
+		if err != nil {
+			fail(field+".constraint", "%v", err)
+		}
+		q.Constraint = c
+	}
+	f, err := strategy.NewFilter(im.AllowTags, im.IgnoreTags)
+	if err != nil {
+		fail(field, "%v", err)
+	}
+	q.Filter = f
+	for _, ps := range im.Platforms {
+		plat, err := v1.ParsePlatform(ps)
+		if err != nil || plat.OS == "" || plat.Architecture == "" {
+			fail(field+".platforms", "%q is not os/arch[/variant]", ps)
+			continue
+		}
+		q.Platforms = append(q.Platforms, *plat)
+	}
+	if im.Insecure && (im.CASecret != nil || im.CAConfigMap != nil) {
+		fail(field, "insecure and a CA are exclusive")
+	}
+	ip.query = q
+	return ip, errs
 }
 
 // commitMessage renders the commit message for one image.

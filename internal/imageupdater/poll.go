@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -28,14 +31,28 @@ type pollResult struct {
 // reconcilePoll asks the registry about every due image, a few at a time;
 // each image's failure is its own.
 func (r *Reconciler) reconcilePoll(ctx context.Context, s *scope) (ctrl.Result, error) {
+	pushed := r.Webhook.Take(client.ObjectKeyFromObject(s.iu))
+	r.pollUnit(ctx, s.unit, func(i int) bool {
+		return due(&s.unit.statuses[i], s.unit.now.Time, s.unit.plan.interval, r.MaxBackoff, s.specChanged) ||
+			pushed[s.unit.plan.images[i].spec.Name]
+	})
+	return ctrl.Result{}, nil
+}
+
+// pollUnit polls the images of u for which due says so and records the
+// results in u's statuses; u.resolved[i] is set for each image polled
+// successfully.
+func (r *Reconciler) pollUnit(ctx context.Context, u *unit, due func(i int) bool) {
 	log := ctrl.LoggerFrom(ctx)
-	statuses := s.iu.Status.Images
-	results := make([]*pollResult, len(s.plan.images))
+	statuses := u.statuses
+	results := make([]*pollResult, len(u.plan.images))
+	if u.resolved == nil {
+		u.resolved = make([]*registry.Result, len(u.plan.images))
+	}
 	sem := make(chan struct{}, pollJobs)
 	var wg sync.WaitGroup
-	pushed := r.Webhook.Take(client.ObjectKeyFromObject(s.iu))
-	for i := range s.plan.images {
-		if !due(&statuses[i], s.now.Time, s.plan.interval, r.MaxBackoff, s.specChanged) && !pushed[s.plan.images[i].spec.Name] {
+	for i := range u.plan.images {
+		if !due(i) {
 			continue
 		}
 		wg.Add(1)
@@ -43,7 +60,7 @@ func (r *Reconciler) reconcilePoll(ctx context.Context, s *scope) (ctrl.Result, 
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = r.pollImage(ctx, s.iu.Namespace, s.plan.images[i])
+			results[i] = r.pollImage(ctx, u.namespace, u.plan.images[i])
 		}()
 	}
 	wg.Wait()
@@ -52,39 +69,39 @@ func (r *Reconciler) reconcilePoll(ctx context.Context, s *scope) (ctrl.Result, 
 	// recorded, so one image's credentials are masked in another's message.
 	for _, pr := range results {
 		if pr != nil {
-			s.redactor.Add(pr.secrets...)
+			u.redactor.Add(pr.secrets...)
 		}
 	}
 	for i, pr := range results {
 		if pr == nil {
 			continue
 		}
-		ip := s.plan.images[i]
+		ip := u.plan.images[i]
 		st := &statuses[i]
-		labels := []string{s.iu.Namespace, s.iu.Name, ip.spec.Name}
-		o := s.outcome(pr.err, imagesv1.ReasonRegistryError)
+		labels := []string{u.namespace, u.name, ip.spec.Name}
+		o := u.outcome(pr.err, imagesv1.ReasonRegistryError)
 		prevReason := st.Reason
-		changed := recordPoll(st, s.now, pr.res, o)
+		changed := recordPoll(st, u.now, pr.res, o)
 		if o.failed() {
 			pollsTotal.WithLabelValues(append(labels, "error")...).Inc()
 			errorsTotal.WithLabelValues(append(labels, o.reason)...).Inc()
+			u.errors++
 			log.Info("Image poll failed", "image", ip.spec.Name, "reason", o.reason, "message", o.message, "consecutiveFailures", st.ConsecutiveFailures)
 			if o.reason != prevReason {
-				r.event(s.iu, corev1.EventTypeWarning, o.reason, actionPoll, fmt.Sprintf("image %s: %s", ip.spec.Name, o.message))
+				r.event(u.owner, corev1.EventTypeWarning, o.reason, actionPoll, fmt.Sprintf("%simage %s: %s", u.prefix(), ip.spec.Name, o.message))
 			}
 			continue
 		}
 		pollsTotal.WithLabelValues(append(labels, "success")...).Inc()
 		res := pr.res
-		s.resolved[i] = &res
+		u.resolved[i] = &res
 		if changed {
 			changesTotal.WithLabelValues(labels...).Inc()
 			log.Info("Image changed", "image", ip.spec.Name, "tag", res.Tag, "digest", res.Digest)
-			r.event(s.iu, corev1.EventTypeNormal, EventImageChanged, actionPoll,
-				fmt.Sprintf("image %s: %s:%s is now %s", ip.spec.Name, ip.spec.Image, res.Tag, res.Digest))
+			r.event(u.owner, corev1.EventTypeNormal, EventImageChanged, actionPoll,
+				fmt.Sprintf("%simage %s: %s:%s is now %s", u.prefix(), ip.spec.Name, ip.spec.Image, res.Tag, res.Digest))
 		}
 	}
-	return ctrl.Result{}, nil
 }
 
 // pollImage loads an image's credentials and asks its registry.
@@ -153,6 +170,21 @@ func (r *Reconciler) caBundle(ctx context.Context, namespace string, spec images
 			return v, nil
 		}
 		return nil, failure.New(imagesv1.ReasonCredentialsNotFound, nil, "CA config map %s has no key %q", spec.CAConfigMap.Name, key)
+	case r.RegistryCADir != "":
+		// argocd-image-updater's convention: a PEM file named after the
+		// registry host in the controller's TLS directory.
+		repo, err := name.NewRepository(spec.Image)
+		if err != nil {
+			return nil, nil
+		}
+		data, err := os.ReadFile(filepath.Join(r.RegistryCADir, repo.RegistryStr()))
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, nil
+			}
+			return nil, failure.New(imagesv1.ReasonCredentialsNotFound, err, "read the CA of registry %s", repo.RegistryStr())
+		}
+		return data, nil
 	}
 	return nil, nil
 }
@@ -172,13 +204,13 @@ func refError(what, name string, err error) error {
 
 // outcome turns an error into a redacted outcome; def is the reason of an
 // error nobody classified.
-func (s *scope) outcome(err error, def string) outcome {
+func (u *unit) outcome(err error, def string) outcome {
 	if err == nil {
 		return outcome{}
 	}
 	var fe *failure.Error
 	if errors.As(err, &fe) {
-		return outcome{reason: fe.Reason, message: s.redactor.String(fe.Message)}
+		return outcome{reason: fe.Reason, message: u.redactor.String(fe.Message)}
 	}
-	return outcome{reason: def, message: s.redactor.String(err.Error())}
+	return outcome{reason: def, message: u.redactor.String(err.Error())}
 }

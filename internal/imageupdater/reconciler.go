@@ -78,6 +78,11 @@ type Reconciler struct {
 	// namespace than the ImageUpdater's. Off by default: whoever may create
 	// an ImageUpdater could otherwise patch any Application.
 	AllowCrossNamespaceRefs bool
+	// RegistryCADir holds PEM CA files named after registry hosts
+	// (host[:port]), trusted for images of that registry that name no CA
+	// of their own: argocd-image-updater's /app/config/tls/<host>. Empty:
+	// none.
+	RegistryCADir string
 	// MinInterval is the shortest spec.interval accepted. Default 10s.
 	MinInterval time.Duration
 	// MaxBackoff caps the retry delay after failures. Default 10m.
@@ -181,13 +186,8 @@ func (r *Reconciler) init() {
 // scope is the state of one reconcile.
 type scope struct {
 	iu          *imagesv1.ImageUpdater
-	plan        *plan
-	now         metav1.Time
-	redactor    *redact.Redactor
+	unit        *unit
 	specChanged bool
-	// resolved[i] holds plan.images[i]'s registry result when it was polled
-	// successfully in this reconcile.
-	resolved []*registry.Result
 	// stop ends the reconcile after the current phase.
 	stop bool
 }
@@ -213,7 +213,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 
 	before := iu.DeepCopy()
-	s := &scope{iu: iu, now: metav1.NewTime(r.Clock.Now()), redactor: redact.New()}
+	s := &scope{iu: iu, unit: &unit{
+		owner: iu, namespace: iu.Namespace, name: iu.Name,
+		now: metav1.NewTime(r.Clock.Now()), redactor: redact.New(),
+	}}
 	defer func() {
 		if equality.Semantic.DeepEqual(before.Status, iu.Status) {
 			return
@@ -253,7 +256,7 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *scope) (ctrl.Result, 
 	p, err := compile(s.iu, planOptions{minInterval: r.MinInterval, allowCrossNamespace: r.AllowCrossNamespaceRefs})
 	if err != nil {
 		s.stop = true
-		msg := s.redactor.String(err.Error())
+		msg := s.unit.redactor.String(err.Error())
 		wasStalled := s.iu.Status.ObservedGeneration == s.iu.Generation && hasReason(s.iu, imagesv1.ConditionStalled, imagesv1.ReasonInvalidSpec)
 		setStalled(&s.iu.Status, s.iu.Generation, imagesv1.ReasonInvalidSpec, msg)
 		s.iu.Status.ObservedGeneration = s.iu.Generation
@@ -262,10 +265,11 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *scope) (ctrl.Result, 
 		}
 		return ctrl.Result{}, reconcile.TerminalError(fmt.Errorf("invalid spec of ImageUpdater %s: %s", klog.KObj(s.iu), msg))
 	}
-	s.plan = p
+	s.unit.plan = p
 	s.specChanged = s.iu.Status.ObservedGeneration != s.iu.Generation
 	s.iu.Status.Images = syncImageStatuses(s.iu.Spec.Images, s.iu.Status.Images)
-	s.resolved = make([]*registry.Result, len(p.images))
+	s.unit.statuses = s.iu.Status.Images
+	s.unit.resolved = make([]*registry.Result, len(p.images))
 	return ctrl.Result{}, nil
 }
 
@@ -273,15 +277,15 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, s *scope) (ctrl.Result, 
 func (r *Reconciler) reconcileStatus(_ context.Context, s *scope) (ctrl.Result, error) {
 	setConditions(&s.iu.Status, readyCondition(s.iu.Status.Images, s.iu.Generation))
 	s.iu.Status.ObservedGeneration = s.iu.Generation
-	return ctrl.Result{RequeueAfter: requeueAfter(s.iu.Status.Images, s.now.Time, s.plan.interval, r.MaxBackoff)}, nil
+	return ctrl.Result{RequeueAfter: requeueAfter(s.iu.Status.Images, s.unit.now.Time, s.unit.plan.interval, r.MaxBackoff)}, nil
 }
 
 // event records an event with a redacted, constant-format message.
-func (r *Reconciler) event(iu *imagesv1.ImageUpdater, eventType, reason, action, message string) {
-	if r.Recorder == nil {
+func (r *Reconciler) event(obj runtime.Object, eventType, reason, action, message string) {
+	if r.Recorder == nil || obj == nil {
 		return
 	}
-	r.Recorder.Eventf(iu, nil, eventType, reason, action, "%s", message)
+	r.Recorder.Eventf(obj, nil, eventType, reason, action, "%s", message)
 }
 
 func hasReason(iu *imagesv1.ImageUpdater, condType, reason string) bool {

@@ -201,7 +201,7 @@ func TestSyncImageStatuses(t *testing.T) {
 // TestOutcomeRedacts checks the one path every status message, event and
 // log line about a failure takes.
 func TestOutcomeRedacts(t *testing.T) {
-	s := &scope{redactor: redact.New()}
+	s := &unit{redactor: redact.New()}
 	s.redactor.AddBasic("bot", "hunter2-secret")
 	tests := []struct {
 		err        error

@@ -74,7 +74,7 @@ func (s *setupCRDs) Run() int {
 	// conditions yet: retry it until the deadline.
 	err = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		out, err = exec.CommandContext(ctx, "kubectl", "wait", "--for=condition=Established",
-			"crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev", "crd/analysisruns.argoproj.io",
+			"crd/rollouts.argoproj.io", "crd/imageupdaters.images.switchyard.dev", "crd/imageupdaters.argocd-image-updater.argoproj.io", "crd/analysisruns.argoproj.io",
 			"crd/analysistemplates.argoproj.io", "crd/clusteranalysistemplates.argoproj.io", "crd/experiments.argoproj.io",
 			"--timeout=30s").CombinedOutput()
 		return err == nil, nil

@@ -115,6 +115,7 @@ var (
 			{group: "argoproj.io", resource: "rollouts", verbs: []string{"create", "delete"}},
 			{group: "argoproj.io", resource: "applications", verbs: allVerbs},
 			{group: "images.switchyard.dev", resource: "imageupdaters", verbs: allVerbs},
+			{group: "argocd-image-updater.argoproj.io", resource: "imageupdaters", verbs: allVerbs},
 			{group: "coordination.k8s.io", resource: "leases", verbs: []string{"create", "update"}},
 			{group: "rbac.authorization.k8s.io", resource: "roles", verbs: []string{"create", "bind", "escalate"}},
 		},
@@ -125,10 +126,16 @@ var (
 		allowed: append([]access{
 			{group: "images.switchyard.dev", resource: "imageupdaters", verbs: []string{"get", "list", "watch"}},
 			{group: "images.switchyard.dev", resource: "imageupdaters/status", verbs: []string{"get", "update", "patch"}},
+			// argocd-image-updater's API; patch only drops the reference
+			// controller's finalizer from an ImageUpdater being deleted.
+			{group: "argocd-image-updater.argoproj.io", resource: "imageupdaters", verbs: []string{"get", "list", "watch", "patch"}},
+			{group: "argocd-image-updater.argoproj.io", resource: "imageupdaters/status", verbs: []string{"get", "update", "patch"}},
 			// Pull, CA and git Secrets named by an ImageUpdater: by name only.
 			{resource: "secrets", verbs: []string{"get"}},
 			{resource: "configmaps", verbs: []string{"get"}},
-			{group: "argoproj.io", resource: "applications", verbs: []string{"get", "patch"}},
+			// An argocd-image-updater ImageUpdater selects Applications by
+			// name pattern and labels: list.
+			{group: "argoproj.io", resource: "applications", verbs: []string{"get", "list", "patch"}},
 			{group: "argoproj.io", resource: "rollouts", verbs: []string{"get", "patch"}},
 			{group: "apps", resource: "deployments", verbs: []string{"get", "patch"}},
 			{resource: "events", verbs: []string{"create", "patch"}},
@@ -149,6 +156,8 @@ var (
 			{group: "apps", resource: "deployments", verbs: []string{"list", "create", "update", "delete"}},
 			{group: "apps", resource: "deployments/scale", verbs: []string{"update", "patch"}},
 			{group: "images.switchyard.dev", resource: "imageupdaters", verbs: []string{"create", "update", "patch", "delete"}},
+			{group: "argocd-image-updater.argoproj.io", resource: "imageupdaters", verbs: []string{"create", "update", "delete"}},
+			{group: "argoproj.io", resource: "applications", verbs: []string{"watch", "create", "update", "delete"}},
 			{group: "coordination.k8s.io", resource: "leases", verbs: []string{"create", "update"}},
 			{group: "rbac.authorization.k8s.io", resource: "roles", verbs: []string{"create", "bind", "escalate"}},
 		},

@@ -254,6 +254,14 @@ func (s *Server) Log(t testing.TB, name, rev string) []Commit {
 	return commits
 }
 
+// Message returns the raw message of commit rev, byte for byte.
+func (s *Server) Message(t testing.TB, name, rev string) string {
+	t.Helper()
+	raw := Git(t, "", "--git-dir", s.bare(name), "cat-file", "commit", rev)
+	_, msg, _ := strings.Cut(raw, "\n\n")
+	return msg
+}
+
 // IsAncestor reports whether commit ancestor is reachable from rev.
 func (s *Server) IsAncestor(t testing.TB, name, ancestor, rev string) bool {
 	t.Helper()

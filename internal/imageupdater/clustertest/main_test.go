@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	aiuv1 "github.com/switchyard-dev/switchyard/api/argocdimageupdater/v1alpha1"
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater"
 	"github.com/switchyard-dev/switchyard/test/argocd"
@@ -44,7 +45,13 @@ var (
 	// logs collects everything the manager and the reconciler log, to check
 	// that no credential reaches a log line.
 	logs = &syncbuf.Buffer{}
+	// caDir is the image updater's registry CA directory (argocd-image-
+	// updater's /app/config/tls): tests write their registry's CA there.
+	caDir string
 )
+
+// appInterval is the --interval of argocd-image-updater ImageUpdaters.
+const appInterval = 2 * time.Second
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -77,6 +84,9 @@ func setup() error {
 	if err := imagesv1.AddToScheme(scheme); err != nil {
 		return err
 	}
+	if err := aiuv1.AddToScheme(scheme); err != nil {
+		return err
+	}
 	// Argo CD's own Application CRD, so the tests write only what Argo CD
 	// accepts. Without it (no Go module proxy to fetch Argo CD's module
 	// from), the tests that need it skip or fail (requireArgoCD).
@@ -89,6 +99,7 @@ func setup() error {
 	if _, err := envtest.InstallCRDs(env.RESTConfig, envtest.CRDInstallOptions{
 		Paths: []string{
 			filepath.Join(root, "config", "crd", "bases", "images.switchyard.dev_imageupdaters.yaml"),
+			filepath.Join(root, "config", "crd", "bases", "argocd-image-updater.argoproj.io_imageupdaters.yaml"),
 			filepath.Join(root, "config", "crd", "bases", "argoproj.io_rollouts.yaml"),
 		},
 		CRDs:               crds,
@@ -121,13 +132,20 @@ func setup() error {
 	if err != nil {
 		return err
 	}
+	if caDir, err = os.MkdirTemp("", "registry-ca-"); err != nil {
+		return err
+	}
 	r := &imageupdater.Reconciler{
 		Client: mgr.GetClient(),
 		// Short enough for tests to see several polls in a few seconds.
-		MinInterval: time.Second,
-		MaxBackoff:  2 * time.Second,
+		MinInterval:   time.Second,
+		MaxBackoff:    2 * time.Second,
+		RegistryCADir: caDir,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&imageupdater.AppReconciler{Reconciler: r, Interval: appInterval}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	go func() {

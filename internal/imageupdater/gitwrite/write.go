@@ -6,6 +6,7 @@
 package gitwrite
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +55,18 @@ type Request struct {
 	Edits       []Edit
 	// Attempts bounds the pushes; default DefaultAttempts.
 	Attempts int
+
+	// Apply, when set, replaces Edits: one commit with Message(changed)
+	// holding what Apply makes of File (its content, nil when it does not
+	// exist; File empty: the kustomization in Path). changed[i] says
+	// whether the i-th image changed, and is what Result.Changed reports.
+	// Apply is called again on the new head when a push is rejected.
+	Apply   func(current []byte) (out []byte, changed []bool, err error)
+	File    string
+	Message func(changed []bool) string
+	// PushBranch is the branch pushed to, when it is not Branch: the
+	// commit goes on PushBranch's head when it exists, else on Branch's.
+	PushBranch string
 }
 
 // Result reports a write-back.
@@ -87,8 +101,11 @@ func (w *Writer) Write(ctx context.Context, req Request) (Result, error) {
 	if creds == nil {
 		creds = &Credentials{}
 	}
-	branch := plumbing.NewBranchReferenceName(req.Branch)
-	where := fmt.Sprintf("%s (branch %s)", req.URL, req.Branch)
+	var branch plumbing.ReferenceName // empty: the remote's default branch
+	if req.Branch != "" {
+		branch = plumbing.NewBranchReferenceName(req.Branch)
+	}
+	where := fmt.Sprintf("%s (branch %s)", req.URL, orDefault(req.Branch, "default"))
 
 	// In memory: the clone is one commit deep and one branch wide, and
 	// nothing needs cleaning up after an error.
@@ -105,9 +122,28 @@ func (w *Writer) Write(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, classify(err, "clone", where)
 	}
+	if req.Branch == "" {
+		// The remote's default branch, as cloned.
+		head, err := repo.Head()
+		if err != nil {
+			return Result{}, fmt.Errorf("head of %s: %w", where, err)
+		}
+		branch = head.Name()
+		req.Branch = branch.Short()
+		where = fmt.Sprintf("%s (branch %s)", req.URL, req.Branch)
+	}
 	wt, err := repo.Worktree()
 	if err != nil {
 		return Result{}, fmt.Errorf("worktree of %s: %w", where, err)
+	}
+	push := branch
+	if req.PushBranch != "" && req.PushBranch != req.Branch {
+		push = plumbing.NewBranchReferenceName(req.PushBranch)
+		where = fmt.Sprintf("%s (branch %s from %s)", req.URL, req.PushBranch, req.Branch)
+		// Commit on the target branch when it exists already.
+		if _, err := fetchReset(ctx, repo, wt, creds, req.PushBranch); err != nil && !strings.Contains(err.Error(), "couldn't find remote ref") {
+			return Result{}, classify(err, "fetch", where)
+		}
 	}
 
 	res := Result{}
@@ -129,7 +165,7 @@ func (w *Writer) Write(ctx context.Context, req Request) (Result, error) {
 		res.Attempts = attempt
 		err = repo.PushContext(ctx, &git.PushOptions{
 			RemoteName: git.DefaultRemoteName,
-			RefSpecs:   []config.RefSpec{config.RefSpec(branch + ":" + branch)},
+			RefSpecs:   []config.RefSpec{config.RefSpec(branch + ":" + push)},
 			Auth:       creds.Auth,
 			CABundle:   creds.CABundle,
 			// Force stays false: losing someone else's commit is worse
@@ -153,30 +189,42 @@ func (w *Writer) Write(ctx context.Context, req Request) (Result, error) {
 
 		// Someone pushed between our clone and our push: take their head
 		// and redo our edits on it.
-		remoteRef := plumbing.NewRemoteReferenceName(git.DefaultRemoteName, req.Branch)
-		err = repo.FetchContext(ctx, &git.FetchOptions{
-			RemoteName: git.DefaultRemoteName,
-			RefSpecs:   []config.RefSpec{config.RefSpec("+" + branch + ":" + remoteRef)},
-			Auth:       creds.Auth,
-			CABundle:   creds.CABundle,
-			Depth:      1,
-			Tags:       git.NoTags,
-		})
-		if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		if _, err := fetchReset(ctx, repo, wt, creds, push.Short()); err != nil {
 			return res, classify(err, "fetch", where)
-		}
-		remote, err := repo.Reference(remoteRef, true)
-		if err != nil {
-			return res, fmt.Errorf("read %s of %s: %w", remoteRef, where, err)
-		}
-		if err := wt.Reset(&git.ResetOptions{Commit: remote.Hash(), Mode: git.HardReset}); err != nil {
-			return res, fmt.Errorf("reset to %s of %s: %w", remote.Hash(), where, err)
 		}
 	}
 }
 
+// fetchReset fetches branch (one commit deep) and resets the worktree and
+// the checked-out branch to its head.
+func fetchReset(ctx context.Context, repo *git.Repository, wt *git.Worktree, creds *Credentials, branch string) (plumbing.Hash, error) {
+	remoteRef := plumbing.NewRemoteReferenceName(git.DefaultRemoteName, branch)
+	err := repo.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: git.DefaultRemoteName,
+		RefSpecs:   []config.RefSpec{config.RefSpec("+" + plumbing.NewBranchReferenceName(branch) + ":" + remoteRef)},
+		Auth:       creds.Auth,
+		CABundle:   creds.CABundle,
+		Depth:      1,
+		Tags:       git.NoTags,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return plumbing.ZeroHash, err
+	}
+	remote, err := repo.Reference(remoteRef, true)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("read %s: %w", remoteRef, err)
+	}
+	if err := wt.Reset(&git.ResetOptions{Commit: remote.Hash(), Mode: git.HardReset}); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("reset to %s: %w", remote.Hash(), err)
+	}
+	return remote.Hash(), nil
+}
+
 // commit applies the edits to the worktree, one commit per changed image.
 func (w *Writer) commit(wt *git.Worktree, fs billy.Filesystem, dir string, req Request) ([]bool, error) {
+	if req.Apply != nil {
+		return w.commitApply(wt, fs, dir, req)
+	}
 	file, err := findKustomization(fs, dir)
 	if err != nil {
 		return nil, failure.New(imagesv1.ReasonWriteBackFailed, err, "no kustomization in %q of %s (branch %s)", dir, req.URL, req.Branch)
@@ -205,6 +253,53 @@ func (w *Writer) commit(wt *git.Worktree, fs billy.Filesystem, dir string, req R
 			return nil, fmt.Errorf("commit %s: %w", file, err)
 		}
 		changed[i] = true
+	}
+	return changed, nil
+}
+
+// commitApply makes the one commit of an Apply request.
+func (w *Writer) commitApply(wt *git.Worktree, fs billy.Filesystem, dir string, req Request) ([]bool, error) {
+	file := req.File
+	if file == "" {
+		f, err := findKustomization(fs, dir)
+		if err != nil {
+			return nil, failure.New(imagesv1.ReasonWriteBackFailed, err, "no kustomization in %q of %s (branch %s)", dir, req.URL, req.Branch)
+		}
+		file = f
+	} else {
+		f, err := cleanDir(file)
+		if err != nil || f == "." {
+			return nil, failure.New(imagesv1.ReasonInvalidSpec, err, "file %q is not inside the repository", req.File)
+		}
+		file = f
+	}
+	data, err := readFile(fs, file)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	out, changed, err := req.Apply(data)
+	if err != nil {
+		return nil, failure.New(imagesv1.ReasonWriteBackFailed, err, "edit %s of %s (branch %s)", file, req.URL, req.Branch)
+	}
+	if bytes.Equal(out, data) && data != nil {
+		return make([]bool, len(changed)), nil
+	}
+	if err := fs.MkdirAll(path.Dir(file), 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", path.Dir(file), err)
+	}
+	if err := writeFile(fs, file, out); err != nil {
+		return nil, fmt.Errorf("write %s: %w", file, err)
+	}
+	if _, err := wt.Add(file); err != nil {
+		return nil, fmt.Errorf("stage %s: %w", file, err)
+	}
+	sig := &object.Signature{Name: req.AuthorName, Email: req.AuthorEmail, When: w.now()}
+	if _, err := wt.Commit(req.Message(changed), &git.CommitOptions{Author: sig, Committer: sig}); err != nil {
+		return nil, fmt.Errorf("commit %s: %w", file, err)
+	}
+	if !anyTrue(changed) {
+		// The file changed (new, or rewritten) though no image did.
+		changed = slices.Repeat([]bool{true}, len(changed))
 	}
 	return changed, nil
 }
@@ -258,6 +353,13 @@ func writeFile(fs billy.Filesystem, p string, data []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func anyTrue(bs []bool) bool {
