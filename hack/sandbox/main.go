@@ -11,8 +11,11 @@
 //	sandbox metric good  make it pass again
 //	sandbox down         stop everything it started and remove its state
 //
-// It also runs Prometheus (Debian's package) and a one-gauge exporter it
-// scrapes, for the analysis step of a third Rollout, backend-analysis.
+// It also runs Prometheus and a one-gauge exporter it scrapes, for the
+// analysis step of a third Rollout, backend-analysis. Kubernetes, the
+// registry and Prometheus are built from Go modules (hack/localcluster,
+// hack/registry, hack/prometheus) the first time; go and kubectl are all it
+// needs on PATH.
 //
 // State lives in .sandbox/ (SANDBOX_DIR overrides it).
 package main

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/switchyard-dev/switchyard/test/tools"
 )
 
 // walkthroughStep is one "$ command" of the README's walkthrough and the
@@ -68,11 +66,6 @@ func normalize(line string) string {
 // command of its walkthrough, in order, as a user would type them, and
 // checks each command's first line of output against the README's.
 func TestREADMEWalkthrough(t *testing.T) {
-	for _, tool := range []string{"docker-registry", "prometheus"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			tools.Missing(t, "%s is not installed (apt-get install %s; .ci/run does)", tool, tool)
-		}
-	}
 	if _, err := os.Stat(filepath.Join(root, ".sandbox", "state.json")); err == nil {
 		t.Skip("a developer sandbox is running in .sandbox; the walkthrough would replace it (make sandbox-down first)")
 	}
