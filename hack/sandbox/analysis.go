@@ -179,7 +179,7 @@ func awaitRatio(ctx context.Context, value string, timeout time.Duration) (time.
 	query := fmt.Sprintf("backend_error_ratio{service=%q}", analysisService)
 	var last string
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		got, err := queryPrometheus(ctx, query)
+		got, err := queryPrometheus(ctx, prometheusAddr, query)
 		if err != nil {
 			last = err.Error()
 			return false, nil
@@ -193,9 +193,10 @@ func awaitRatio(ctx context.Context, value string, timeout time.Duration) (time.
 	return time.Since(began), nil
 }
 
-// queryPrometheus returns the value of the first sample of an instant query.
-func queryPrometheus(ctx context.Context, query string) (string, error) {
-	u := "http://" + prometheusAddr + "/api/v1/query?query=" + url.QueryEscape(query)
+// queryPrometheus returns the value of the first sample of an instant query
+// to the Prometheus at addr.
+func queryPrometheus(ctx context.Context, addr, query string) (string, error) {
+	u := "http://" + addr + "/api/v1/query?query=" + url.QueryEscape(query)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", err
