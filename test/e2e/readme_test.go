@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchyard-dev/switchyard/test/tools"
 )
 
 // walkthroughStep is one "$ command" of the README's walkthrough and the
@@ -66,6 +68,9 @@ func normalize(line string) string {
 // command of its walkthrough, in order, as a user would type them, and
 // checks each command's first line of output against the README's.
 func TestREADMEWalkthrough(t *testing.T) {
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		tools.Missing(t, "kubectl is not installed: the walkthrough's commands run it")
+	}
 	if _, err := os.Stat(filepath.Join(root, ".sandbox", "state.json")); err == nil {
 		t.Skip("a developer sandbox is running in .sandbox; the walkthrough would replace it (make sandbox-down first)")
 	}
