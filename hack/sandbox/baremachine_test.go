@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -85,7 +86,9 @@ func TestBareMachine(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sandbox")
 	regAddr, promAddr, expAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	env := bareEnvironment(t,
-		"SANDBOX_DIR="+dir, "SANDBOX_REGISTRY="+regAddr,
+		// Its own bin/: the README's walkthrough test may run a sandbox
+		// from the checkout's bin/ at the same time.
+		"SANDBOX_DIR="+dir, "SANDBOX_BIN="+filepath.Join(t.TempDir(), "bin"), "SANDBOX_REGISTRY="+regAddr,
 		"SANDBOX_PROMETHEUS="+promAddr, "SANDBOX_EXPORTER="+expAddr)
 
 	runMake := func(ctx context.Context, target string) (string, error) {
@@ -93,8 +96,10 @@ func TestBareMachine(t *testing.T) {
 		cmd.Path = filepath.Join(strings.TrimPrefix(env[0], "PATH="), "make")
 		cmd.Dir = root
 		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		return string(out), err
+		out := &timedLines{start: time.Now()}
+		cmd.Stdout, cmd.Stderr = out, out
+		err := cmd.Run()
+		return out.String(), err
 	}
 	down := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -113,10 +118,11 @@ func TestBareMachine(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 40*time.Minute)
 	defer cancel()
 	began := time.Now()
-	if out, err := runMake(ctx, "sandbox"); err != nil {
+	out, err := runMake(ctx, "sandbox")
+	if err != nil {
 		t.Fatalf("make sandbox on a bare PATH: %v\n%s", err, out)
 	}
-	t.Logf("make sandbox on a bare PATH: up in %s", time.Since(began).Round(time.Second))
+	t.Logf("make sandbox on a bare PATH: up in %s\n%s", time.Since(began).Round(time.Second), stepLines(out))
 
 	// The seed's world, seen from outside the sandbox command.
 	cfg, err := clientcmd.BuildConfigFromFlags("", cluster.KubeconfigPath(filepath.Join(dir, "cluster")))
@@ -187,6 +193,48 @@ func queryRatio(ctx context.Context, addr string) (string, error) {
 		return err == nil, nil
 	})
 	return value, err
+}
+
+// timedLines collects output, each line prefixed with the time since start,
+// to show where a slow run spent its time.
+type timedLines struct {
+	mu      sync.Mutex
+	start   time.Time
+	buf     strings.Builder
+	midLine bool
+}
+
+func (w *timedLines) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, line := range strings.SplitAfter(string(p), "\n") {
+		if line == "" {
+			continue
+		}
+		if !w.midLine {
+			fmt.Fprintf(&w.buf, "[%6.1fs] ", time.Since(w.start).Seconds())
+		}
+		w.buf.WriteString(line)
+		w.midLine = !strings.HasSuffix(line, "\n")
+	}
+	return len(p), nil
+}
+
+func (w *timedLines) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// stepLines keeps the sandbox's "==> step" lines of out.
+func stepLines(out string) string {
+	var steps []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "] ==> ") || strings.Contains(l, "] Sandbox ready") {
+			steps = append(steps, l)
+		}
+	}
+	return strings.Join(steps, "\n")
 }
 
 func readPIDs(t *testing.T, dir string) map[string]int {

@@ -17,7 +17,8 @@
 // hack/registry, hack/prometheus) the first time; go and kubectl are all it
 // needs on PATH.
 //
-// State lives in .sandbox/ (SANDBOX_DIR overrides it).
+// State lives in .sandbox/ (SANDBOX_DIR overrides it), the binaries it
+// builds in bin/ (SANDBOX_BIN).
 package main
 
 import (
@@ -52,7 +53,11 @@ func run() error {
 	if dir == "" {
 		dir = filepath.Join(root, ".sandbox")
 	}
-	s := &sandbox{root: root, dir: dir}
+	bin := os.Getenv("SANDBOX_BIN")
+	if bin == "" {
+		bin = filepath.Join(root, "bin")
+	}
+	s := &sandbox{root: root, dir: dir, bin: bin}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	switch os.Args[1] {

@@ -59,7 +59,9 @@ var registryAddr = func() string {
 var sandboxImage = registryAddr + "/backend"
 
 type sandbox struct {
-	root, dir string
+	// root is the checkout, dir the sandbox's state, bin where it builds
+	// the binaries (root/bin; SANDBOX_BIN overrides it).
+	root, dir, bin string
 }
 
 // state records the processes the sandbox started outside the cluster.
@@ -104,8 +106,8 @@ func (s *sandbox) up(ctx context.Context) (err error) {
 		return err
 	}
 
-	step("building switchyard, image-updater and kubectl-argo-rollouts into bin/")
-	if err := s.command(ctx, "go", "build", "-o", filepath.Join(s.root, "bin")+string(filepath.Separator), "./cmd/switchyard", "./cmd/image-updater", "./cmd/kubectl-argo-rollouts"); err != nil {
+	step("building switchyard, image-updater and kubectl-argo-rollouts into %s", s.bin)
+	if err := s.command(ctx, "go", "build", "-o", s.bin+string(filepath.Separator), "./cmd/switchyard", "./cmd/image-updater", "./cmd/kubectl-argo-rollouts"); err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
 
@@ -179,7 +181,7 @@ func (s *sandbox) up(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		pid, err := s.detach(bin.name, filepath.Join(s.root, "bin", bin.name),
+		pid, err := s.detach(bin.name, filepath.Join(s.bin, bin.name),
 			"--kubeconfig="+saConfig, "--leader-elect=false",
 			"--metrics-bind-address=0", "--health-probe-bind-address=0")
 		if err != nil {
@@ -216,7 +218,7 @@ Sandbox ready in %s. Next:
   make sandbox-good-metric
 
 make sandbox-down stops everything.
-`, time.Since(began).Round(time.Second), kubeconfig, filepath.Join(s.root, "bin"))
+`, time.Since(began).Round(time.Second), kubeconfig, s.bin)
 	return nil
 }
 
