@@ -28,12 +28,25 @@ lint: ## gofmt, go vet and staticcheck.
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
+# What make build stamps into the binaries (internal/buildinfo): the
+# release, the commit, its time and whether the tree had changes.
+VERSION ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || echo v0.0.0-dev)
+COMMIT = $(shell git rev-parse HEAD 2>/dev/null)
+COMMIT_DATE = $(shell git log -1 --format=%cI 2>/dev/null)
+TREE_STATE = $(shell if [ -z "$$(git status --porcelain 2>/dev/null)" ]; then echo clean; else echo dirty; fi)
+BUILDINFO := github.com/switchyard-dev/switchyard/internal/buildinfo
+LDFLAGS = -X $(BUILDINFO).Version=$(VERSION) -X $(BUILDINFO).Commit=$(COMMIT) -X $(BUILDINFO).CommitDate=$(COMMIT_DATE) -X $(BUILDINFO).TreeState=$(TREE_STATE)
+
 .PHONY: build
-build: ## Build the controller and the kubectl plugin into bin/.
-	$(GO) build -o bin/ ./cmd/...
+build: ## Build the controller, the image updater and the kubectl plugin into bin/, with the version and commit stamped in.
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+
+.PHONY: preflight
+preflight: ## Say in a second which programs the tests need from PATH are missing (git, kubectl, chromium) and what that skips.
+	@bash hack/preflight.sh
 
 .PHONY: test
-test: ## Run every test: unit, integration and end-to-end (each package starts its own local cluster).
+test: preflight ## Run every test: unit, integration and end-to-end (each package starts its own local cluster).
 	$(GO) test $(GOTEST_FLAGS) ./...
 
 .PHONY: test-unit
@@ -52,7 +65,6 @@ test-e2e: ## Run the end-to-end tests only.
 ##@ Images and releases
 
 REGISTRY ?=
-VERSION ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || echo v0.0.0-dev)
 IMAGES_FLAGS ?=
 
 .PHONY: images
@@ -60,8 +72,12 @@ images: ## Build the controller and image-updater images (linux/amd64+arm64, no 
 	$(GO) run ./hack/images -registry "$(REGISTRY)" -version "$(VERSION)" $(IMAGES_FLAGS)
 
 .PHONY: release
-release: ## images, then dist/install.yaml and dist/namespace-install.yaml naming the pushed images by digest.
+release: ## images, then into dist/: install.yaml and namespace-install.yaml naming the pushed images by digest, the kubectl plugin's archives (linux, darwin, windows), krew's argo-rollouts.yaml and checksums.txt.
 	$(GO) run ./hack/images -registry "$(REGISTRY)" -version "$(VERSION)" -release dist $(IMAGES_FLAGS)
+
+.PHONY: release-plugin
+release-plugin: ## Only the kubectl plugin's part of release (no registry): archives, argo-rollouts.yaml and checksums.txt in dist/.
+	$(GO) run ./hack/images -plugin-only -version "$(VERSION)" -release dist $(IMAGES_FLAGS)
 
 ##@ Local cluster
 

@@ -13,7 +13,12 @@
 //
 // With -release DIR it also writes DIR/install.yaml and
 // DIR/namespace-install.yaml: the repository's install files with each
-// Deployment's containers naming the pushed images by digest.
+// Deployment's containers naming the pushed images by digest; the kubectl
+// plugin's archives DIR/kubectl-argo-rollouts-<os>-<arch>.tar.gz (.zip for
+// Windows) with the same version stamped in; krew's plugin manifest
+// DIR/argo-rollouts.yaml naming them under -download-url; and
+// DIR/checksums.txt. -plugin-only writes the plugin's files alone, without
+// a registry.
 package main
 
 import (
@@ -72,7 +77,8 @@ type meta struct {
 func main() {
 	var (
 		registry, version, platforms, release, caFile string
-		insecure                                      bool
+		pluginPlatforms, downloadURL                  string
+		insecure, pluginOnly                          bool
 	)
 	flag.StringVar(&registry, "registry", "", "registry host[:port] (and optional path) to push to (required)")
 	flag.StringVar(&version, "version", "v0.0.0-dev", "version stamped into the binaries and labels, and the images' tag")
@@ -80,11 +86,26 @@ func main() {
 	flag.StringVar(&release, "release", "", "also write install.yaml and namespace-install.yaml with the images pinned by digest into this directory")
 	flag.StringVar(&caFile, "ca-certificates", "/etc/ssl/certs/ca-certificates.crt", "CA bundle copied into the images")
 	flag.BoolVar(&insecure, "insecure", false, "allow a registry that serves plain HTTP")
+	flag.StringVar(&pluginPlatforms, "plugin-platforms", PluginPlatforms, "comma-separated platforms of the kubectl plugin's release archives")
+	flag.StringVar(&downloadURL, "download-url", "", "where the krew manifest says the archives are (default "+Source+"/releases/download/VERSION)")
+	flag.BoolVar(&pluginOnly, "plugin-only", false, "with -release: write the kubectl plugin's archives, krew manifest and checksums only (no images, no registry)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, registry, version, platforms, release, caFile, insecure); err != nil {
+	if downloadURL == "" {
+		downloadURL = Source + "/releases/download/" + version
+	}
+	var err error
+	if pluginOnly {
+		err = runPlugin(ctx, version, release, pluginPlatforms, downloadURL)
+	} else {
+		err = run(ctx, registry, version, platforms, release, caFile, insecure)
+		if err == nil && release != "" {
+			err = runPlugin(ctx, version, release, pluginPlatforms, downloadURL)
+		}
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "images: %v\n", err)
 		os.Exit(1)
 	}
@@ -157,6 +178,31 @@ func run(ctx context.Context, registry, version, platformList, release, caFile s
 	return nil
 }
 
+// runPlugin writes the plugin's release files into release.
+func runPlugin(ctx context.Context, version, release, platformList, downloadURL string) error {
+	if release == "" {
+		return errors.New("-plugin-only needs -release DIR")
+	}
+	var platforms []v1.Platform
+	for _, s := range strings.Split(platformList, ",") {
+		p, err := v1.ParsePlatform(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("-plugin-platforms %q: %w", s, err)
+		}
+		platforms = append(platforms, *p)
+	}
+	m, err := gitMeta(ctx, ".", version)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "building %s %s for %s\n", Plugin, version, platformList)
+	if err := writePluginRelease(ctx, ".", release, m, platforms, downloadURL); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote the plugin's archives, %s and %s into %s\n", KrewPluginName+".yaml", Checksums, release)
+	return nil
+}
+
 func parsePlatforms(list string) ([]v1.Platform, error) {
 	var out []v1.Platform
 	for _, s := range strings.Split(list, ",") {
@@ -217,6 +263,21 @@ func gitOutput(ctx context.Context, dir string, args ...string) (string, error) 
 // m's version and commit stamped in (Go's own VCS stamp is off: it is
 // missing in a linked worktree, and the stamp should not depend on that).
 func buildBinaries(ctx context.Context, root, outDir string, m meta, platforms []v1.Platform) error {
+	var pkgs []string
+	for _, t := range targets() {
+		pkgs = append(pkgs, t.Package)
+	}
+	for _, p := range platforms {
+		if err := goBuild(ctx, root, filepath.Join(outDir, platformDir(p)), m, p, pkgs...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// goBuild builds the main packages pkgs for platform p into dir, static
+// and with m's version, commit, time and tree state stamped in.
+func goBuild(ctx context.Context, root, dir string, m meta, p v1.Platform, pkgs ...string) error {
 	const pkg = "github.com/switchyard-dev/switchyard/internal/buildinfo"
 	ldflags := strings.Join([]string{"-s", "-w",
 		"-X", pkg + ".Version=" + m.Version,
@@ -224,24 +285,18 @@ func buildBinaries(ctx context.Context, root, outDir string, m meta, platforms [
 		"-X", pkg + ".CommitDate=" + m.Created.Format(time.RFC3339),
 		"-X", pkg + ".TreeState=" + m.TreeState,
 	}, " ")
-	for _, p := range platforms {
-		dir := filepath.Join(outDir, platformDir(p))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", dir + string(filepath.Separator)}
-		for _, t := range targets() {
-			args = append(args, t.Package)
-		}
-		cmd := exec.CommandContext(ctx, "go", args...)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Architecture)
-		if p.Architecture == "arm" && p.Variant != "" {
-			cmd.Env = append(cmd.Env, "GOARM="+strings.TrimPrefix(p.Variant, "v"))
-		}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build for %s: %w\n%s", p, err, out)
-		}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	args := append([]string{"build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", dir + string(filepath.Separator)}, pkgs...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Architecture)
+	if p.Architecture == "arm" && p.Variant != "" {
+		cmd.Env = append(cmd.Env, "GOARM="+strings.TrimPrefix(p.Variant, "v"))
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build for %s: %w\n%s", p, err, out)
 	}
 	return nil
 }

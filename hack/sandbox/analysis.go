@@ -19,7 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
-// The analysis story: Prometheus (Debian's package) scrapes a tiny
+// The analysis story: Prometheus (built from its Go module, package
+// promserver) scrapes a tiny
 // exporter the sandbox runs, whose one gauge, backend_error_ratio, is
 // what a file holds; `sandbox metric bad|good` rewrites the file and waits
 // until Prometheus has scraped the new value. The backend-analysis canary
@@ -53,16 +54,20 @@ func envOr(key, def string) string {
 }
 
 // preflight fails in the first seconds, before anything is built or
-// started, when a tool the sandbox runs is missing.
+// started, when a program the sandbox runs from PATH is missing. Everything
+// else (Kubernetes, the registry, Prometheus) it builds from Go modules.
 func preflight() error {
 	var missing []string
-	for _, tool := range []string{"docker-registry", "prometheus"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
+	for _, tool := range []struct{ name, install string }{
+		{"go", "install Go (go.dev/doc/install)"},
+		{"kubectl", "install kubectl (kubernetes.io/docs/tasks/tools)"},
+	} {
+		if _, err := exec.LookPath(tool.name); err != nil {
+			missing = append(missing, fmt.Sprintf("%s not found on PATH: %s", tool.name, tool.install))
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%s not found: apt-get install -y %s", strings.Join(missing, " and "), strings.Join(missing, " "))
+		return errors.New(strings.Join(missing, "; "))
 	}
 	return nil
 }
@@ -90,7 +95,7 @@ func (s *sandbox) exporter() error {
 // startAnalysis starts the exporter (a copy of this program, so that it
 // outlives `go run`) and Prometheus scraping it every second, and waits
 // until Prometheus answers with the good value.
-func (s *sandbox) startAnalysis(ctx context.Context, st *state) error {
+func (s *sandbox) startAnalysis(ctx context.Context, st *state, promBin string) error {
 	if err := os.MkdirAll(s.path("exporter"), 0o755); err != nil {
 		return err
 	}
@@ -128,10 +133,6 @@ scrape_configs:
 	}
 	if err := os.WriteFile(s.path("prometheus", "prometheus.yml"), []byte(config), 0o644); err != nil {
 		return err
-	}
-	promBin, err := exec.LookPath("prometheus")
-	if err != nil {
-		return fmt.Errorf("prometheus not found: apt-get install -y prometheus")
 	}
 	pid, err = s.detach("prometheus", promBin,
 		"--config.file="+s.path("prometheus", "prometheus.yml"),
@@ -178,7 +179,7 @@ func awaitRatio(ctx context.Context, value string, timeout time.Duration) (time.
 	query := fmt.Sprintf("backend_error_ratio{service=%q}", analysisService)
 	var last string
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		got, err := queryPrometheus(ctx, query)
+		got, err := queryPrometheus(ctx, prometheusAddr, query)
 		if err != nil {
 			last = err.Error()
 			return false, nil
@@ -192,9 +193,10 @@ func awaitRatio(ctx context.Context, value string, timeout time.Duration) (time.
 	return time.Since(began), nil
 }
 
-// queryPrometheus returns the value of the first sample of an instant query.
-func queryPrometheus(ctx context.Context, query string) (string, error) {
-	u := "http://" + prometheusAddr + "/api/v1/query?query=" + url.QueryEscape(query)
+// queryPrometheus returns the value of the first sample of an instant query
+// to the Prometheus at addr.
+func queryPrometheus(ctx context.Context, addr, query string) (string, error) {
+	u := "http://" + addr + "/api/v1/query?query=" + url.QueryEscape(query)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", err

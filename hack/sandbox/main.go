@@ -11,10 +11,14 @@
 //	sandbox metric good  make it pass again
 //	sandbox down         stop everything it started and remove its state
 //
-// It also runs Prometheus (Debian's package) and a one-gauge exporter it
-// scrapes, for the analysis step of a third Rollout, backend-analysis.
+// It also runs Prometheus and a one-gauge exporter it scrapes, for the
+// analysis step of a third Rollout, backend-analysis. Kubernetes, the
+// registry and Prometheus are built from Go modules (hack/localcluster,
+// hack/registry, hack/prometheus) the first time; go and kubectl are all it
+// needs on PATH.
 //
-// State lives in .sandbox/ (SANDBOX_DIR overrides it).
+// State lives in .sandbox/ (SANDBOX_DIR overrides it), the binaries it
+// builds in bin/ (SANDBOX_BIN).
 package main
 
 import (
@@ -49,7 +53,11 @@ func run() error {
 	if dir == "" {
 		dir = filepath.Join(root, ".sandbox")
 	}
-	s := &sandbox{root: root, dir: dir}
+	bin := os.Getenv("SANDBOX_BIN")
+	if bin == "" {
+		bin = filepath.Join(root, "bin")
+	}
+	s := &sandbox{root: root, dir: dir, bin: bin}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	switch os.Args[1] {

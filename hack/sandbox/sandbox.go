@@ -30,6 +30,8 @@ import (
 
 	imagesv1alpha1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/test/cluster"
+	"github.com/switchyard-dev/switchyard/test/promserver"
+	"github.com/switchyard-dev/switchyard/test/registry"
 	"github.com/switchyard-dev/switchyard/test/routercrds"
 )
 
@@ -57,7 +59,9 @@ var registryAddr = func() string {
 var sandboxImage = registryAddr + "/backend"
 
 type sandbox struct {
-	root, dir string
+	// root is the checkout, dir the sandbox's state, bin where it builds
+	// the binaries (root/bin; SANDBOX_BIN overrides it).
+	root, dir, bin string
 }
 
 // state records the processes the sandbox started outside the cluster.
@@ -102,12 +106,25 @@ func (s *sandbox) up(ctx context.Context) (err error) {
 		return err
 	}
 
-	step("building switchyard, image-updater and kubectl-argo-rollouts into bin/")
-	if err := s.command(ctx, "go", "build", "-o", filepath.Join(s.root, "bin")+string(filepath.Separator), "./cmd/switchyard", "./cmd/image-updater", "./cmd/kubectl-argo-rollouts"); err != nil {
+	step("building switchyard, image-updater and kubectl-argo-rollouts into %s", s.bin)
+	if err := s.command(ctx, "go", "build", "-o", s.bin+string(filepath.Separator), "./cmd/switchyard", "./cmd/image-updater", "./cmd/kubectl-argo-rollouts"); err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
 
-	step("starting the local cluster (the first start builds Kubernetes from Go modules: about 15 minutes, then cached)")
+	step("building the local cluster's Kubernetes, the registry and Prometheus from their Go modules (the first time only: about 20 minutes; then cached)")
+	if _, err := cluster.Binaries(ctx, os.Stderr); err != nil {
+		return err
+	}
+	registryBin, err := registry.Binary(ctx, os.Stderr)
+	if err != nil {
+		return err
+	}
+	prometheusBin, err := promserver.Binary(ctx, os.Stderr)
+	if err != nil {
+		return err
+	}
+
+	step("starting the local cluster")
 	c, err := cluster.Up(ctx, s.path("cluster"), cluster.Options{Log: os.Stderr})
 	if err != nil {
 		return err
@@ -116,11 +133,11 @@ func (s *sandbox) up(ctx context.Context) (err error) {
 
 	step("starting the OCI registry on %s", registryAddr)
 	st := &state{PIDs: map[string]int{}}
-	pid, err := s.startRegistry()
+	pid, err := s.startRegistry(registryBin)
 	if err != nil {
 		return err
 	}
-	st.PIDs["docker-registry"] = pid
+	st.PIDs["registry"] = pid
 	if err := s.save(st); err != nil {
 		return err
 	}
@@ -131,7 +148,7 @@ func (s *sandbox) up(ctx context.Context) (err error) {
 	step("pushed %s:latest (%s)", sandboxImage, digest)
 
 	step("starting Prometheus on %s, scraping the sandbox's error-ratio exporter on %s", prometheusAddr, exporterAddr)
-	if err := s.startAnalysis(ctx, st); err != nil {
+	if err := s.startAnalysis(ctx, st, prometheusBin); err != nil {
 		return err
 	}
 
@@ -164,7 +181,7 @@ func (s *sandbox) up(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		pid, err := s.detach(bin.name, filepath.Join(s.root, "bin", bin.name),
+		pid, err := s.detach(bin.name, filepath.Join(s.bin, bin.name),
 			"--kubeconfig="+saConfig, "--leader-elect=false",
 			"--metrics-bind-address=0", "--health-probe-bind-address=0")
 		if err != nil {
@@ -201,7 +218,7 @@ Sandbox ready in %s. Next:
   make sandbox-good-metric
 
 make sandbox-down stops everything.
-`, time.Since(began).Round(time.Second), kubeconfig, filepath.Join(s.root, "bin"))
+`, time.Since(began).Round(time.Second), kubeconfig, s.bin)
 	return nil
 }
 
@@ -280,7 +297,7 @@ func (s *sandbox) save(st *state) error {
 	return os.WriteFile(s.path("state.json"), data, 0o644)
 }
 
-func (s *sandbox) startRegistry() (int, error) {
+func (s *sandbox) startRegistry(bin string) (int, error) {
 	config := fmt.Sprintf(`version: 0.1
 log:
   level: warn
@@ -298,11 +315,7 @@ http:
 	if err := os.WriteFile(s.path("registry", "config.yml"), []byte(config), 0o644); err != nil {
 		return 0, err
 	}
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		return 0, fmt.Errorf("docker-registry not found: apt-get install -y docker-registry")
-	}
-	pid, err := s.detach("docker-registry", bin, "serve", s.path("registry", "config.yml"))
+	pid, err := s.detachEnv("registry", bin, []string{"OTEL_TRACES_EXPORTER=none"}, "serve", s.path("registry", "config.yml"))
 	if err != nil {
 		return 0, err
 	}
@@ -311,8 +324,8 @@ http:
 		return err == nil, nil
 	}
 	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 20*time.Second, true, answering); err != nil {
-		cluster.StopProcess(pid, "docker-registry")
-		return 0, fmt.Errorf("registry not answering on %s: %w (log in %s)", registryAddr, err, s.path("docker-registry.log"))
+		cluster.StopProcess(pid, "registry")
+		return 0, fmt.Errorf("registry not answering on %s: %w (log in %s)", registryAddr, err, s.path("registry.log"))
 	}
 	return pid, nil
 }

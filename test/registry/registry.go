@@ -1,13 +1,15 @@
-// Package registry starts a real OCI registry for tests: Debian's
-// docker-registry (distribution 2.8) as a child process on a free loopback
+// Package registry starts a real OCI registry for tests: the CNCF
+// distribution registry (v3, built once from the Go module that
+// hack/registry pins; see Binary) as a child process on a free loopback
 // port, serving TLS with a certificate from a generated CA and requiring
 // htpasswd basic auth. Helpers push images to it with go-containerregistry.
 //
-// Tests skip when docker-registry is not installed (`apt-get install
-// docker-registry`); DOCKER_REGISTRY overrides the binary's path.
+// DOCKER_REGISTRY names another registry binary to run instead (one that
+// takes `serve config.yml`, such as Debian's docker-registry).
 package registry
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -16,6 +18,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -37,11 +40,12 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/switchyard-dev/switchyard/test/sidemodule"
 	"github.com/switchyard-dev/switchyard/test/syncbuf"
 	"github.com/switchyard-dev/switchyard/test/tools"
 )
 
-// Registry is a running docker-registry.
+// Registry is a running registry.
 type Registry struct {
 	// Host is host:port, to prefix repositories with.
 	Host string
@@ -52,29 +56,45 @@ type Registry struct {
 
 	dir    string
 	bin    string
+	extra  string
 	notify *Notify
 	cmd    *exec.Cmd
 	done   chan struct{}
 	logs   *syncbuf.Buffer
 }
 
-// Binary returns the docker-registry executable, or "" when it is missing.
-func Binary() string {
-	if p := os.Getenv("DOCKER_REGISTRY"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("docker-registry")
-	if err != nil {
-		return ""
-	}
-	return p
-}
-
-// Options configure a registry started with StartWith.
+// Options configure a registry beyond what every test registry has.
 type Options struct {
+	// Config is YAML appended to the registry's configuration file, for
+	// sections the base configuration leaves out, such as
+	// `notifications:` with its endpoints. The base configuration sets
+	// version, log, storage, http and auth.
+	Config string
 	// Notify, when set, points the registry's notifications (its
 	// notifications.endpoints) at a URL.
 	Notify *Notify
+}
+
+// Module is the side module the registry is built from.
+var Module = sidemodule.Module{
+	Dir:      filepath.Join("hack", "registry"),
+	Packages: []string{"./cmd/registry"},
+	Outputs:  []string{"registry"},
+	What:     "the CNCF distribution registry (about a minute the first time)",
+}
+
+// Binary returns the registry executable: $DOCKER_REGISTRY when set, else
+// the distribution registry built from hack/registry (once, into a cache
+// directory; build output goes to log).
+func Binary(ctx context.Context, log io.Writer) (string, error) {
+	if p := os.Getenv("DOCKER_REGISTRY"); p != "" {
+		return p, nil
+	}
+	dir, err := sidemodule.Build(ctx, log, Module)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "registry"), nil
 }
 
 // Notify is one notification endpoint: the registry posts its event
@@ -85,9 +105,9 @@ type Notify struct {
 	Headers map[string]string
 }
 
-// Start runs a registry for the test and stops it at cleanup. It skips the
-// test when docker-registry is not installed (fails it under
-// SWITCHYARD_REQUIRE_TOOLS).
+// Start runs a registry for the test and stops it at cleanup. When the
+// registry cannot be built (no Go module proxy on the first build) the test
+// is skipped, or fails under SWITCHYARD_REQUIRE_TOOLS.
 func Start(t testing.TB) *Registry {
 	t.Helper()
 	return StartWith(t, Options{})
@@ -96,17 +116,18 @@ func Start(t testing.TB) *Registry {
 // StartWith is Start with options.
 func StartWith(t testing.TB, opts Options) *Registry {
 	t.Helper()
-	bin := Binary()
-	if bin == "" {
-		tools.Missing(t, "docker-registry is not installed (apt-get install docker-registry, or set DOCKER_REGISTRY): skipping the test against a real registry")
+	var log bytes.Buffer
+	bin, err := Binary(t.Context(), &log)
+	if err != nil {
+		tools.Missing(t, "no registry to run: %v\n%s", err, log.String())
 	}
 	r, err := start(t.TempDir(), bin, opts)
 	if err != nil {
-		t.Fatalf("start docker-registry: %v", err)
+		t.Fatalf("start the registry: %v", err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("docker-registry log:\n%s", strings.TrimSpace(r.logs.String()))
+			t.Logf("registry log:\n%s", strings.TrimSpace(r.logs.String()))
 		}
 		r.Stop()
 	})
@@ -128,6 +149,7 @@ func start(dir, bin string, opts Options) (*Registry, error) {
 		CAPEM:    ca.PEM,
 		dir:      dir,
 		bin:      bin,
+		extra:    opts.Config,
 		notify:   opts.Notify,
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(r.Password), bcrypt.MinCost)
@@ -198,6 +220,9 @@ auth:
 			}
 		}
 	}
+	if r.extra != "" {
+		cfg += strings.TrimSpace(r.extra) + "\n"
+	}
 	cfgPath := filepath.Join(r.dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
@@ -206,6 +231,8 @@ auth:
 	r.logs = &syncbuf.Buffer{}
 	r.cmd = exec.Command(r.bin, "serve", cfgPath)
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
+	// distribution v3 exports traces over OTLP unless told not to.
+	r.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
 	// Die with the test binary even if it is killed before cleanup runs.
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := r.cmd.Start(); err != nil {
@@ -222,7 +249,7 @@ auth:
 		func(ctx context.Context) (bool, error) {
 			select {
 			case <-r.done:
-				return false, fmt.Errorf("docker-registry exited: %s", strings.TrimSpace(r.logs.String()))
+				return false, fmt.Errorf("the registry exited: %s", strings.TrimSpace(r.logs.String()))
 			default:
 			}
 			resp, err := client.Get("https://" + r.Host + "/v2/")
@@ -235,7 +262,7 @@ auth:
 		})
 	if err != nil {
 		r.Stop()
-		return fmt.Errorf("wait for docker-registry on %s: %w", r.Host, err)
+		return fmt.Errorf("wait for the registry on %s: %w", r.Host, err)
 	}
 	return nil
 }

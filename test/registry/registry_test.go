@@ -1,8 +1,12 @@
 package registry
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -60,5 +64,51 @@ func TestRegistry(t *testing.T) {
 	}
 	if _, err := remote.Head(ref, remote.WithAuth(r.Auth()), remote.WithTransport(r.Transport())); err != nil {
 		t.Errorf("after restart: %v", err)
+	}
+}
+
+// TestNotifications checks that Options.Config reaches the registry: an
+// endpoint configured under notifications receives the push event.
+func TestNotifications(t *testing.T) {
+	events := make(chan string, 16)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var env struct {
+			Events []struct {
+				Action string `json:"action"`
+				Target struct {
+					Repository string `json:"repository"`
+					Tag        string `json:"tag"`
+				} `json:"target"`
+			} `json:"events"`
+		}
+		if err := json.NewDecoder(req.Body).Decode(&env); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		for _, e := range env.Events {
+			if e.Target.Tag != "" {
+				events <- e.Action + " " + e.Target.Repository + ":" + e.Target.Tag
+			}
+		}
+	}))
+	t.Cleanup(hook.Close)
+	r := StartWith(t, Options{Config: fmt.Sprintf(`
+notifications:
+  endpoints:
+  - name: test
+    url: %s
+    timeout: 2s
+    threshold: 3
+    backoff: 100ms
+`, hook.URL)})
+
+	r.PushRandom(t, "app:v1")
+	select {
+	case e := <-events:
+		if e != "push app:v1" {
+			t.Errorf("event %q, want push app:v1", e)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no push event reached the notifications endpoint")
 	}
 }

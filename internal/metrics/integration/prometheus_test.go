@@ -28,20 +28,17 @@ import (
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/plugin/promote"
-	"github.com/switchyard-dev/switchyard/test/tools"
+	"github.com/switchyard-dev/switchyard/test/promserver"
 )
 
 // prometheus is a running Prometheus server scraping the controller.
 type prometheus struct{ api promv1.API }
 
-// startPrometheus runs Debian's prometheus on a free loopback port,
+// startPrometheus runs prometheus (package promserver) on a free loopback port,
 // scraping the controller's /metrics every second, until t ends.
 func startPrometheus(t *testing.T) *prometheus {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		tools.Missing(t, "prometheus is not installed (apt-get install prometheus)")
-	}
+	bin := promserver.Require(t)
 	dir := t.TempDir()
 	config := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(config, fmt.Appendf(nil, `global:

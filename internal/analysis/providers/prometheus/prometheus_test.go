@@ -25,7 +25,7 @@ import (
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/analysis"
 	"github.com/switchyard-dev/switchyard/internal/analysis/provider"
-	"github.com/switchyard-dev/switchyard/test/tools"
+	"github.com/switchyard-dev/switchyard/test/promserver"
 )
 
 // These tests query a real Prometheus server (Debian's `prometheus`
@@ -67,10 +67,7 @@ func (e *exporter) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 // every second, behind basic auth. It returns the address.
 func startPrometheus(t *testing.T, exp http.Handler) string {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		tools.Missing(t, "prometheus is not installed (apt-get install prometheus)")
-	}
+	bin := promserver.Require(t)
 	target := httptest.NewServer(exp)
 	t.Cleanup(target.Close)
 	dir := t.TempDir()
