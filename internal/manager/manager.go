@@ -13,6 +13,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -124,6 +125,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	sliceOfService, err := labels.NewRequirement(discoveryv1.LabelServiceName, selection.Exists, nil)
+	if err != nil {
+		return nil, err
+	}
 	// The instance ID decides which Rollouts this controller reads at
 	// all: the others never reach the cache, so nothing here can act on
 	// them. A Rollout relabelled away leaves the cache (the watch reports
@@ -140,6 +145,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed)},
 			&batchv1.Job{}:       {Label: labels.NewSelector().Add(*analysisJobs)},
 			&v1alpha1.Rollout{}:  {Label: servedRollouts},
+			// The Services' endpoints, checked before traffic moves: only
+			// slices of a Service, cut down to each endpoint's pod and
+			// readiness.
+			&discoveryv1.EndpointSlice{}: {Label: labels.NewSelector().Add(*sliceOfService), Transform: rollout.SlimEndpointSlice},
 		},
 	}
 	// A cluster with only the Rollout CRD (some test set-ups) still runs

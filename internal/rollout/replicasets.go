@@ -377,6 +377,7 @@ type equivalentKey struct {
 // in-memory maps stay bounded by the Rollouts that exist.
 func (r *Reconciler) forget(key types.NamespacedName) {
 	r.ownWrites.Delete(key)
+	r.countsSince.Delete(key)
 	r.promotes.Delete(key)
 	r.equivalents.Range(func(k, _ any) bool {
 		if k.(equivalentKey).rollout == key {

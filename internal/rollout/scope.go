@@ -51,6 +51,8 @@ type scope struct {
 	// written); skipStatus leaves the status as it was.
 	stop       bool
 	skipStatus bool
+	// statusComputed: computeStatus ran (it records events: once a pass).
+	statusComputed bool
 
 	// trafficError is why the traffic routers could not be written this
 	// pass; routersWritten says they were (TrafficRouting condition).

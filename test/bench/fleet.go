@@ -203,6 +203,14 @@ func (b *bench) deleteFleet(ctx context.Context) error {
 		return err
 	}
 	b.idle("idle, after deleting every Rollout")
+	if b.cfg.Pprof && b.ctrl.pprofURL != "" {
+		out := filepath.Join(b.cfg.Out, b.stamp+"-heap-after-delete.pprof")
+		if err := fetch(ctx, b.ctrl.pprofURL+"/debug/pprof/heap", out, time.Minute); err != nil {
+			logf("heap profile after delete: %v", err)
+		} else {
+			b.res.Profiles.HeapAfterDelete = out
+		}
+	}
 	return nil
 }
 

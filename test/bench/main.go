@@ -335,6 +335,9 @@ func run(ctx context.Context, cfg config) error {
 	b.res.fill(b, log)
 	b.profileTops(ctx)
 	b.res.Seconds = time.Since(began).Seconds()
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		b.res.Machine.LoadAvgEnd = strings.TrimSpace(string(load))
+	}
 	if runErr != nil {
 		b.res.Error = runErr.Error()
 	}
