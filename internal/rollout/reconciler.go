@@ -48,10 +48,10 @@ type Reconciler struct {
 	// MaxConcurrentReconciles is the number of Rollouts reconciled at once.
 	MaxConcurrentReconciles int
 
-	// ownWrites maps a Rollout to the resourceVersion its last write by this
-	// controller replaced. While the cache still shows that version, a pass
-	// would act on stale state and its writes would conflict; the watch
-	// event of our own write brings the Rollout back.
+	// ownWrites maps a Rollout to the resourceVersions the writes of its
+	// last pass by this controller replaced. While the cache still shows
+	// one of them, a pass would act on stale state and its writes would
+	// conflict; the watch event of our own write brings the Rollout back.
 	ownWrites sync.Map
 	// countsSince maps a Rollout to when a pass first held back a status
 	// write that only changed replica counts (writeStatus).
@@ -110,7 +110,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, nil
 	}
 	if replaced, ok := r.ownWrites.Load(req.NamespacedName); ok {
-		if replaced == ro.ResourceVersion {
+		if slices.Contains(replaced.([]string), ro.ResourceVersion) {
 			return ctrl.Result{RequeueAfter: time.Second}, nil
 		}
 		r.ownWrites.Delete(req.NamespacedName)
@@ -315,15 +315,20 @@ func (r *Reconciler) writeStatus(ctx context.Context, s *scope) error {
 	if err := r.Client.Status().Patch(ctx, s.ro, client.MergeFromWithOptions(s.original, client.MergeFromWithOptimisticLock{})); err != nil {
 		return err
 	}
-	r.rememberOwnWrite(s, s.ro.ResourceVersion)
+	r.rememberOwnWrite(s, s.original.ResourceVersion, s.ro.ResourceVersion)
 	return nil
 }
 
-// rememberOwnWrite notes that this pass moved the Rollout past the version it
-// read. A write the API server found to change nothing keeps the version,
-// and must not be waited for.
-func (r *Reconciler) rememberOwnWrite(s *scope, newVersion string) {
-	if newVersion != "" && newVersion != s.startResourceVersion {
-		r.ownWrites.Store(client.ObjectKeyFromObject(s.ro), s.startResourceVersion)
+// rememberOwnWrite notes that this pass moved the Rollout from version
+// before to after. Every version the pass replaced is stale: a pass that
+// reads one from the cache (the watch event of a metadata patch arriving
+// before that of the status write that followed it) would conflict. A write
+// the API server found to change nothing keeps the version, and must not be
+// waited for.
+func (r *Reconciler) rememberOwnWrite(s *scope, before, after string) {
+	if after == "" || after == before {
+		return
 	}
+	s.replaced = append(s.replaced, before)
+	r.ownWrites.Store(client.ObjectKeyFromObject(s.ro), slices.Clone(s.replaced))
 }
