@@ -211,6 +211,13 @@ func (b *bench) deleteFleet(ctx context.Context) error {
 			b.res.Profiles.HeapAfterDelete = out
 		}
 	}
+	if b.cfg.IdleWait > 0 {
+		logf("waiting %s before reading the idle memory once more", b.cfg.IdleWait)
+		if err := sleepCtx(ctx, b.cfg.IdleWait); err != nil {
+			return err
+		}
+		b.idle(fmt.Sprintf("idle, %s after deleting every Rollout", b.cfg.IdleWait))
+	}
 	return nil
 }
 
