@@ -173,7 +173,11 @@ func (b *bench) deleteFleet(ctx context.Context) error {
 	}
 	start := time.Now()
 	bg := client.PropagationPolicy(metav1.DeletePropagationBackground)
-	if err := b.cl.DeleteAllOf(ctx, &v1alpha1.Rollout{}, inNS, bg); err != nil {
+	// One by one: a collection delete of thousands can outlive the API
+	// server's request timeout.
+	if err := parallel(ctx, len(ros.Items), b.cfg.Workers, func(ctx context.Context, i int) error {
+		return client.IgnoreNotFound(b.cl.Delete(ctx, &ros.Items[i], bg))
+	}); err != nil {
 		return fmt.Errorf("delete Rollouts: %w", err)
 	}
 	var svcs corev1.ServiceList
