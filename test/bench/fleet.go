@@ -221,6 +221,14 @@ func (b *bench) deleteFleet(ctx context.Context) error {
 			return err
 		}
 		b.idle(fmt.Sprintf("idle, %s after deleting every Rollout", b.cfg.IdleWait))
+		if b.cfg.Pprof && b.ctrl.pprofURL != "" {
+			out := filepath.Join(b.cfg.Out, b.stamp+"-heap-idle-wait.pprof")
+			if err := fetch(ctx, b.ctrl.pprofURL+"/debug/pprof/heap", out, time.Minute); err != nil {
+				logf("heap profile after the idle wait: %v", err)
+			} else {
+				b.res.Profiles.HeapAfterDelete = out
+			}
+		}
 	}
 	return nil
 }

@@ -151,8 +151,8 @@ type target struct {
 type profiles struct {
 	CPU  string `json:"cpu,omitempty"`
 	Heap string `json:"heap,omitempty"`
-	// HeapAfterDelete is the heap profile once every Rollout is deleted:
-	// what the controller still holds.
+	// HeapAfterDelete is the heap profile once every Rollout is deleted
+	// (after -idle-wait, when given): what the controller still holds.
 	HeapAfterDelete    string `json:"heapAfterDelete,omitempty"`
 	HeapAfterDeleteTop string `json:"heapAfterDeleteTop,omitempty"`
 	CPUTop             string `json:"cpuTop,omitempty"`
@@ -530,7 +530,7 @@ func (r *results) print(out io.Writer) {
 	for _, s := range []struct{ title, file, top string }{
 		{"CPU PROFILE (fleet phases)", p.CPU, p.CPUTop},
 		{"HEAP PROFILE, in use (idle with the fleet)", p.Heap, p.HeapInuseTop},
-		{"HEAP PROFILE, in use (idle, every Rollout deleted)", p.HeapAfterDelete, p.HeapAfterDeleteTop},
+		{"HEAP PROFILE, in use (idle, every Rollout deleted, after -idle-wait if given)", p.HeapAfterDelete, p.HeapAfterDeleteTop},
 		{"HEAP PROFILE, allocated since start", p.Heap, p.HeapAllocTop},
 	} {
 		if s.top == "" {
