@@ -187,6 +187,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, ownerIndex, indexOwner); err != nil {
 		return fmt.Errorf("index replicasets by owner: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, orphanIndex, indexOrphan); err != nil {
+		return fmt.Errorf("index replicasets without a controller: %w", err)
+	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, workloadIndex, indexWorkload); err != nil {
 		return fmt.Errorf("index rollouts by workloadRef: %w", err)
 	}
