@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -27,11 +28,13 @@ func main() {
 	var burst int
 	// In a cluster there may be several replicas: elect a leader by default.
 	_, inCluster := os.LookupEnv("KUBERNETES_SERVICE_HOST")
-	flag.StringVar(&opts.Namespace, "namespace", "", "watch Rollouts in this namespace only (default: all namespaces)")
+	var namespaces string
+	flag.StringVar(&namespaces, "namespace", "", "watch Rollouts in these namespaces only, comma-separated (a shard; default: all namespaces)")
 	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8090", "address of the /metrics endpoint (\"0\" disables it)")
 	flag.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":8080", "address of the /healthz and /readyz endpoints (\"0\" disables them)")
 	flag.BoolVar(&opts.LeaderElect, "leader-elect", inCluster, "elect a leader so only one replica reconciles (default true in a cluster)")
 	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's namespace)")
+	flag.StringVar(&opts.LeaderElectionID, "leader-election-id", manager.LeaseName, "name of the leader-election Lease, suffixed with -<instance-id> when set (one per shard sharing a namespace)")
 	flag.DurationVar(&opts.LeaseDuration, "leader-election-lease-duration", 15*time.Second, "leader-election lease duration")
 	flag.DurationVar(&opts.RenewDeadline, "leader-election-renew-deadline", 10*time.Second, "leader-election renew deadline")
 	flag.DurationVar(&opts.RetryPeriod, "leader-election-retry-period", 2*time.Second, "leader-election retry period")
@@ -60,6 +63,16 @@ func main() {
 		log.Error(err, "invalid --instance-id")
 		os.Exit(2)
 	}
+	namespaceList, err := manager.ParseNamespaces(namespaces)
+	if err != nil {
+		log.Error(err, "invalid --namespace")
+		os.Exit(2)
+	}
+	opts.Namespaces = namespaceList
+	if errs := validation.IsDNS1123Subdomain(opts.LeaderElectionID); len(errs) > 0 {
+		log.Error(fmt.Errorf("%q: %s", opts.LeaderElectionID, strings.Join(errs, "; ")), "invalid --leader-election-id")
+		os.Exit(2)
+	}
 
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
@@ -73,7 +86,7 @@ func main() {
 		log.Error(err, "set up manager")
 		os.Exit(1)
 	}
-	log.Info("starting", "namespace", opts.Namespace, "instanceID", opts.InstanceID, "leaderElect", opts.LeaderElect, "notificationsNamespace", opts.Notifications.Namespace)
+	log.Info("starting", "namespaces", opts.Namespaces, "lease", opts.LeaderElectionID, "instanceID", opts.InstanceID, "leaderElect", opts.LeaderElect, "notificationsNamespace", opts.Notifications.Namespace)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

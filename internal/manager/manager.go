@@ -7,14 +7,18 @@ package manager
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -42,16 +46,21 @@ import (
 
 // Options are the controller's settings (the switchyard command's flags).
 type Options struct {
-	// Namespace restricts the controller to one namespace; "" watches all.
-	Namespace string
+	// Namespaces restricts the controller to these namespaces (a shard of
+	// the cluster); none watches all.
+	Namespaces []string
 	// MetricsAddr and HealthAddr are the metrics and probe listen
 	// addresses; "0" disables them.
 	MetricsAddr, HealthAddr string
 	LeaderElect             bool
 	LeaderElectionNamespace string
-	LeaseDuration           time.Duration
-	RenewDeadline           time.Duration
-	RetryPeriod             time.Duration
+	// LeaderElectionID names the leader-election Lease (LeaseName when
+	// empty), suffixed with the instance ID: shards that share a
+	// namespace need one each.
+	LeaderElectionID string
+	LeaseDuration    time.Duration
+	RenewDeadline    time.Duration
+	RetryPeriod      time.Duration
 	// RolloutThreads is how many Rollouts are reconciled in parallel.
 	RolloutThreads int
 	// AnalysisThreads is how many AnalysisRuns are reconciled in parallel.
@@ -116,6 +125,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	sliceOfService, err := labels.NewRequirement(discoveryv1.LabelServiceName, selection.Exists, nil)
+	if err != nil {
+		return nil, err
+	}
 	// The instance ID decides which Rollouts this controller reads at
 	// all: the others never reach the cache, so nothing here can act on
 	// them. A Rollout relabelled away leaves the cache (the watch reports
@@ -132,6 +145,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed)},
 			&batchv1.Job{}:       {Label: labels.NewSelector().Add(*analysisJobs)},
 			&v1alpha1.Rollout{}:  {Label: servedRollouts},
+			// The Services' endpoints, checked before traffic moves: only
+			// slices of a Service, cut down to each endpoint's pod and
+			// readiness.
+			&discoveryv1.EndpointSlice{}: {Label: labels.NewSelector().Add(*sliceOfService), Transform: rollout.SlimEndpointSlice},
 		},
 	}
 	// A cluster with only the Rollout CRD (some test set-ups) still runs
@@ -158,8 +175,17 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		// Rollout creates carries its label.
 		cacheOpts.ByObject[&v1alpha1.Experiment{}] = cache.ByObject{Label: servedRollouts}
 	}
-	if opts.Namespace != "" {
-		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
+	if len(opts.Namespaces) > 0 {
+		// Every cache (Rollouts and all they own or read) holds these
+		// namespaces only.
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range opts.Namespaces {
+			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	leaseBase := opts.LeaderElectionID
+	if leaseBase == "" {
+		leaseBase = LeaseName
 	}
 	mgrOpts := ctrl.Options{
 		Scheme:                        scheme,
@@ -167,7 +193,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.HealthAddr,
 		LeaderElection:                opts.LeaderElect,
-		LeaderElectionID:              instanceid.LeaseName(LeaseName, opts.InstanceID),
+		LeaderElectionID:              instanceid.LeaseName(leaseBase, opts.InstanceID),
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		PprofBindAddress:              opts.PprofAddr,
@@ -194,7 +220,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Requests:         requests,
 		AnalysisRuns:     analysisServed,
 		Experiments:      experimentServed,
-		ClusterTemplates: opts.Namespace == "",
+		ClusterTemplates: len(opts.Namespaces) == 0,
 		Log:              mgr.GetLogger().WithName("metrics"),
 	})
 	if opts.MetricsAddr != "0" {
@@ -218,9 +244,9 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		MaxConcurrentReconciles: opts.RolloutThreads,
 		AnalysisServed:          analysisServed,
 		ExperimentServed:        experimentServed,
-		// Serving one namespace, the controller may not read cluster-scoped
+		// Serving some namespaces, the controller may not read cluster-scoped
 		// templates (namespace-install.yaml grants no such access).
-		ClusterTemplates: opts.Namespace == "",
+		ClusterTemplates: len(opts.Namespaces) == 0,
 		Metrics:          m,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
@@ -317,4 +343,25 @@ func served(cfg *rest.Config, resource string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// ParseNamespaces reads the --namespace flag: namespace names separated by
+// commas ("" for all namespaces). A name that cannot be a namespace, or one
+// given twice, is an error.
+func ParseNamespaces(flag string) ([]string, error) {
+	if strings.TrimSpace(flag) == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, ns := range strings.Split(flag, ",") {
+		ns = strings.TrimSpace(ns)
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return nil, fmt.Errorf("namespace %q: %s", ns, strings.Join(errs, "; "))
+		}
+		if slices.Contains(out, ns) {
+			return nil, fmt.Errorf("namespace %q given twice", ns)
+		}
+		out = append(out, ns)
+	}
+	return out, nil
 }

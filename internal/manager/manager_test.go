@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,28 +73,39 @@ func (r runner) Run() int {
 // It returns the manager's cached client: what the reconciler can see.
 func start(t *testing.T, g *WithT, ns, instanceID, fieldManager string) client.Reader {
 	t.Helper()
-	cfg := rest.CopyConfig(env.RESTConfig)
-	cfg.UserAgent = fieldManager
-	mgr, err := manager.New(cfg, manager.Options{
-		Namespace:                    ns,
-		InstanceID:                   instanceID,
-		MetricsAddr:                  "0",
-		HealthAddr:                   "0",
-		LeaderElect:                  true,
-		LeaderElectionNamespace:      ns,
-		SkipControllerNameValidation: true,
+	reader, _ := startWith(t, g, env.RESTConfig, fieldManager, manager.Options{
+		Namespaces:              []string{ns},
+		InstanceID:              instanceID,
+		LeaderElectionNamespace: ns,
 	})
+	return reader
+}
+
+// startWith runs a manager as cfg's user with opts (leader election on,
+// no metrics or probes) until stop is called or the test ends. Its
+// requests carry the user agent fieldManager.
+func startWith(t *testing.T, g *WithT, cfg *rest.Config, fieldManager string, opts manager.Options) (reader client.Reader, stop func()) {
+	t.Helper()
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = fieldManager
+	opts.MetricsAddr, opts.HealthAddr = "0", "0"
+	opts.LeaderElect, opts.SkipControllerNameValidation = true, true
+	mgr, err := manager.New(cfg, opts)
 	g.Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("manager %s: %v", fieldManager, err)
-		}
-	})
-	return mgr.GetClient()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("manager %s: %v", fieldManager, err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return mgr.GetClient(), stop
 }
 
 func rollout(ns, name string, labels map[string]string) *v1alpha1.Rollout {

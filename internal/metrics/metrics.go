@@ -93,7 +93,7 @@ type Metrics struct {
 
 	rolloutReconcile      *prometheus.HistogramVec
 	rolloutReconcileError *prometheus.CounterVec
-	rolloutEvents         *prometheus.CounterVec
+	rolloutEvents         *eventCounts
 
 	analysisRunReconcile      *prometheus.HistogramVec
 	analysisRunReconcileError *prometheus.CounterVec
@@ -133,7 +133,7 @@ func New(opts Options) *Metrics {
 		opts:                      opts,
 		rolloutReconcile:          histogram(RolloutReconcile, "Rollout reconciliation performance."),
 		rolloutReconcileError:     counter(RolloutReconcileError, "Errors occurring during the rollout reconciliation."),
-		rolloutEvents:             counter(RolloutEventsTotal, "Events recorded for Rollouts, by type and reason.", "type", "reason"),
+		rolloutEvents:             newEventCounts(RolloutEventsTotal, "Events recorded for Rollouts, by type and reason."),
 		analysisRunReconcile:      histogram(AnalysisRunReconcile, "AnalysisRun reconciliation performance."),
 		analysisRunReconcileError: counter(AnalysisRunReconcileError, "Errors occurring during the AnalysisRun reconciliation."),
 		experimentReconcile:       histogram(ExperimentReconcile, "Experiment reconciliation performance."),

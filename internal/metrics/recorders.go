@@ -96,12 +96,12 @@ func (m *Metrics) CountEvents(rec events.EventRecorder) events.EventRecorder {
 
 type eventCounter struct {
 	rec     events.EventRecorder
-	counter *prometheus.CounterVec
+	counter *eventCounts
 }
 
 func (e eventCounter) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any) {
 	if ro, ok := regarding.(*v1alpha1.Rollout); ok {
-		e.counter.WithLabelValues(ro.Namespace, ro.Name, eventtype, reason).Inc()
+		e.counter.inc(ro.Namespace, ro.Name, eventtype, reason)
 	}
 	e.rec.Eventf(regarding, related, eventtype, reason, action, note, args...)
 }

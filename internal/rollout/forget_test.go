@@ -13,7 +13,7 @@ func TestForgetBoundsTheMaps(t *testing.T) {
 	gone := types.NamespacedName{Namespace: "ns", Name: "gone"}
 	kept := types.NamespacedName{Namespace: "ns", Name: "kept"}
 	for _, key := range []types.NamespacedName{gone, kept} {
-		r.ownWrites.Store(key, "1")
+		r.ownWrites.Store(key, []string{"1"})
 		r.equivalents.Store(equivalentKey{rollout: key, uid: "u", hash: "a"}, "rs-a")
 		r.equivalents.Store(equivalentKey{rollout: key, uid: "u", hash: "b"}, "rs-b")
 	}

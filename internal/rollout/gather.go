@@ -24,6 +24,7 @@ import (
 const (
 	serviceIndex = "rollout.services"
 	ownerIndex   = "replicaset.rolloutOwner"
+	orphanIndex  = "replicaset.orphan"
 )
 
 // indexServices lists the Services a Rollout names, for the Service watch.
@@ -42,6 +43,15 @@ func indexOwner(obj client.Object) []string {
 		return nil
 	}
 	return []string{ref.Name}
+}
+
+// indexOrphan keys a ReplicaSet without a controller "true": the ones a
+// Rollout may adopt.
+func indexOrphan(obj client.Object) []string {
+	if metav1.GetControllerOf(obj) != nil {
+		return nil
+	}
+	return []string{"true"}
 }
 
 // referencedServices are the Service names a Rollout's strategy uses.
@@ -122,8 +132,11 @@ func (r *Reconciler) gather(ctx context.Context, s *scope) (ctrl.Result, error) 
 			s.replicaSets = append(s.replicaSets, rs)
 		}
 	}
+	// Only ReplicaSets without a controller can be adopted: listed by that
+	// index, a pass does not scan every ReplicaSet of a namespace of
+	// thousands of Rollouts.
 	var candidates appsv1.ReplicaSetList
-	if err := r.Client.List(ctx, &candidates, client.InNamespace(s.ro.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+	if err := r.Client.List(ctx, &candidates, client.InNamespace(s.ro.Namespace), client.MatchingFields{orphanIndex: "true"}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list replicasets: %w", err)
 	}
 	for i := range candidates.Items {
@@ -131,7 +144,7 @@ func (r *Reconciler) gather(ctx context.Context, s *scope) (ctrl.Result, error) 
 		if metav1.GetControllerOf(rs) != nil || !rs.DeletionTimestamp.IsZero() {
 			continue
 		}
-		if !selector.Matches(labels.Set(rs.Spec.Template.Labels)) {
+		if !selector.Matches(labels.Set(rs.Labels)) || !selector.Matches(labels.Set(rs.Spec.Template.Labels)) {
 			continue
 		}
 		if err := r.adopt(ctx, s, rs); err != nil {

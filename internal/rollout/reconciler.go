@@ -14,6 +14,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -39,19 +40,22 @@ import (
 // at any point resumes where the last pass left off.
 type Reconciler struct {
 	Client client.Client
-	// APIReader reads uncached: EndpointSlices are checked right before an
-	// active switch, which is rare enough not to cache them all.
+	// APIReader reads uncached: what the cache may not show yet (an object
+	// a pass just created) and pods, which are not cached.
 	APIReader client.Reader
 	Recorder  events.EventRecorder
 	Clock     clock.PassiveClock
 	// MaxConcurrentReconciles is the number of Rollouts reconciled at once.
 	MaxConcurrentReconciles int
 
-	// ownWrites maps a Rollout to the resourceVersion its last write by this
-	// controller replaced. While the cache still shows that version, a pass
-	// would act on stale state and its writes would conflict; the watch
-	// event of our own write brings the Rollout back.
+	// ownWrites maps a Rollout to the resourceVersions the writes of its
+	// last pass by this controller replaced. While the cache still shows
+	// one of them, a pass would act on stale state and its writes would
+	// conflict; the watch event of our own write brings the Rollout back.
 	ownWrites sync.Map
+	// countsSince maps a Rollout to when a pass first held back a status
+	// write that only changed replica counts (writeStatus).
+	countsSince sync.Map
 	// equivalents remembers which ReplicaSet runs a template whose hash
 	// label differs (see equivalentReplicaSet), by Rollout UID and hash.
 	equivalents sync.Map
@@ -86,7 +90,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts/scale,verbs=get;update;patch
 // +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;patch;update
-// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
@@ -106,7 +110,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, nil
 	}
 	if replaced, ok := r.ownWrites.Load(req.NamespacedName); ok {
-		if replaced == ro.ResourceVersion {
+		if slices.Contains(replaced.([]string), ro.ResourceVersion) {
 			return ctrl.Result{RequeueAfter: time.Second}, nil
 		}
 		r.ownWrites.Delete(req.NamespacedName)
@@ -117,7 +121,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	s := newScope(ro, r.Clock.Now())
 	r.notePromote(s)
 	defer func() {
-		if err := r.writeStatus(ctx, s); err != nil {
+		if wait := r.holdCounts(s); wait > 0 {
+			// Only counts moved: written with the next change, or once
+			// the window has passed.
+			result = requeue.Sooner(result, requeue.After(wait))
+		} else if err := r.writeStatus(ctx, s); err != nil {
 			if apierrors.IsConflict(err) {
 				// Someone (a promote, an abort) wrote first: start over.
 				result, retErr = requeue.After(100*time.Millisecond), nil
@@ -179,6 +187,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, ownerIndex, indexOwner); err != nil {
 		return fmt.Errorf("index replicasets by owner: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, orphanIndex, indexOrphan); err != nil {
+		return fmt.Errorf("index replicasets without a controller: %w", err)
+	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, workloadIndex, indexWorkload); err != nil {
 		return fmt.Errorf("index rollouts by workloadRef: %w", err)
 	}
@@ -194,6 +205,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.Rollout{}, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Owns(&appsv1.ReplicaSet{}).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForService)).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsForEndpointSlice)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)})
 	if r.AnalysisServed {
 		// A run's phase changing brings its Rollout back; templates are
@@ -250,28 +262,76 @@ func (r *Reconciler) rolloutsFor(ctx context.Context, namespace, index, key stri
 	return reqs
 }
 
+// countsWindow is how long a status change of replica counts alone waits
+// for company: pods becoming ready one by one, or a ReplicaSet's status
+// catching up with its scale, make a burst of such changes, written as one.
+const countsWindow = time.Second
+
+// holdCounts computes the status and, when it differs from the stored one
+// in replica counts only (no condition, phase or progress), holds the write
+// back for at most countsWindow from the first such pass; it returns how
+// long is left, 0 when the status is to be written now. Any other change
+// is written at once, with the counts.
+func (r *Reconciler) holdCounts(s *scope) time.Duration {
+	r.computeStatusOnce(s)
+	key := client.ObjectKeyFromObject(s.ro)
+	if !countsOnly(&s.original.Status, &s.ro.Status) {
+		r.countsSince.Delete(key)
+		return 0
+	}
+	first, _ := r.countsSince.LoadOrStore(key, s.now)
+	if left := countsWindow - s.now.Sub(first.(time.Time)); left > 0 {
+		return left
+	}
+	r.countsSince.Delete(key)
+	return 0
+}
+
+// computeStatusOnce computes the pass's status, unless the pass leaves it
+// as it was (skipStatus) or it is computed already.
+func (r *Reconciler) computeStatusOnce(s *scope) {
+	if !s.skipStatus && !s.statusComputed {
+		r.computeStatus(s)
+	}
+	s.statusComputed = true
+}
+
+// countsOnly: now differs from was, in the replica counts and nothing else.
+func countsOnly(was, now *v1alpha1.RolloutStatus) bool {
+	if equality.Semantic.DeepEqual(was, now) {
+		return false
+	}
+	c := was.DeepCopy()
+	c.Replicas, c.UpdatedReplicas, c.ReadyReplicas = now.Replicas, now.UpdatedReplicas, now.ReadyReplicas
+	c.AvailableReplicas, c.HPAReplicas = now.AvailableReplicas, now.HPAReplicas
+	return equality.Semantic.DeepEqual(c, now)
+}
+
 // writeStatus computes the status from what this pass observed and did, and
 // patches it only when it changed, with optimistic locking so a concurrent
 // client write (promote, abort) is never overwritten.
 func (r *Reconciler) writeStatus(ctx context.Context, s *scope) error {
-	if !s.skipStatus {
-		r.computeStatus(ctx, s)
-	}
+	r.computeStatusOnce(s)
 	if equality.Semantic.DeepEqual(s.original.Status, s.ro.Status) {
 		return nil
 	}
 	if err := r.Client.Status().Patch(ctx, s.ro, client.MergeFromWithOptions(s.original, client.MergeFromWithOptimisticLock{})); err != nil {
 		return err
 	}
-	r.rememberOwnWrite(s, s.ro.ResourceVersion)
+	r.rememberOwnWrite(s, s.original.ResourceVersion, s.ro.ResourceVersion)
 	return nil
 }
 
-// rememberOwnWrite notes that this pass moved the Rollout past the version it
-// read. A write the API server found to change nothing keeps the version,
-// and must not be waited for.
-func (r *Reconciler) rememberOwnWrite(s *scope, newVersion string) {
-	if newVersion != "" && newVersion != s.startResourceVersion {
-		r.ownWrites.Store(client.ObjectKeyFromObject(s.ro), s.startResourceVersion)
+// rememberOwnWrite notes that this pass moved the Rollout from version
+// before to after. Every version the pass replaced is stale: a pass that
+// reads one from the cache (the watch event of a metadata patch arriving
+// before that of the status write that followed it) would conflict. A write
+// the API server found to change nothing keeps the version, and must not be
+// waited for.
+func (r *Reconciler) rememberOwnWrite(s *scope, before, after string) {
+	if after == "" || after == before {
+		return
 	}
+	s.replaced = append(s.replaced, before)
+	r.ownWrites.Store(client.ObjectKeyFromObject(s.ro), slices.Clone(s.replaced))
 }

@@ -184,7 +184,7 @@ func (r *Reconciler) annotateRollout(ctx context.Context, s *scope, key, value s
 	}
 	// The status patch that ends the pass carries the resourceVersion it
 	// read; keep it current so the optimistic lock holds.
-	r.rememberOwnWrite(s, meta.ResourceVersion)
+	r.rememberOwnWrite(s, s.ro.ResourceVersion, meta.ResourceVersion)
 	s.ro.ResourceVersion = meta.ResourceVersion
 	s.original.ResourceVersion = meta.ResourceVersion
 	for _, ro := range []*v1alpha1.Rollout{s.ro, s.original} {
@@ -377,6 +377,7 @@ type equivalentKey struct {
 // in-memory maps stay bounded by the Rollouts that exist.
 func (r *Reconciler) forget(key types.NamespacedName) {
 	r.ownWrites.Delete(key)
+	r.countsSince.Delete(key)
 	r.promotes.Delete(key)
 	r.equivalents.Range(func(k, _ any) bool {
 		if k.(equivalentKey).rollout == key {

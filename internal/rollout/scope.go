@@ -16,8 +16,8 @@ type scope struct {
 	ro       *v1alpha1.Rollout
 	original *v1alpha1.Rollout
 	now      time.Time
-	// startResourceVersion is the Rollout's version as the pass read it.
-	startResourceVersion string
+	// replaced are the Rollout's versions this pass's writes replaced.
+	replaced []string
 
 	// replicaSets are the Rollout's ReplicaSets, kept current as the pass
 	// scales them. newRS is the one of the current pod template.
@@ -51,6 +51,8 @@ type scope struct {
 	// written); skipStatus leaves the status as it was.
 	stop       bool
 	skipStatus bool
+	// statusComputed: computeStatus ran (it records events: once a pass).
+	statusComputed bool
 
 	// trafficError is why the traffic routers could not be written this
 	// pass; routersWritten says they were (TrafficRouting condition).
@@ -59,7 +61,7 @@ type scope struct {
 }
 
 func newScope(ro *v1alpha1.Rollout, now time.Time) *scope {
-	return &scope{ro: ro, original: ro.DeepCopy(), now: now, services: map[string]*corev1.Service{}, startResourceVersion: ro.ResourceVersion}
+	return &scope{ro: ro, original: ro.DeepCopy(), now: now, services: map[string]*corev1.Service{}}
 }
 
 // replicaSetByHash returns the Rollout's ReplicaSet with the given

@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 )
@@ -59,16 +60,16 @@ func (r *Reconciler) pointService(ctx context.Context, s *scope, svc *corev1.Ser
 }
 
 // readyEndpoints counts the pods of rs that svc's EndpointSlices list as
-// ready: what a client of the Service actually reaches. Read uncached, at
-// the moment it matters, from the API server's watch cache (resourceVersion
-// "0"): a quorum read can wait ~100 ms for that cache to catch up, on the
-// promote's critical path. The ReplicaSet's status already says the pods
-// are available; this confirms the Service's endpoints agree.
+// ready: what a client of the Service actually reaches. Read from the
+// cache, which holds every Service's slices cut down to what is counted
+// here (SlimEndpointSlice); a slice changing brings back the Rollouts
+// naming its Service, so a pass waiting for endpoints costs no request.
+// The ReplicaSet's status already says the pods are available; this
+// confirms the Service's endpoints agree.
 func (r *Reconciler) readyEndpoints(ctx context.Context, svc *corev1.Service, rs *appsv1.ReplicaSet) (int32, error) {
 	var slices discoveryv1.EndpointSliceList
-	err := r.APIReader.List(ctx, &slices, client.InNamespace(svc.Namespace),
-		client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name},
-		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: "0"}})
+	err := r.Client.List(ctx, &slices, client.InNamespace(svc.Namespace),
+		client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name})
 	if err != nil {
 		return 0, fmt.Errorf("list endpointslices of service %s: %w", klog.KObj(svc), err)
 	}
@@ -173,4 +174,42 @@ func podReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// SlimEndpointSlice is the cache transform of EndpointSlices: only what
+// readyEndpoints counts (each endpoint's pod and readiness) and what the
+// cache indexes (name, namespace, labels) are kept, so caching every
+// Service's slices costs a few hundred bytes each.
+func SlimEndpointSlice(obj any) (any, error) {
+	slice, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return obj, nil
+	}
+	slim := &discoveryv1.EndpointSlice{
+		TypeMeta: slice.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: slice.Name, Namespace: slice.Namespace, UID: slice.UID,
+			ResourceVersion: slice.ResourceVersion, Labels: slice.Labels,
+		},
+		AddressType: slice.AddressType,
+		Endpoints:   make([]discoveryv1.Endpoint, 0, len(slice.Endpoints)),
+	}
+	for _, ep := range slice.Endpoints {
+		e := discoveryv1.Endpoint{Conditions: discoveryv1.EndpointConditions{Ready: ep.Conditions.Ready}}
+		if ep.TargetRef != nil {
+			e.TargetRef = &corev1.ObjectReference{Kind: ep.TargetRef.Kind, Name: ep.TargetRef.Name}
+		}
+		slim.Endpoints = append(slim.Endpoints, e)
+	}
+	return slim, nil
+}
+
+// rolloutsForEndpointSlice maps an EndpointSlice to the Rollouts naming its
+// Service: a pass waiting for the Service's endpoints goes on at once.
+func (r *Reconciler) rolloutsForEndpointSlice(ctx context.Context, obj client.Object) []reconcile.Request {
+	svc := obj.GetLabels()[discoveryv1.LabelServiceName]
+	if svc == "" {
+		return nil
+	}
+	return r.rolloutsFor(ctx, obj.GetNamespace(), serviceIndex, svc)
 }

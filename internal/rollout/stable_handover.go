@@ -29,8 +29,8 @@ type stableHandover struct {
 	// holdStable and holdCanary keep the stable or the new ReplicaSet at
 	// one pod although the plan empties it.
 	holdStable, holdCanary bool
-	// recheck: endpoints or readiness are awaited (EndpointSlices are not
-	// watched); come back soon.
+	// recheck: endpoints or readiness are awaited (pods are not watched);
+	// come back soon.
 	recheck bool
 }
 

@@ -1,7 +1,6 @@
 package rollout
 
 import (
-	"context"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -17,7 +16,7 @@ import (
 // computeStatus derives the status from what the pass observed and did:
 // replica counts, the abort bookkeeping, conditions (by the reference's
 // rules, internal/conditions), phase and message.
-func (r *Reconciler) computeStatus(_ context.Context, s *scope) {
+func (r *Reconciler) computeStatus(s *scope) {
 	st := &s.ro.Status
 	st.ObservedGeneration = v1alpha1.ObservedGenerationString(s.ro.Generation)
 

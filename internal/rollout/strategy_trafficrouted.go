@@ -41,7 +41,8 @@ const (
 	// fixing one is noticed by looking again.
 	routingErrorRetry = 5 * time.Second
 	// endpointsRetry is how soon a pass that waits for a Service's
-	// endpoints comes back (EndpointSlices are not watched).
+	// endpoints comes back at the latest (a slice changing brings it
+	// back sooner).
 	endpointsRetry = 250 * time.Millisecond
 )
 

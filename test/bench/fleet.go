@@ -173,7 +173,11 @@ func (b *bench) deleteFleet(ctx context.Context) error {
 	}
 	start := time.Now()
 	bg := client.PropagationPolicy(metav1.DeletePropagationBackground)
-	if err := b.cl.DeleteAllOf(ctx, &v1alpha1.Rollout{}, inNS, bg); err != nil {
+	// One by one: a collection delete of thousands can outlive the API
+	// server's request timeout.
+	if err := parallel(ctx, len(ros.Items), b.cfg.Workers, func(ctx context.Context, i int) error {
+		return client.IgnoreNotFound(b.cl.Delete(ctx, &ros.Items[i], bg))
+	}); err != nil {
 		return fmt.Errorf("delete Rollouts: %w", err)
 	}
 	var svcs corev1.ServiceList
@@ -203,6 +207,29 @@ func (b *bench) deleteFleet(ctx context.Context) error {
 		return err
 	}
 	b.idle("idle, after deleting every Rollout")
+	if b.cfg.Pprof && b.ctrl.pprofURL != "" {
+		out := filepath.Join(b.cfg.Out, b.stamp+"-heap-after-delete.pprof")
+		if err := fetch(ctx, b.ctrl.pprofURL+"/debug/pprof/heap", out, time.Minute); err != nil {
+			logf("heap profile after delete: %v", err)
+		} else {
+			b.res.Profiles.HeapAfterDelete = out
+		}
+	}
+	if b.cfg.IdleWait > 0 {
+		logf("waiting %s before reading the idle memory once more", b.cfg.IdleWait)
+		if err := sleepCtx(ctx, b.cfg.IdleWait); err != nil {
+			return err
+		}
+		b.idle(fmt.Sprintf("idle, %s after deleting every Rollout", b.cfg.IdleWait))
+		if b.cfg.Pprof && b.ctrl.pprofURL != "" {
+			out := filepath.Join(b.cfg.Out, b.stamp+"-heap-idle-wait.pprof")
+			if err := fetch(ctx, b.ctrl.pprofURL+"/debug/pprof/heap", out, time.Minute); err != nil {
+				logf("heap profile after the idle wait: %v", err)
+			} else {
+				b.res.Profiles.HeapAfterDelete = out
+			}
+		}
+	}
 	return nil
 }
 

@@ -17,6 +17,7 @@
 //	go run ./test/bench                       # builds and runs cmd/switchyard, N=100
 //	go run ./test/bench -n 1000 -updates 20   # the 1,000-Rollout fleet (about 2,000 pods)
 //	go run ./test/bench -pprof                # also CPU and heap profiles of the controller
+//	go run ./test/bench -model a.json,b.json  # scale model: memory, CPU, requests against N
 //
 //	# a running cluster and a controller started by someone else:
 //	go run ./test/bench -kubeconfig KUBECONFIG -audit-log AUDIT.log \
@@ -96,8 +97,11 @@ type config struct {
 	KeepAudit      bool          `json:"keepAudit"`
 	// AnalysisRollouts is the size of the analysis phase's fleet (0 skips
 	// it); AnalysisMeasurements the measurements of each run.
-	AnalysisRollouts     int `json:"analysisRollouts"`
-	AnalysisMeasurements int `json:"analysisMeasurements"`
+	AnalysisRollouts     int           `json:"analysisRollouts"`
+	AnalysisMeasurements int           `json:"analysisMeasurements"`
+	IdleWait             time.Duration `json:"idleWait,omitempty"`
+	// Model lists runs to fit the scale model to, instead of a run.
+	Model string `json:"-"`
 }
 
 type stringList []string
@@ -129,6 +133,8 @@ func parseFlags() (config, error) {
 	flag.BoolVar(&c.KeepAudit, "keep-audit", false, "copy the local cluster's audit log into the output directory")
 	flag.IntVar(&c.AnalysisRollouts, "analysis-rollouts", -1, "canary Rollouts in the analysis phase, one AnalysisRun each (default: as many as -n, at most 100; 0 skips the phase)")
 	flag.IntVar(&c.AnalysisMeasurements, "analysis-measurements", 5, "measurements of each AnalysisRun in the analysis phase (1 s apart)")
+	flag.DurationVar(&c.IdleWait, "idle-wait", 0, "after the fleet is deleted, wait this long and read the controller's idle memory once more (client-go keeps recorded Events 6-12 minutes for event series; 13m sees them gone)")
+	flag.StringVar(&c.Model, "model", "", "print the scale model of earlier runs' JSON files (comma-separated, two fleet sizes at least) and exit")
 	flag.Parse()
 	c.ControllerArgs = args
 	if c.N < 1 || c.Updates < 1 {
@@ -153,7 +159,7 @@ func parseFlags() (config, error) {
 		c.PhaseTimeout = 2*time.Minute + time.Duration(c.N)*200*time.Millisecond
 	}
 	if c.Timeout == 0 {
-		c.Timeout = 10*time.Minute + time.Duration(c.N)*1500*time.Millisecond
+		c.Timeout = 10*time.Minute + time.Duration(c.N)*1500*time.Millisecond + c.IdleWait
 	}
 	return c, nil
 }
@@ -167,6 +173,13 @@ func main() {
 	// The bench's informers log through controller-runtime; it has nothing
 	// to say that the table does not.
 	ctrllog.SetLogger(logr.Discard())
+	if cfg.Model != "" {
+		if err := printScaleModel(os.Stdout, strings.Split(cfg.Model, ",")); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg); err != nil {
@@ -335,6 +348,9 @@ func run(ctx context.Context, cfg config) error {
 	b.res.fill(b, log)
 	b.profileTops(ctx)
 	b.res.Seconds = time.Since(began).Seconds()
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		b.res.Machine.LoadAvgEnd = strings.TrimSpace(string(load))
+	}
 	if runErr != nil {
 		b.res.Error = runErr.Error()
 	}

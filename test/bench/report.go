@@ -85,6 +85,9 @@ type machine struct {
 	CPUs      int    `json:"cpus"`
 	GoVersion string `json:"goVersion"`
 	LoadAvg   string `json:"loadAverageAtStart"`
+	// LoadAvgEnd is the load average when the run ended: with other work
+	// on the machine, timings are noisy and request counts are not.
+	LoadAvgEnd string `json:"loadAverageAtEnd"`
 }
 
 type phaseResult struct {
@@ -146,11 +149,15 @@ type target struct {
 }
 
 type profiles struct {
-	CPU          string `json:"cpu,omitempty"`
-	Heap         string `json:"heap,omitempty"`
-	CPUTop       string `json:"cpuTop,omitempty"`
-	HeapInuseTop string `json:"heapInuseTop,omitempty"`
-	HeapAllocTop string `json:"heapAllocTop,omitempty"`
+	CPU  string `json:"cpu,omitempty"`
+	Heap string `json:"heap,omitempty"`
+	// HeapAfterDelete is the heap profile once every Rollout is deleted
+	// (after -idle-wait, when given): what the controller still holds.
+	HeapAfterDelete    string `json:"heapAfterDelete,omitempty"`
+	HeapAfterDeleteTop string `json:"heapAfterDeleteTop,omitempty"`
+	CPUTop             string `json:"cpuTop,omitempty"`
+	HeapInuseTop       string `json:"heapInuseTop,omitempty"`
+	HeapAllocTop       string `json:"heapAllocTop,omitempty"`
 }
 
 // dist is a distribution of durations, in milliseconds.
@@ -377,6 +384,11 @@ func (b *bench) profileTops(ctx context.Context) {
 			logf("%v", err)
 		}
 	}
+	if p.HeapAfterDelete != "" {
+		if p.HeapAfterDeleteTop, err = pprofTop(ctx, bin, "inuse_space", 20, p.HeapAfterDelete); err != nil {
+			logf("%v", err)
+		}
+	}
 }
 
 func (r *results) write(path string) error {
@@ -392,7 +404,7 @@ func (r *results) print(out io.Writer) {
 	fmt.Fprintf(out, "\nSWITCHYARD BENCHMARK: %d blue-green Rollouts (1 replica, active+preview Services, scaleDownDelaySeconds=%d)\n", n, r.Config.ScaleDownDelay)
 	fmt.Fprintf(out, "cluster:    %s\n", r.Cluster)
 	fmt.Fprintf(out, "controller: %s, pid %d, requests counted for %s\n", r.Controller, r.ControllerPID, r.Identity)
-	fmt.Fprintf(out, "machine:    %d CPUs (shared), load average at start %s\n", r.Machine.CPUs, r.Machine.LoadAvg)
+	fmt.Fprintf(out, "machine:    %d CPUs (shared), load average at start %s, at end %s\n", r.Machine.CPUs, r.Machine.LoadAvg, r.Machine.LoadAvgEnd)
 	if r.Error != "" {
 		fmt.Fprintf(out, "STOPPED EARLY: %s\n", r.Error)
 	}
@@ -518,6 +530,7 @@ func (r *results) print(out io.Writer) {
 	for _, s := range []struct{ title, file, top string }{
 		{"CPU PROFILE (fleet phases)", p.CPU, p.CPUTop},
 		{"HEAP PROFILE, in use (idle with the fleet)", p.Heap, p.HeapInuseTop},
+		{"HEAP PROFILE, in use (idle, every Rollout deleted, after -idle-wait if given)", p.HeapAfterDelete, p.HeapAfterDeleteTop},
 		{"HEAP PROFILE, allocated since start", p.Heap, p.HeapAllocTop},
 	} {
 		if s.top == "" {

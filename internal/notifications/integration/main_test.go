@@ -80,7 +80,7 @@ func startController(t *testing.T, g *WithT, ns string, tune notifications.Optio
 	t.Helper()
 	tune.Namespace = ns
 	mgr, err := manager.New(env.RESTConfig, manager.Options{
-		Namespace: ns, MetricsAddr: "0", HealthAddr: "0",
+		Namespaces: []string{ns}, MetricsAddr: "0", HealthAddr: "0",
 		SkipControllerNameValidation: true,
 		Notifications:                tune,
 	})

@@ -90,7 +90,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) startController() {
 	f.t.Helper()
 	mgr, err := manager.New(env.RESTConfig, manager.Options{
-		Namespace:                    f.ns,
+		Namespaces:                   []string{f.ns},
 		MetricsAddr:                  "0",
 		HealthAddr:                   "0",
 		SkipControllerNameValidation: true,

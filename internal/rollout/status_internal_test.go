@@ -1,0 +1,70 @@
+package rollout
+
+import (
+	"testing"
+	"time"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+)
+
+// TestCountsOnly: only a status whose replica counts alone changed may
+// wait for company.
+func TestCountsOnly(t *testing.T) {
+	base := v1alpha1.RolloutStatus{Phase: v1alpha1.RolloutPhaseProgressing, Replicas: 2, ReadyReplicas: 1, AvailableReplicas: 1, HPAReplicas: 2}
+	for _, tc := range []struct {
+		name   string
+		change func(*v1alpha1.RolloutStatus)
+		want   bool
+	}{
+		{name: "unchanged: nothing to write", change: func(*v1alpha1.RolloutStatus) {}, want: false},
+		{name: "one more pod ready", change: func(st *v1alpha1.RolloutStatus) { st.ReadyReplicas = 2 }, want: true},
+		{name: "every count moved", change: func(st *v1alpha1.RolloutStatus) {
+			st.Replicas, st.UpdatedReplicas, st.ReadyReplicas, st.AvailableReplicas, st.HPAReplicas = 3, 3, 3, 3, 3
+		}, want: true},
+		{name: "counts and the phase", change: func(st *v1alpha1.RolloutStatus) {
+			st.ReadyReplicas, st.Phase = 2, v1alpha1.RolloutPhaseHealthy
+		}, want: false},
+		{name: "the selector", change: func(st *v1alpha1.RolloutStatus) { st.Selector = "app=x" }, want: false},
+		{name: "the stable revision", change: func(st *v1alpha1.RolloutStatus) { st.StableRS = "abc" }, want: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := base.DeepCopy()
+			tc.change(now)
+			if got := countsOnly(&base, now); got != tc.want {
+				t.Errorf("countsOnly = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestHoldCounts: a counts-only change is held for countsWindow from the
+// first pass that saw one, then written; any other change goes at once.
+func TestHoldCounts(t *testing.T) {
+	start := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	r := &Reconciler{}
+	ro := &v1alpha1.Rollout{}
+	ro.Namespace, ro.Name = "ns", "app"
+	ro.Status = v1alpha1.RolloutStatus{Replicas: 1}
+	pass := func(at time.Duration, change func(*v1alpha1.RolloutStatus)) time.Duration {
+		s := newScope(ro, start.Add(at))
+		s.skipStatus = true // the status is the test's
+		change(&s.ro.Status)
+		return r.holdCounts(s)
+	}
+	moreReady := func(st *v1alpha1.RolloutStatus) { st.ReadyReplicas++ }
+	if got := pass(0, moreReady); got != countsWindow {
+		t.Fatalf("first counts-only pass: hold %s, want %s", got, countsWindow)
+	}
+	if got := pass(400*time.Millisecond, moreReady); got != countsWindow-400*time.Millisecond {
+		t.Fatalf("second pass: hold %s, want the rest of the window", got)
+	}
+	if got := pass(countsWindow, moreReady); got != 0 {
+		t.Fatalf("window passed: hold %s, want a write", got)
+	}
+	if got := pass(countsWindow+time.Millisecond, moreReady); got != countsWindow {
+		t.Fatalf("after a write a new window starts: hold %s", got)
+	}
+	if got := pass(countsWindow+2*time.Millisecond, func(st *v1alpha1.RolloutStatus) { st.Phase = v1alpha1.RolloutPhaseHealthy }); got != 0 {
+		t.Fatalf("a phase change: hold %s, want a write at once", got)
+	}
+}
