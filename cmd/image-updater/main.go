@@ -119,23 +119,26 @@ func main() {
 			registriesconf.NewKeychain(registriesConf, mgr.GetAPIReader(), clock.RealClock{}),
 			registry.AmbientKeychain(clock.RealClock{}))
 	}
+	// argocd-image-updater's own API, reconciled by the same engine.
+	ar := &imageupdater.AppReconciler{Reconciler: r, Interval: interval}
 	if hook.Enabled() {
+		// One queue per kind: each feeds its own controller.
 		r.Webhook = webhook.NewQueue(nil, hook.Debounce, hook.MaxDelay)
+		ar.Webhook = webhook.NewQueue(nil, hook.Debounce, hook.MaxDelay)
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		log.Error(err, "Set up image updater")
 		os.Exit(1)
 	}
+	if err := ar.SetupWithManager(mgr); err != nil {
+		log.Error(err, "Set up the argocd-image-updater API")
+		os.Exit(1)
+	}
 	if hook.Enabled() {
-		if err := mgr.Add(hook.Server(ctrl.Log.WithName("webhook"), r.WebhookTracker())); err != nil {
+		if err := mgr.Add(hook.Server(ctrl.Log.WithName("webhook"), r.WebhookTracker(), ar.WebhookTracker())); err != nil {
 			log.Error(err, "Set up webhook server")
 			os.Exit(1)
 		}
-	}
-	// argocd-image-updater's own API, reconciled by the same engine.
-	if err := (&imageupdater.AppReconciler{Reconciler: r, Interval: interval}).SetupWithManager(mgr); err != nil {
-		log.Error(err, "Set up the argocd-image-updater API")
-		os.Exit(1)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		log.Error(err, "Add health check")

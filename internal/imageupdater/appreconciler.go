@@ -27,6 +27,7 @@ import (
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/argocd"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/redact"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/webhook"
 )
 
 // DefaultAppInterval is argocd-image-updater's --interval default: how
@@ -46,6 +47,11 @@ type AppReconciler struct {
 	*Reconciler
 	// Interval between checks of an ImageUpdater. Default 2m.
 	Interval time.Duration
+	// Webhook, when set, is this kind's queue of pushes (the embedded
+	// Reconciler's is images.switchyard.dev's): an ImageUpdater tracking a
+	// pushed image is checked at once, polling the pushed images whether
+	// their interval has passed or not (see WebhookTracker and fullCheck).
+	Webhook *webhook.Queue
 }
 
 // +kubebuilder:rbac:groups=argocd-image-updater.argoproj.io,resources=imageupdaters,verbs=get;list;watch;patch
@@ -77,11 +83,17 @@ func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Interval = DefaultAppInterval
 	}
 	r.init()
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&aiuv1.ImageUpdater{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("argocd-image-updater").
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
-		Complete(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)})
+	if r.Webhook != nil {
+		if err := r.setupWebhook(context.Background(), mgr); err != nil {
+			return err
+		}
+		b = b.WatchesRawSource(r.Webhook.Source())
+	}
+	return b.Complete(r)
 }
 
 // appCheck is the state of one check of one ImageUpdater.
@@ -89,6 +101,9 @@ type appCheck struct {
 	cr       *aiuv1.ImageUpdater
 	now      metav1.Time
 	redactor *redact.Redactor
+	// full: every image is polled; otherwise only the pushed ones (and
+	// those never checked), see fullCheck.
+	full bool
 	// apps are the matched Applications, by name.
 	apps []appState
 }
@@ -105,6 +120,10 @@ type appState struct {
 	images []aiuv1.ImageStatus
 	// polled[i] is the index in images of unit.plan.images[i].
 	polled []int
+	// previous[i] is the last recorded status of unit.plan.images[i],
+	// kept when it is not polled in this check; due[i] says it is.
+	previous []aiuv1.ImageStatus
+	due      []bool
 	// invalid counts the images whose settings cannot be used.
 	invalid int
 }
@@ -117,6 +136,7 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 	if err := r.Client.Get(ctx, req.NamespacedName, cr); err != nil {
 		if apierrors.IsNotFound(err) {
 			forgetAppMetrics(req.Namespace, req.Name)
+			r.Webhook.Take(req.NamespacedName) // drop pushes nobody will poll
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get ImageUpdater %s: %w", req.NamespacedName, err)
@@ -136,6 +156,8 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 
 	before := cr.DeepCopy()
 	c := &appCheck{cr: cr, now: metav1.NewTime(r.Clock.Now()), redactor: redact.New()}
+	pushed := r.Webhook.Take(req.NamespacedName)
+	c.full = fullCheck(cr.Status, cr.Generation, c.now.Time, r.Interval, pushed)
 	defer func() {
 		if equality.Semantic.DeepEqual(before.Status, cr.Status) {
 			return
@@ -160,7 +182,9 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 	if err := r.APIReader.List(ctx, list, client.InNamespace(cr.Namespace)); err != nil {
 		msg := fmt.Sprintf("list Applications in %s: %v", cr.Namespace, err)
 		r.setAppConditions(cr, metav1.ConditionFalse, aiuv1.ReasonReconcileFailed, msg, metav1.ConditionTrue, aiuv1.ReasonReconcileError, msg)
-		cr.Status.LastCheckedAt = &c.now
+		if c.full {
+			cr.Status.LastCheckedAt = &c.now
+		}
 		return ctrl.Result{}, fmt.Errorf("ImageUpdater %s: %s", klog.KObj(cr), msg)
 	}
 	slices.SortFunc(list.Items, func(a, b unstructured.Unstructured) int { return strings.Compare(a.GetName(), b.GetName()) })
@@ -176,8 +200,16 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 		if a.unit == nil || len(a.unit.plan.images) == 0 {
 			continue
 		}
+		someDue := false
+		for i, ip := range a.unit.plan.images {
+			a.due[i] = c.full || a.unit.statuses[i].LastCheckedAt == nil || pushedImage(ip, pushed)
+			someDue = someDue || a.due[i]
+		}
+		if !someDue {
+			continue
+		}
 		actx := ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("application", a.name))
-		r.pollUnit(actx, a.unit, func(int) bool { return true })
+		r.pollUnit(actx, a.unit, func(i int) bool { return a.due[i] })
 		r.writeBackUnit(actx, a.unit)
 		if len(a.unit.updated) > 0 {
 			r.event(a.obj, corev1.EventTypeNormal, EventImagesUpdated, actionWriteBack,
@@ -185,6 +217,10 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 		}
 	}
 	r.recordAppStatus(c)
+	if !c.full {
+		// A push's check: the full one stays due at its time.
+		return ctrl.Result{RequeueAfter: cr.Status.LastCheckedAt.Add(r.Interval).Sub(c.now.Time)}, nil
+	}
 	return ctrl.Result{RequeueAfter: r.Interval}, nil
 }
 
@@ -198,29 +234,9 @@ func (r *AppReconciler) planApp(c *appCheck, refs []compiledRef, app *unstructur
 	st := appState{name: app.GetName(), obj: app}
 	spec := c.cr.Spec
 
-	// The first matching ref that yields images; with useAnnotations, an
-	// Application whose annotations do not is tried with the next ref.
-	var (
-		images []refImage
-		wb     refWriteBack
-		errs   []string
-	)
-	for _, ref := range matching {
-		if deref(ref.ref.UseAnnotations) {
-			imgs, err := annotationImages(app.GetAnnotations(), mergeVerification(ref.ref.ImagesVerification))
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("applicationRefs[%d] (useAnnotations): %v", ref.index, err))
-				continue
-			}
-			images, wb = imgs, annotationWriteBack(app.GetAnnotations())
-		} else {
-			images = refImages(spec, ref)
-			wb = mergeWriteBack(fmt.Sprintf("spec.applicationRefs[%d].writeBackConfig", ref.index), spec.WriteBackConfig, ref.ref.WriteBackConfig)
-		}
-		break
-	}
-	if images == nil {
-		st.reason, st.message = aiuv1.ReasonInvalidAnnotation, strings.Join(errs, "; ")
+	images, wb, err := appImages(spec, matching, app.GetAnnotations())
+	if err != nil {
+		st.reason, st.message = aiuv1.ReasonInvalidAnnotation, err.Error()
 		return st, true
 	}
 
@@ -271,8 +287,9 @@ func (r *AppReconciler) planApp(c *appCheck, refs []compiledRef, app *unstructur
 	}
 	for _, ri := range images {
 		is := aiuv1.ImageStatus{Alias: ri.alias, Image: imageRepo(ri.imageName)}
+		kept := is
 		if prev, ok := previous[ri.alias]; ok && prev.Image == is.Image {
-			is = prev
+			is, kept = prev, prev
 			is.Reason, is.Message = "", ""
 		}
 		ip, err := compileRefImage(ri, c.cr.Namespace)
@@ -290,6 +307,8 @@ func (r *AppReconciler) planApp(c *appCheck, refs []compiledRef, app *unstructur
 			continue
 		}
 		st.polled = append(st.polled, len(st.images))
+		st.previous = append(st.previous, kept)
+		st.due = append(st.due, false)
 		st.images = append(st.images, is)
 		u.plan.images = append(u.plan.images, ip)
 		u.statuses = append(u.statuses, toEngineStatus(is))
@@ -318,13 +337,16 @@ func (r *AppReconciler) recordAppStatus(c *appCheck) {
 	cr := c.cr
 	status := &cr.Status
 	status.ObservedGeneration = cr.Generation
-	status.LastCheckedAt = &c.now
+	if c.full {
+		status.LastCheckedAt = &c.now
+	}
 	status.ApplicationsMatched = int32(len(c.apps))
 	var (
-		errCount, managed int
-		updates           []aiuv1.RecentUpdate
-		apps              []aiuv1.ApplicationStatus
-		updatedImages     int
+		// kept counts the errors of images not polled in this check.
+		errCount, kept, managed int
+		updates                 []aiuv1.RecentUpdate
+		apps                    []aiuv1.ApplicationStatus
+		updatedImages           int
 	)
 	for _, a := range c.apps {
 		as := aiuv1.ApplicationStatus{Name: a.name, Reason: a.reason, Message: c.redactor.String(a.message)}
@@ -335,6 +357,13 @@ func (r *AppReconciler) recordAppStatus(c *appCheck) {
 		if a.unit != nil {
 			errCount += a.unit.errors
 			for i, idx := range a.polled {
+				if !a.due[i] {
+					images[idx] = a.previous[i]
+					if images[idx].Reason != "" {
+						kept++
+					}
+					continue
+				}
 				images[idx] = fromEngineStatus(images[idx], a.unit.statuses[i])
 			}
 			managed += len(a.polled)
@@ -367,10 +396,10 @@ func (r *AppReconciler) recordAppStatus(c *appCheck) {
 	case len(c.apps) == 0:
 		msg := fmt.Sprintf("No Application in namespace %s matches spec.applicationRefs (namePattern and labelSelectors); nothing to update.", cr.Namespace)
 		r.setAppConditions(cr, metav1.ConditionFalse, aiuv1.ReasonNoApplicationMatched, msg, metav1.ConditionTrue, aiuv1.ReasonNoApplicationMatched, msg)
-	case errCount > 0:
+	case errCount+kept > 0:
 		r.setAppConditions(cr,
 			metav1.ConditionTrue, aiuv1.ReasonReconcileCompletedWithErrors, fmt.Sprintf("Reconciled %d applications, %d images updated, with errors (see status.applications).", len(c.apps), updatedImages),
-			metav1.ConditionTrue, aiuv1.ReasonPartialErrors, fmt.Sprintf("%d error(s) occurred during image update checks.", errCount))
+			metav1.ConditionTrue, aiuv1.ReasonPartialErrors, fmt.Sprintf("%d error(s) occurred during image update checks.", errCount+kept))
 	default:
 		r.setAppConditions(cr,
 			metav1.ConditionTrue, aiuv1.ReasonReconcileSucceeded, fmt.Sprintf("Reconciled %d applications, %d images updated.", len(c.apps), updatedImages),

@@ -2,6 +2,7 @@ package imageupdater
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -226,6 +227,27 @@ func mergeWriteBack(field string, layers ...*aiuv1.WriteBackConfig) refWriteBack
 		}
 	}
 	return wb
+}
+
+// appImages returns the images of an Application and where they are
+// written back: those of the first matching ref (most specific first) that
+// yields images. With useAnnotations, an Application whose annotations
+// yield none is tried with the next ref; the error says why none did.
+func appImages(spec aiuv1.ImageUpdaterSpec, matching []compiledRef, annotations map[string]string) ([]refImage, refWriteBack, error) {
+	var errs []string
+	for _, ref := range matching {
+		if !deref(ref.ref.UseAnnotations) {
+			wb := mergeWriteBack(fmt.Sprintf("spec.applicationRefs[%d].writeBackConfig", ref.index), spec.WriteBackConfig, ref.ref.WriteBackConfig)
+			return refImages(spec, ref), wb, nil
+		}
+		imgs, err := annotationImages(annotations, mergeVerification(ref.ref.ImagesVerification))
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("applicationRefs[%d] (useAnnotations): %v", ref.index, err))
+			continue
+		}
+		return imgs, annotationWriteBack(annotations), nil
+	}
+	return nil, refWriteBack{}, errors.New(strings.Join(errs, "; "))
 }
 
 // refImages returns the images of a ref (not useAnnotations).

@@ -14,9 +14,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr/funcr"
 	"github.com/google/go-containerregistry/pkg/authn"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
@@ -25,11 +27,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	aiuv1 "github.com/switchyard-dev/switchyard/api/argocdimageupdater/v1alpha1"
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/registriesconf"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/registry"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/webhook"
+	"github.com/switchyard-dev/switchyard/test/argocd"
 	"github.com/switchyard-dev/switchyard/test/cluster"
 	"github.com/switchyard-dev/switchyard/test/syncbuf"
 )
@@ -44,7 +48,13 @@ var (
 	hookURL string
 	// credsFile is what the registries.conf ext: script prints.
 	credsFile string
-	logs      = &syncbuf.Buffer{}
+	// caDir is the image updater's registry CA directory (argocd-image-
+	// updater's /app/config/tls): tests write their registry's CA there.
+	caDir string
+	// argoCDMissing says why Argo CD's Application CRD is not installed;
+	// nil when it is.
+	argoCDMissing error
+	logs          = &syncbuf.Buffer{}
 )
 
 // allowedNamespace may use the image updater's own credentials (ambient
@@ -82,8 +92,22 @@ func setup() error {
 	if err := imagesv1.AddToScheme(scheme); err != nil {
 		return err
 	}
+	if err := aiuv1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	// Argo CD's own Application CRD, for argocd-image-updater's API.
+	var crds []*apiextensionsv1.CustomResourceDefinition
+	if app, err := argocd.ApplicationCRD(root); err != nil {
+		argoCDMissing = err
+	} else {
+		crds = append(crds, app)
+	}
 	if _, err := envtest.InstallCRDs(env.RESTConfig, envtest.CRDInstallOptions{
-		Paths:              []string{filepath.Join(root, "config", "crd", "bases", "images.switchyard.dev_imageupdaters.yaml")},
+		Paths: []string{
+			filepath.Join(root, "config", "crd", "bases", "images.switchyard.dev_imageupdaters.yaml"),
+			filepath.Join(root, "config", "crd", "bases", "argocd-image-updater.argoproj.io_imageupdaters.yaml"),
+		},
+		CRDs:               crds,
 		ErrorIfPathMissing: true,
 	}); err != nil {
 		return fmt.Errorf("install CRDs: %w", err)
@@ -124,6 +148,10 @@ func setup() error {
 		return err
 	}
 	credsFile = filepath.Join(dir, "creds")
+	caDir = filepath.Join(dir, "tls")
+	if err := os.Mkdir(caDir, 0o700); err != nil {
+		return err
+	}
 	script := filepath.Join(dir, "login.sh")
 	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec cat "+credsFile+"\n"), 0o700); err != nil {
 		return err
@@ -144,8 +172,15 @@ func setup() error {
 			registriesconf.NewKeychain(conf, mgr.GetAPIReader(), nil),
 			registry.AmbientKeychain(clock.RealClock{})),
 		AmbientCredentials: ambient,
+		RegistryCADir:      caDir,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	// argocd-image-updater's API with its --interval at an hour: only the
+	// first check and the webhook can write within a test.
+	ar := &imageupdater.AppReconciler{Reconciler: r, Interval: time.Hour, Webhook: webhook.NewQueue(nil, 0, 0)}
+	if err := ar.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -154,7 +189,7 @@ func setup() error {
 	}
 	hookURL = "http://" + l.Addr().String()
 	opts := webhook.Options{Secrets: map[webhook.Type]*string{webhook.TypeDistribution: ptr(hookSecret)}, RequireSecret: true}
-	srv := opts.Server(logger.WithName("webhook"), r.WebhookTracker())
+	srv := opts.Server(logger.WithName("webhook"), r.WebhookTracker(), ar.WebhookTracker())
 	srv.Listener = l
 	if err := mgr.Add(srv); err != nil {
 		return err
