@@ -16,6 +16,7 @@ import (
 
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/argocd"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/registriesconf"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/registry"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/strategy"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/workload"
@@ -52,6 +53,9 @@ type imagePlan struct {
 	bareKustomizeEntry bool
 	// helm names the Helm parameters (Helm Applications); nil: defaults.
 	helm *argocd.HelmNames
+	// credential is argocd-image-updater's secret:, env: or ext:
+	// pullSecret (its pullsecret: form is spec.PullSecret).
+	credential *registriesconf.CredentialRef
 }
 
 type writeBackPlan struct {

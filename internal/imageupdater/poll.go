@@ -18,6 +18,7 @@ import (
 
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/failure"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/registriesconf"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/registry"
 )
 
@@ -123,6 +124,15 @@ func (r *Reconciler) pollImage(ctx context.Context, namespace string, ip imagePl
 		pr.secrets = append(pr.secrets, ps.Secrets()...)
 		keychains = append(keychains, ps)
 	}
+	if ip.credential != nil {
+		kc, secrets, err := r.imageCredential(ctx, namespace, *ip.credential)
+		if err != nil {
+			pr.err = err
+			return pr
+		}
+		pr.secrets = append(pr.secrets, secrets...)
+		keychains = append(keychains, kc)
+	}
 	keychains = append(keychains, r.AmbientCredentials.Keychain(r.Keychain, namespace))
 	q.Keychain = authn.NewMultiKeychain(keychains...)
 
@@ -142,6 +152,24 @@ func (r *Reconciler) pollImage(ctx context.Context, namespace string, ip imagePl
 	defer cancel()
 	pr.res, pr.err = r.registry.Resolve(ctx, q)
 	return pr
+}
+
+// imageCredential reads an image's secret:, env: or ext: credential
+// reference (argocd-image-updater's pullSecret forms), again at every poll.
+// env: and ext: are the image updater's own credentials, like its cloud
+// identity and registries.conf's: only the namespaces r.AmbientCredentials
+// allows may use them.
+func (r *Reconciler) imageCredential(ctx context.Context, namespace string, ref registriesconf.CredentialRef) (authn.Keychain, []string, error) {
+	if (ref.Kind == registriesconf.Env || ref.Kind == registriesconf.Ext) && !r.AmbientCredentials.Allows(namespace) {
+		return nil, nil, failure.New(imagesv1.ReasonAmbientCredentialsNotAllowed, nil,
+			"pullSecret %s is the image updater's own credentials, which ImageUpdaters in namespace %s may not use; use pullsecret: or secret: with a Secret of the namespace, or ask the operator to allow the namespace with %s",
+			ref, namespace, registry.AmbientNamespacesFlag)
+	}
+	kc, secrets, err := registriesconf.Sources{Reader: r.APIReader, Getenv: r.Getenv}.Fetch(ctx, ref)
+	if err != nil {
+		return nil, nil, failure.New(imagesv1.ReasonCredentialsNotFound, err, "pullSecret %s: %s", ref, failure.RootCause(err))
+	}
+	return kc, secrets, nil
 }
 
 // caBundle reads the image's CA from its Secret or ConfigMap.

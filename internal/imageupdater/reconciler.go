@@ -95,6 +95,9 @@ type Reconciler struct {
 	MaxConcurrentReconciles int
 	// UserAgent is sent to registries.
 	UserAgent string
+	// Getenv reads the env: credentials of argocd-image-updater's images.
+	// Default os.Getenv.
+	Getenv func(string) string
 	// Webhook, when set, triggers the ImageUpdaters tracking a pushed
 	// image at once (see WebhookTracker): their pushed images are polled
 	// whether due or not. Nil leaves polling alone.

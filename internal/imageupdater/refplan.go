@@ -16,6 +16,7 @@ import (
 	aiuv1 "github.com/switchyard-dev/switchyard/api/argocdimageupdater/v1alpha1"
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/argocd"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/registriesconf"
 )
 
 // This file is the second front door of the engine: it translates an
@@ -449,39 +450,45 @@ func compileRefImage(ri refImage, namespace string) (imagePlan, error) {
 	case imagesv1.StrategySemver:
 		spec.Constraint = constraint
 	}
+	var credential *registriesconf.CredentialRef
 	if ps := deref(s.PullSecret); ps != "" {
-		name, err := pullSecretName(ps, namespace)
+		ref, err := refCredential(ps, namespace)
 		if err != nil {
 			return imagePlan{}, fmt.Errorf("%s: pullSecret: %w", ri.field, err)
 		}
-		spec.PullSecret = name
+		if ref.Kind == registriesconf.PullSecret {
+			// The engine's own form: a docker config Secret of the namespace.
+			spec.PullSecret = ref.Name
+		} else {
+			credential = &ref
+		}
 	}
 	ip, errs := compileImage(ri.field, spec)
 	if len(errs) > 0 {
 		return imagePlan{}, errs[0]
 	}
+	ip.credential = credential
 	ip.bareKustomizeEntry = ri.kustomizeName == ""
 	ip.helm = ri.helm
 	return ip, nil
 }
 
-// pullSecretName reads the pullsecret:<namespace>/<name> form.
-func pullSecretName(ref, namespace string) (string, error) {
-	kind, rest, _ := strings.Cut(ref, ":")
-	switch kind {
-	case "pullsecret":
-		ns, name, ok := strings.Cut(rest, "/")
-		if !ok || ns == "" || name == "" {
-			return "", fmt.Errorf("%q is not pullsecret:<namespace>/<name>", ref)
-		}
-		if ns != namespace {
-			return "", fmt.Errorf("%q: the Secret must be in the ImageUpdater's namespace %s", ref, namespace)
-		}
-		return name, nil
-	case "secret", "env", "ext":
-		return "", fmt.Errorf("the %s: form of %q is not supported here; use pullsecret:<namespace>/<name> (a kubernetes.io/dockerconfigjson Secret)", kind, ref)
+// refCredential reads a credential reference (registriesconf's forms).
+// The Secret of pullsecret: and secret: must be in the ImageUpdater's
+// namespace; env: and ext: are the image updater's own credentials, which
+// the ambient policy governs when the image is polled.
+func refCredential(s, namespace string) (registriesconf.CredentialRef, error) {
+	ref, err := registriesconf.ParseCredentialRef(s)
+	if err != nil {
+		return registriesconf.CredentialRef{}, err
 	}
-	return "", fmt.Errorf("%q is not a credential reference (pullsecret:<namespace>/<name>)", ref)
+	switch ref.Kind {
+	case registriesconf.PullSecret, registriesconf.SecretField:
+		if ref.Namespace != namespace {
+			return registriesconf.CredentialRef{}, fmt.Errorf("%q: the Secret must be in the ImageUpdater's namespace %s", s, namespace)
+		}
+	}
+	return ref, nil
 }
 
 func deref[T any](p *T) T {

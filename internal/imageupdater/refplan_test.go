@@ -11,6 +11,7 @@ import (
 	aiuv1 "github.com/switchyard-dev/switchyard/api/argocdimageupdater/v1alpha1"
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/argocd"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/registriesconf"
 )
 
 const ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
@@ -237,7 +238,38 @@ func TestCompileRefImage(t *testing.T) {
 		{name: "bad platform", ri: img("nginx", aiuv1.CommonUpdateSettings{Platforms: []string{"linux"}}), wantErr: "platforms"},
 		{name: "digest in the image name", ri: img("nginx@sha256:abc", aiuv1.CommonUpdateSettings{}), wantErr: "must not hold a digest"},
 		{name: "pull secret of another namespace", ri: img("nginx", aiuv1.CommonUpdateSettings{PullSecret: ptr.To("pullsecret:other/regcred")}), wantErr: "namespace argocd"},
-		{name: "ext credentials", ri: img("nginx", aiuv1.CommonUpdateSettings{PullSecret: ptr.To("ext:/app/ecr-login.sh")}), wantErr: "ext: form"},
+		{
+			name: "secret field of the namespace",
+			ri:   img("nginx", aiuv1.CommonUpdateSettings{PullSecret: ptr.To("secret:argocd/creds#login")}),
+			check: func(t *testing.T, ip imagePlan) {
+				want := registriesconf.CredentialRef{Kind: registriesconf.SecretField, Namespace: "argocd", Name: "creds", Field: "login"}
+				if ip.spec.PullSecret != "" || ip.credential == nil || *ip.credential != want {
+					t.Errorf("pull secret = %q, credential = %+v", ip.spec.PullSecret, ip.credential)
+				}
+			},
+		},
+		{
+			name: "ext credentials",
+			ri:   img("nginx", aiuv1.CommonUpdateSettings{PullSecret: ptr.To("ext:/app/ecr-login.sh")}),
+			check: func(t *testing.T, ip imagePlan) {
+				if ip.credential == nil || ip.credential.Kind != registriesconf.Ext || ip.credential.Path != "/app/ecr-login.sh" {
+					t.Errorf("credential = %+v", ip.credential)
+				}
+			},
+		},
+		{
+			name: "env credentials",
+			ri:   img("nginx", aiuv1.CommonUpdateSettings{PullSecret: ptr.To("env:REGISTRY_CREDS")}),
+			check: func(t *testing.T, ip imagePlan) {
+				if ip.credential == nil || ip.credential.Kind != registriesconf.Env || ip.credential.Var != "REGISTRY_CREDS" {
+					t.Errorf("credential = %+v", ip.credential)
+				}
+			},
+		},
+		{name: "secret field of another namespace", ri: img("nginx", aiuv1.CommonUpdateSettings{PullSecret: ptr.To("secret:other/creds#login")}), wantErr: "namespace argocd"},
+		{name: "secret without a field", ri: img("nginx", aiuv1.CommonUpdateSettings{PullSecret: ptr.To("secret:argocd/creds")}), wantErr: "#<field>"},
+		{name: "relative ext script", ri: img("nginx", aiuv1.CommonUpdateSettings{PullSecret: ptr.To("ext:login.sh")}), wantErr: "absolute"},
+		{name: "unknown form", ri: img("nginx", aiuv1.CommonUpdateSettings{PullSecret: ptr.To("vault:kv/creds")}), wantErr: `unknown form "vault"`},
 		{name: "verification", ri: refImage{alias: "a", imageName: "nginx", verify: true, field: "f"}, wantErr: "imagesVerification"},
 		{name: "plugin target", ri: refImage{alias: "a", imageName: "nginx", plugin: true, field: "f"}, wantErr: "plugin"},
 	}

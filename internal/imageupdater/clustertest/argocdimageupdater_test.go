@@ -522,3 +522,60 @@ func TestReferenceHelmValuesBranch(t *testing.T) {
 	waitForChecks(g, client.ObjectKeyFromObject(iu), 2)
 	g.Expect(git.Log(t, "deploy", target)).To(HaveLen(2))
 }
+
+// TestReferencePullSecretForms: an image whose pullSecret is
+// secret:<ns>/<name>#<field> (user:password in one field of a Secret of
+// the namespace) reads the private registry and is written back; env: is
+// the image updater's own credential, which this namespace may not use
+// (no --ambient-credentials-namespaces here), so that image gets
+// AmbientCredentialsNotAllowed and is not written.
+func TestReferencePullSecretForms(t *testing.T) {
+	requireArgoCD(t)
+	ns, g := newNamespace(t)
+	reg := seedRegistry(t, g, ns)
+	backend, worker := reg.Repo("backend"), reg.Repo("worker")
+	d := reg.PushRandom(t, "backend:latest").String()
+	reg.PushRandom(t, "worker:latest")
+	createSecret(g, ns, "registry-login", corev1.SecretTypeOpaque, map[string][]byte{
+		"credentials": []byte(reg.Username + ":" + reg.Password + "\n"),
+	})
+
+	app := application(g, ns, "backend-prod", nil, nil, map[string]any{
+		"source": map[string]any{"repoURL": "https://git.example.com/deploy.git", "path": appDir, "kustomize": map[string]any{}},
+	}, map[string]any{"sourceType": "Kustomize", "summary": map[string]any{"images": []any{backend + ":latest", worker + ":latest"}}})
+	iu := &aiuv1.ImageUpdater{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "forms"},
+		Spec: aiuv1.ImageUpdaterSpec{
+			CommonUpdateSettings: &aiuv1.CommonUpdateSettings{UpdateStrategy: ptr.To("digest")},
+			ApplicationRefs: []aiuv1.ApplicationRef{{
+				NamePattern: "backend-prod",
+				Images: []aiuv1.ImageConfig{{
+					Alias: "backend", ImageName: backend + ":latest",
+					CommonUpdateSettings: &aiuv1.CommonUpdateSettings{PullSecret: ptr.To("secret:" + ns + "/registry-login#credentials")},
+				}, {
+					Alias: "worker", ImageName: worker + ":latest",
+					CommonUpdateSettings: &aiuv1.CommonUpdateSettings{PullSecret: ptr.To("env:SWITCHYARD_TEST_REGISTRY_CREDS")},
+				}},
+			}},
+		},
+	}
+	g.Expect(k8sClient.Create(ctx, iu)).To(Succeed())
+	key := client.ObjectKeyFromObject(iu)
+
+	g.Eventually(func(g Gomega) {
+		images, _, _ := unstructured.NestedStringSlice(getApp(g, client.ObjectKeyFromObject(app)).Object, "spec", "source", "kustomize", "images")
+		g.Expect(images).To(Equal([]string{backend + ":latest@" + d}))
+	}).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		cur := getAIU(g, key)
+		a := appStatus(cur, "backend-prod")
+		g.Expect(aliasStatus(a, "backend").Digest).To(Equal(d))
+		g.Expect(aliasStatus(a, "backend").Reason).To(BeEmpty())
+		w := aliasStatus(a, "worker")
+		g.Expect(w.Reason).To(Equal("AmbientCredentialsNotAllowed"))
+		g.Expect(w.Message).To(ContainSubstring("--ambient-credentials-namespaces"))
+		g.Expect(w.Digest).To(BeEmpty())
+		g.Expect(condition(cur, aiuv1.ConditionError).Reason).To(Equal(aiuv1.ReasonPartialErrors))
+	}).Should(Succeed())
+	g.Expect(logs.String()).NotTo(ContainSubstring(reg.Password))
+}

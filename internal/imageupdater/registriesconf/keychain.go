@@ -116,46 +116,72 @@ func (k *Keychain) ResolveContext(ctx context.Context, target authn.Resource) (a
 
 // fetch reads an entry's credentials.
 func (k *Keychain) fetch(ctx context.Context, r *Registry) (authn.Keychain, error) {
-	ref := r.Credentials
+	kc, _, err := Sources{Reader: k.reader, Getenv: k.Getenv, ScriptTimeout: k.ScriptTimeout}.Fetch(ctx, *r.Credentials)
+	return kc, err
+}
+
+// Sources are where credential references are read from.
+type Sources struct {
+	// Reader reads the Secrets of pullsecret: and secret: (uncached: an
+	// API reader).
+	Reader client.Reader
+	// Getenv reads env: variables. Default os.Getenv.
+	Getenv func(string) string
+	// ScriptTimeout bounds an ext: script. Default
+	// registry.DefaultScriptTimeout.
+	ScriptTimeout time.Duration
+}
+
+// Fetch reads the credentials ref names. secrets are the values read, for
+// redaction. It applies no namespace policy: that is the caller's.
+func (s Sources) Fetch(ctx context.Context, ref CredentialRef) (kc authn.Keychain, secrets []string, err error) {
 	switch ref.Kind {
 	case Env:
-		v := k.Getenv(ref.Var)
+		getenv := s.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		v := getenv(ref.Var)
 		if v == "" {
-			return nil, fmt.Errorf("environment variable %s is not set", ref.Var)
+			return nil, nil, fmt.Errorf("environment variable %s is not set", ref.Var)
 		}
 		cfg, err := userPassword(v)
 		if err != nil {
-			return nil, fmt.Errorf("environment variable %s: %w", ref.Var, err)
+			return nil, nil, fmt.Errorf("environment variable %s: %w", ref.Var, err)
 		}
-		return fixed(cfg), nil
+		return fixed(cfg), []string{cfg.Password}, nil
 	case Ext:
-		cfg, err := registry.RunCredentialScript(ctx, ref.Path, k.ScriptTimeout)
+		cfg, err := registry.RunCredentialScript(ctx, ref.Path, s.ScriptTimeout)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return fixed(cfg), nil
+		return fixed(cfg), []string{cfg.Password}, nil
 	case SecretField, PullSecret:
-		if k.reader == nil {
-			return nil, fmt.Errorf("no Kubernetes client to read Secret %s/%s", ref.Namespace, ref.Name)
+		if s.Reader == nil {
+			return nil, nil, fmt.Errorf("no Kubernetes client to read Secret %s/%s", ref.Namespace, ref.Name)
 		}
-		s := &corev1.Secret{}
-		if err := k.reader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, s); err != nil {
-			return nil, fmt.Errorf("read Secret %s/%s: %w", ref.Namespace, ref.Name, err)
+		sec := &corev1.Secret{}
+		if err := s.Reader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, sec); err != nil {
+			return nil, nil, fmt.Errorf("read Secret %s/%s: %w", ref.Namespace, ref.Name, err)
 		}
 		if ref.Kind == PullSecret {
-			return registry.ParsePullSecret(s)
+			ps, err := registry.ParsePullSecret(sec)
+			if err != nil {
+				return nil, nil, err
+			}
+			return ps, ps.Secrets(), nil
 		}
-		v, ok := s.Data[ref.Field]
+		v, ok := sec.Data[ref.Field]
 		if !ok {
-			return nil, fmt.Errorf("secret %s/%s has no field %q", ref.Namespace, ref.Name, ref.Field)
+			return nil, nil, fmt.Errorf("secret %s/%s has no field %q", ref.Namespace, ref.Name, ref.Field)
 		}
 		cfg, err := userPassword(strings.TrimSpace(string(v)))
 		if err != nil {
-			return nil, fmt.Errorf("secret %s/%s field %s: %w", ref.Namespace, ref.Name, ref.Field, err)
+			return nil, nil, fmt.Errorf("secret %s/%s field %s: %w", ref.Namespace, ref.Name, ref.Field, err)
 		}
-		return fixed(cfg), nil
+		return fixed(cfg), []string{cfg.Password}, nil
 	}
-	return nil, fmt.Errorf("unknown credential form %q", ref.Kind)
+	return nil, nil, fmt.Errorf("unknown credential form %q", ref.Kind)
 }
 
 func userPassword(v string) (authn.AuthConfig, error) {
