@@ -7,6 +7,7 @@ package charts
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -25,6 +26,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 const (
@@ -91,6 +94,21 @@ func manifest(t *testing.T, file string) map[key]*unstructured.Unstructured {
 		t.Fatal(err)
 	}
 	return byKey(t, decode(t, file, data))
+}
+
+// kustomizeBuild builds a kustomization of the repository with kustomize's
+// own API, as hack/installyaml does.
+func kustomizeBuild(t *testing.T, dir string) map[key]*unstructured.Unstructured {
+	t.Helper()
+	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join("..", dir))
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	data, err := res.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return byKey(t, decode(t, dir, data))
 }
 
 func loadChart(t *testing.T) *chart.Chart {
@@ -195,6 +213,10 @@ func TestLint(t *testing.T) {
 		{"everything on", map[string]any{
 			"namespace": map[string]any{"create": true},
 			"metrics":   map[string]any{"serviceMonitor": map[string]any{"enabled": true}},
+			"imageUpdater": map[string]any{
+				"webhook":        map[string]any{"enabled": true},
+				"registriesConf": map[string]any{"configMapName": "argocd-image-updater-config"},
+			},
 		}},
 		{"image updater off, no leader election", map[string]any{
 			"imageUpdater":   map[string]any{"enabled": false},
@@ -221,7 +243,10 @@ func TestSameObjectsAsKustomize(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		manifest string
-		vals     map[string]any
+		// kustomization, when set, is built instead of reading manifest:
+		// an overlay with no generated single-file install.
+		kustomization string
+		vals          map[string]any
 		// Helm's convention by default: the release namespace is not the
 		// chart's to create.
 		noNamespace bool
@@ -231,9 +256,17 @@ func TestSameObjectsAsKustomize(t *testing.T) {
 			vals: map[string]any{"namespace": map[string]any{"create": true}}},
 		{name: "namespaced", manifest: "namespace-install.yaml",
 			vals: map[string]any{"namespaced": true, "namespace": map[string]any{"create": true}}},
+		{name: "image updater webhook", kustomization: "config/overlays/webhook", noNamespace: true,
+			vals: map[string]any{"imageUpdater": map[string]any{"webhook": map[string]any{"enabled": true}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			want := manifest(t, tc.manifest)
+			var want map[key]*unstructured.Unstructured
+			if tc.kustomization != "" {
+				want = kustomizeBuild(t, tc.kustomization)
+				tc.manifest = tc.kustomization
+			} else {
+				want = manifest(t, tc.manifest)
+			}
 			ns := namespaceOf(t, want)
 			if tc.noNamespace {
 				delete(want, key{"Namespace", "", ns})
@@ -565,6 +598,12 @@ func TestBadValues(t *testing.T) {
 		{"metrics port out of range",
 			map[string]any{"controller": map[string]any{"metricsPort": 70000}},
 			[]string{"controller", "metricsPort"}},
+		{"webhook without a Secret",
+			map[string]any{"imageUpdater": map[string]any{"webhook": map[string]any{"enabled": true, "secretName": ""}}},
+			[]string{"webhook", "secretName"}},
+		{"webhook port out of range",
+			map[string]any{"imageUpdater": map[string]any{"webhook": map[string]any{"port": 0}}},
+			[]string{"webhook", "port"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := render(t, "switchyard-system", tc.vals)
@@ -578,6 +617,74 @@ func TestBadValues(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestImageUpdaterWebhookAndRegistriesConf: the webhook's port, Secret
+// and Service type, and the registries.conf ConfigMap, reach the image
+// updater's pod as its flags, ports, environment and files.
+func TestImageUpdaterWebhookAndRegistriesConf(t *testing.T) {
+	const ns = "switchyard-system"
+	objs := mustRender(t, ns, map[string]any{"imageUpdater": map[string]any{
+		"webhook": map[string]any{"enabled": true, "port": 9443, "secretName": "registry-hooks",
+			"service": map[string]any{"type": "LoadBalancer"}},
+		"registriesConf": map[string]any{"configMapName": "argocd-image-updater-config"},
+	}})
+	d := deployment(t, objs, ns, "switchyard-image-updater")
+	a := args(t, d)
+	for _, want := range []string{"--webhook-bind-address=:9443", "--registries-conf-path=/app/config/registries.conf"} {
+		if !slices.Contains(a, want) {
+			t.Errorf("args %v lack %s", a, want)
+		}
+	}
+	c := container(t, d)
+	envFrom, _, _ := unstructured.NestedSlice(c, "envFrom")
+	if d := cmp.Diff([]any{map[string]any{"secretRef": map[string]any{"name": "registry-hooks"}}}, envFrom); d != "" {
+		t.Errorf("envFrom (-want +got):\n%s", d)
+	}
+	ports, _, _ := unstructured.NestedSlice(c, "ports")
+	if !slices.ContainsFunc(ports, func(p any) bool {
+		m := p.(map[string]any)
+		return m["name"] == "webhook" && fmt.Sprint(m["containerPort"]) == "9443"
+	}) {
+		t.Errorf("container ports %v lack webhook 9443", ports)
+	}
+	mounts, _, _ := unstructured.NestedSlice(c, "volumeMounts")
+	wantMounts := []any{map[string]any{"name": "registries-conf", "mountPath": "/app/config/registries.conf", "subPath": "registries.conf", "readOnly": true}}
+	if d := cmp.Diff(wantMounts, mounts); d != "" {
+		t.Errorf("volumeMounts (-want +got):\n%s", d)
+	}
+	volumes, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "volumes")
+	wantVolumes := []any{map[string]any{"name": "registries-conf", "configMap": map[string]any{
+		"name": "argocd-image-updater-config", "items": []any{map[string]any{"key": "registries.conf", "path": "registries.conf"}}}}}
+	if d := cmp.Diff(wantVolumes, volumes); d != "" {
+		t.Errorf("volumes (-want +got):\n%s", d)
+	}
+	svc, ok := objs[key{"Service", ns, "switchyard-image-updater-webhook"}]
+	if !ok {
+		t.Fatalf("no webhook Service in %v", keys(objs))
+	}
+	typ, _, _ := unstructured.NestedString(svc.Object, "spec", "type")
+	svcPorts, _, _ := unstructured.NestedSlice(svc.Object, "spec", "ports")
+	if typ != "LoadBalancer" || len(svcPorts) != 1 || fmt.Sprint(svcPorts[0].(map[string]any)["port"]) != "9443" || svcPorts[0].(map[string]any)["targetPort"] != "webhook" {
+		t.Errorf("Service type %s ports %v, want LoadBalancer, 9443 -> webhook", typ, svcPorts)
+	}
+
+	// Off by default: no flag, port, Secret, mount or Service.
+	objs = mustRender(t, ns, nil)
+	d = deployment(t, objs, ns, "switchyard-image-updater")
+	for _, arg := range args(t, d) {
+		if strings.HasPrefix(arg, "--webhook") || strings.HasPrefix(arg, "--registries-conf") {
+			t.Errorf("default args hold %s", arg)
+		}
+	}
+	for _, field := range []string{"envFrom", "volumeMounts"} {
+		if _, ok := container(t, d)[field]; ok {
+			t.Errorf("default container has %s", field)
+		}
+	}
+	if _, ok := objs[key{"Service", ns, "switchyard-image-updater-webhook"}]; ok {
+		t.Error("the webhook Service is rendered by default")
 	}
 }
 

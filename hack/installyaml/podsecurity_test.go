@@ -25,6 +25,7 @@ var installs = []string{
 	"../../config/default",
 	"../../config/namespaced",
 	"../../config/overlays/default-namespace",
+	"../../config/overlays/webhook",
 }
 
 // restricted evaluates a pod against the restricted Pod Security Standard
