@@ -6,11 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	aiuv1 "github.com/switchyard-dev/switchyard/api/argocdimageupdater/v1alpha1"
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/imageupdater/redact"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/webhook"
 )
 
@@ -128,4 +130,71 @@ func TestFullCheck(t *testing.T) {
 	if !pushedImage(web, pushed) || pushedImage(api, pushed) || pushedImage(web, nil) {
 		t.Errorf("pushedImage: want only %s pushed", web.spec.Image)
 	}
+}
+
+// TestRecordAppStatusOfAPushCheck: a push's check records the pushed
+// image's new status and keeps the last one of the image it did not poll,
+// error included, so the conditions still count it; status.lastCheckedAt
+// stays the time of the last full check.
+func TestRecordAppStatusOfAPushCheck(t *testing.T) {
+	last := metav1.NewTime(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
+	now := metav1.NewTime(last.Add(30 * time.Second))
+	cr := &aiuv1.ImageUpdater{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "argocd", Name: "shop", Generation: 1},
+		Status:     aiuv1.ImageUpdaterStatus{ObservedGeneration: 1, LastCheckedAt: &last},
+	}
+	failing := aiuv1.ImageStatus{Alias: "worker", Image: reg + "/team/worker", Reason: "RegistryError", Message: "registry unreachable", LastCheckedAt: &last}
+	for _, full := range []bool{false, true} {
+		u := &unit{
+			plan: &plan{images: []imagePlan{
+				{spec: imagesv1.ImageSpec{Name: "backend", Image: reg + "/team/backend"}},
+				{spec: imagesv1.ImageSpec{Name: "worker", Image: reg + "/team/worker"}},
+			}},
+			statuses: []imagesv1.ImageStatus{
+				{Name: "backend", Tag: "latest", Digest: "sha256:new", LastCheckedAt: &now},
+				// As planApp hands a kept status to the engine: reason cleared.
+				{Name: "worker", LastCheckedAt: &now},
+			},
+			current: []string{"", ""},
+		}
+		c := &appCheck{cr: cr.DeepCopy(), now: now, full: full, redactor: redact.New(), apps: []appState{{
+			name: "backend-prod", unit: u,
+			images: []aiuv1.ImageStatus{
+				{Alias: "backend", Image: reg + "/team/backend"},
+				{Alias: "worker", Image: reg + "/team/worker"},
+			},
+			polled:   []int{0, 1},
+			previous: []aiuv1.ImageStatus{{Alias: "backend", Image: reg + "/team/backend"}, failing},
+			due:      []bool{true, full},
+		}}}
+		(&AppReconciler{Reconciler: &Reconciler{}}).recordAppStatus(c)
+		st := c.cr.Status
+		images := st.Applications[0].Images
+		if images[0].Digest != "sha256:new" {
+			t.Errorf("full=%v: backend = %+v, want the polled digest", full, images[0])
+		}
+		wantWorker := failing
+		if full {
+			wantWorker = aiuv1.ImageStatus{Alias: "worker", Image: reg + "/team/worker", LastCheckedAt: &now}
+		}
+		if !equalImageStatus(images[1], wantWorker) {
+			t.Errorf("full=%v: worker = %+v, want %+v", full, images[1], wantWorker)
+		}
+		errCond := meta.FindStatusCondition(st.Conditions, aiuv1.ConditionError)
+		wantReason, wantChecked := aiuv1.ReasonPartialErrors, last
+		if full {
+			wantReason, wantChecked = aiuv1.ReasonNoErrors, now
+		}
+		if errCond == nil || errCond.Reason != wantReason {
+			t.Errorf("full=%v: Error condition = %+v, want reason %s", full, errCond, wantReason)
+		}
+		if !st.LastCheckedAt.Equal(&wantChecked) {
+			t.Errorf("full=%v: lastCheckedAt = %v, want %v", full, st.LastCheckedAt, wantChecked)
+		}
+	}
+}
+
+func equalImageStatus(a, b aiuv1.ImageStatus) bool {
+	return a.Alias == b.Alias && a.Image == b.Image && a.Reason == b.Reason && a.Message == b.Message &&
+		a.Digest == b.Digest && a.LastCheckedAt.Equal(b.LastCheckedAt)
 }
