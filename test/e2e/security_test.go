@@ -68,7 +68,9 @@ var (
 			// Create and delete: an Experiment's templates may ask for a
 			// Service of their own.
 			{resource: "services", verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
-			{group: "discovery.k8s.io", resource: "endpointslices", verbs: []string{"get", "list"}},
+			// Watched: the cached EndpointSlices of the Services a Rollout
+			// names say when its new pods are ready endpoints.
+			{group: "discovery.k8s.io", resource: "endpointslices", verbs: []string{"get", "list", "watch"}},
 			{resource: "pods", verbs: []string{"list", "patch"}},
 			{resource: "pods/eviction", verbs: []string{"create"}},
 			{resource: "podtemplates", verbs: []string{"get", "list", "watch"}},
