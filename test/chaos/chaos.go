@@ -352,6 +352,7 @@ func (r *run) execute(ctx context.Context) error {
 	checker := invariant.NewChecker()
 	r.rec.Replay(cutoff, checker.Visit)
 	r.res.States, r.res.Changes, r.res.Gaps = checker.States, r.rec.Changes(), r.rec.Gaps()
+	r.res.OverCreated = checker.OverCreated
 	r.res.Violations = append(r.res.Violations, checker.Violations()...)
 	for _, s := range r.d.failures() {
 		r.res.Violations = append(r.res.Violations, invariant.Violation{Check: notConverged, Subject: r.ns, From: time.Now(), Message: s})

@@ -83,10 +83,14 @@ type runResult struct {
 	AuditLog string `json:"auditLog,omitempty"`
 	// States are the committed states checked; Changes the changes
 	// recorded; Gaps the spans a kind was not followed change by change.
-	States     int                   `json:"statesChecked"`
-	Changes    int                   `json:"changesRecorded"`
-	Gaps       []history.Gap         `json:"gaps"`
-	Violations []invariant.Violation `json:"violations"`
+	States  int `json:"statesChecked"`
+	Changes int `json:"changesRecorded"`
+	// OverCreated counts the pods kube-controller-manager's ReplicaSet
+	// controller created beyond their ReplicaSet's spec.replicas: not the
+	// Rollout controller's doing, so outside the pod bounds.
+	OverCreated int                   `json:"podsOverCreatedByReplicaSetController"`
+	Gaps        []history.Gap         `json:"gaps"`
+	Violations  []invariant.Violation `json:"violations"`
 }
 
 // summary is a run's figures.
@@ -265,6 +269,11 @@ func (r *results) print(w io.Writer) {
 	fmt.Fprint(tw, "states checked\t")
 	for _, run := range r.Runs {
 		fmt.Fprintf(tw, "%d\t", run.States)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprint(tw, "pods the ReplicaSet controller made beyond spec (not counted)\t")
+	for _, run := range r.Runs {
+		fmt.Fprintf(tw, "%d\t", run.OverCreated)
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprint(tw, "watch gaps (relists)\t")

@@ -23,7 +23,11 @@
 //     lost.
 //
 // Pods count when they exist and are not terminating; pods are ready when
-// their Ready condition is True. A broken bound is one violation per span
+// their Ready condition is True. A pod the ReplicaSet controller created
+// beyond its ReplicaSet's spec.replicas at that moment (kube-controller-
+// manager acting on a stale cache, seen after kube-apiserver restarts) is
+// not the Rollout controller's doing: it is left out of the bounds and
+// counted in OverCreated. A broken bound is one violation per span
 // of consecutive states in which it stays broken.
 package invariant
 
@@ -92,6 +96,10 @@ type Checker struct {
 	seenRS    map[string]bool
 	// pods are the pods as the previous state had them.
 	pods map[string]Pod
+	// overCreated are the pods (namespace/name) their ReplicaSet's
+	// controller created beyond its spec.replicas; OverCreated counts them.
+	overCreated map[string]bool
+	OverCreated int
 }
 
 // NewChecker returns a checker with nothing seen.
@@ -104,6 +112,7 @@ func NewChecker() *Checker {
 		templates:   map[string]map[string]string{},
 		seenRS:      map[string]bool{},
 		pods:        map[string]Pod{},
+		overCreated: map[string]bool{},
 	}
 }
 
@@ -198,11 +207,15 @@ func (k *Checker) Visit(st history.State, c *history.Change) {
 			if known && !prev.Terminating && (!exists || cur.Terminating) && !all {
 				k.podGone(st, at, prev)
 			}
+			if exists && !known && !cur.Terminating && !all {
+				k.judgeCreation(st, n, cur)
+			}
 			if exists {
 				k.pods[n] = cur
 				affected[k.rolloutOf[key(cur.Namespace, cur.ReplicaSet)]] = true
 			} else {
 				delete(k.pods, n)
+				delete(k.overCreated, n)
 				if known {
 					affected[k.rolloutOf[key(prev.Namespace, prev.ReplicaSet)]] = true
 				}
@@ -344,10 +357,24 @@ func (k *Checker) event(check, subject string, at moment, msg, evidence string) 
 
 // podsOf counts a Rollout's pods that are not terminating, and the ready
 // ones among them.
+// judgeCreation notes a new pod its ReplicaSet did not ask for: more pods
+// than the ReplicaSet's spec.replicas in the state that has it.
+func (k *Checker) judgeCreation(st history.State, name string, p Pod) {
+	rsKey := key(p.Namespace, p.ReplicaSet)
+	rs, ok := st[ReplicaSets][rsKey].(ReplicaSet)
+	if !ok {
+		return
+	}
+	if k.podsOfReplicaSet(st, rsKey) > int(rs.Replicas) {
+		k.overCreated[name] = true
+		k.OverCreated++
+	}
+}
+
 func (k *Checker) podsOf(st history.State, ro string) (total, ready int) {
-	for _, v := range st[Pods] {
+	for n, v := range st[Pods] {
 		p := v.(Pod)
-		if p.Terminating || k.rolloutOf[key(p.Namespace, p.ReplicaSet)] != ro {
+		if p.Terminating || k.overCreated[n] || k.rolloutOf[key(p.Namespace, p.ReplicaSet)] != ro {
 			continue
 		}
 		total++

@@ -150,6 +150,31 @@ func TestChecker(t *testing.T) {
 			want: []string{TooManyPods},
 		},
 		{
+			name: "a pod the ReplicaSet controller made beyond its spec is not the Rollout's",
+			run: func() *sim {
+				s := healthyBlueGreen()
+				s.rs("bg", "b", "v2", 2)
+				s.pod("bg", "b", "b1", false, false)
+				s.pod("bg", "b", "b2", false, false)
+				s.pod("bg", "b", "b3", false, false) // spec 2: kube-controller-manager's extra
+				s.del(Pods, "b3")
+				return s
+			},
+		},
+		{
+			name: "a pod made while its ReplicaSet wanted it counts, whatever the spec later",
+			run: func() *sim {
+				s := healthyBlueGreen()
+				s.rs("bg", "b", "v2", 3)
+				s.pod("bg", "b", "b1", false, false)
+				s.pod("bg", "b", "b2", false, false)
+				s.pod("bg", "b", "b3", false, false) // 5 pods, at most 4
+				s.rs("bg", "b", "v2", 2)
+				return s
+			},
+			want: []string{TooManyPods},
+		},
+		{
 			name: "canary within maxSurge and maxUnavailable: clean",
 			run: func() *sim {
 				s := healthyCanary()
@@ -289,5 +314,20 @@ func TestSpans(t *testing.T) {
 	}
 	if gaps[1].To != nil {
 		t.Errorf("second span should be open at the end: %v", gaps[1])
+	}
+}
+
+func TestOverCreatedPodsAreCounted(t *testing.T) {
+	s := healthyBlueGreen()
+	s.rs("bg", "b", "v2", 1)
+	s.pod("bg", "b", "b1", false, false)
+	s.pod("bg", "b", "b2", false, false)
+	if s.k.OverCreated != 1 {
+		t.Fatalf("OverCreated = %d, want 1 (b2 is beyond spec.replicas 1)", s.k.OverCreated)
+	}
+	s.del(Pods, "b2")
+	s.pod("bg", "b", "b2", false, false)
+	if s.k.OverCreated != 2 {
+		t.Fatalf("OverCreated = %d, want 2 after a second pod beyond the spec", s.k.OverCreated)
 	}
 }
