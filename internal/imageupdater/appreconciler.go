@@ -64,20 +64,8 @@ func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Reconciler == nil {
 		r.Reconciler = &Reconciler{Client: mgr.GetClient()}
 	}
-	if r.Client == nil {
-		r.Client = mgr.GetClient()
-	}
-	if r.APIReader == nil {
-		r.APIReader = mgr.GetAPIReader()
-	}
-	if r.Scheme == nil {
-		r.Scheme = mgr.GetScheme()
-	}
-	if err := aiuv1.AddToScheme(r.Scheme); err != nil {
+	if err := r.defaultsFrom(mgr, aiuv1.AddToScheme); err != nil {
 		return fmt.Errorf("add %s to the scheme: %w", aiuv1.GroupVersion, err)
-	}
-	if r.Recorder == nil {
-		r.Recorder = mgr.GetEventRecorder("image-updater")
 	}
 	if r.Interval == 0 {
 		r.Interval = DefaultAppInterval

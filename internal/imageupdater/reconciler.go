@@ -118,10 +118,10 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;patch
 
-// SetupWithManager fills in defaults from mgr and registers the controller.
-// Status updates do not trigger reconciles (GenerationChangedPredicate): the
-// controller schedules its own polls with RequeueAfter.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+// defaultsFrom fills in what is unset from mgr (client, reader, scheme,
+// recorder) and adds a front door's API to the scheme: shared by both
+// kinds' controllers, which run the same engine.
+func (r *Reconciler) defaultsFrom(mgr ctrl.Manager, addToScheme func(*runtime.Scheme) error) error {
 	if r.Client == nil {
 		r.Client = mgr.GetClient()
 	}
@@ -131,11 +131,18 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Scheme == nil {
 		r.Scheme = mgr.GetScheme()
 	}
-	if err := imagesv1.AddToScheme(r.Scheme); err != nil {
-		return fmt.Errorf("add %s to the scheme: %w", imagesv1.GroupVersion, err)
-	}
 	if r.Recorder == nil {
 		r.Recorder = mgr.GetEventRecorder("image-updater")
+	}
+	return addToScheme(r.Scheme)
+}
+
+// SetupWithManager fills in defaults from mgr and registers the controller.
+// Status updates do not trigger reconciles (GenerationChangedPredicate): the
+// controller schedules its own polls with RequeueAfter.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := r.defaultsFrom(mgr, imagesv1.AddToScheme); err != nil {
+		return fmt.Errorf("add %s to the scheme: %w", imagesv1.GroupVersion, err)
 	}
 	if r.MaxConcurrentReconciles == 0 {
 		r.MaxConcurrentReconciles = 2
