@@ -109,18 +109,7 @@ func TestWebhookReferenceAnnotations(t *testing.T) {
 	}, time.Minute).Should(Succeed())
 
 	// One push: the registry notifies, the image updater commits once.
-	head := git.Head(t, "deploy", "main")
-	events := counter(g, "switchyard_image_updater_webhook_events_total")
-	img := testregistry.RandomImage(t, "linux/amd64", time.Now())
-	d, err := img.Digest()
-	g.Expect(err).NotTo(HaveOccurred())
-	reg.PushImage(t, "backend@"+d.String(), img) // upload first: time the tag's push only
-	pushed := time.Now()
-	d2 := reg.PushImage(t, "backend:latest", img).String()
-	g.Eventually(func() float64 { return counter(g, "switchyard_image_updater_webhook_events_total") }, 10*time.Second).Should(BeNumerically(">", events))
-	received := time.Since(pushed)
-	g.Eventually(func() string { return git.Head(t, "deploy", "main") }, 10*time.Second).ShouldNot(Equal(head))
-	latency := time.Since(pushed)
+	d2, received, latency := pushLatestUntilCommit(t, g, reg, git)
 	t.Logf("argocd-image-updater API, annotations: push of :latest -> webhook event received: %s; -> commit of %s: %s (debounce 500ms; --interval 1h)",
 		received.Round(time.Millisecond), file, latency.Round(time.Millisecond))
 	g.Expect(git.ReadFile(t, "deploy", "main", file)).To(Equal(source(d2)))

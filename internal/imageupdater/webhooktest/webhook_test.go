@@ -91,18 +91,7 @@ func TestWebhookWriteBack(t *testing.T) {
 	}, time.Minute).Should(Succeed())
 
 	// One push: the registry notifies, the image updater commits.
-	head := git.Head(t, "deploy", "main")
-	events := counter(g, "switchyard_image_updater_webhook_events_total")
-	img := testregistry.RandomImage(t, "linux/amd64", time.Now())
-	d, err := img.Digest()
-	g.Expect(err).NotTo(HaveOccurred())
-	reg.PushImage(t, "backend@"+d.String(), img) // upload first: time the tag's push only
-	pushed := time.Now()
-	digest2 := reg.PushImage(t, "backend:latest", img).String()
-	g.Eventually(func() float64 { return counter(g, "switchyard_image_updater_webhook_events_total") }, 10*time.Second).Should(BeNumerically(">", events))
-	received := time.Since(pushed)
-	g.Eventually(func() string { return git.Head(t, "deploy", "main") }, 10*time.Second).ShouldNot(Equal(head))
-	latency := time.Since(pushed)
+	digest2, received, latency := pushLatestUntilCommit(t, g, reg, git)
 	t.Logf("push of :latest -> webhook event received: %s; -> commit on the branch: %s (debounce 500ms; polling interval 1h)",
 		received.Round(time.Millisecond), latency.Round(time.Millisecond))
 	log := git.Log(t, "deploy", "main")
@@ -147,7 +136,7 @@ func TestWebhookWriteBack(t *testing.T) {
 	g.Expect(counter(g, "switchyard_image_updater_webhook_requests_rejected_total")).To(Equal(rejected + 1))
 
 	// A push of an image nobody tracks: accepted, nothing triggered.
-	events = counter(g, "switchyard_image_updater_webhook_events_total")
+	events := counter(g, "switchyard_image_updater_webhook_events_total")
 	reg.PushRandom(t, "other:latest")
 	g.Eventually(func() float64 { return counter(g, "switchyard_image_updater_webhook_events_total") }, 10*time.Second).Should(BeNumerically(">", events))
 	g.Consistently(func() float64 { return counter(g, "switchyard_image_updater_webhook_triggers_total") }, time.Second).Should(Equal(triggers))
@@ -172,4 +161,25 @@ func counter(g Gomega, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// pushLatestUntilCommit pushes a new image as backend:latest (uploaded by
+// digest first, so only the tag's push is timed) and waits for the
+// registry's notification and then for a new commit on deploy's main. It
+// returns the pushed digest and how long after the tag's push the event
+// arrived and the commit landed.
+func pushLatestUntilCommit(t *testing.T, g Gomega, reg *testregistry.Registry, git *gitserver.Server) (digest string, received, committed time.Duration) {
+	t.Helper()
+	head := git.Head(t, "deploy", "main")
+	events := counter(g, "switchyard_image_updater_webhook_events_total")
+	img := testregistry.RandomImage(t, "linux/amd64", time.Now())
+	d, err := img.Digest()
+	g.Expect(err).NotTo(HaveOccurred())
+	reg.PushImage(t, "backend@"+d.String(), img)
+	pushed := time.Now()
+	digest = reg.PushImage(t, "backend:latest", img).String()
+	g.Eventually(func() float64 { return counter(g, "switchyard_image_updater_webhook_events_total") }, 10*time.Second).Should(BeNumerically(">", events))
+	received = time.Since(pushed)
+	g.Eventually(func() string { return git.Head(t, "deploy", "main") }, 10*time.Second).ShouldNot(Equal(head))
+	return digest, received, time.Since(pushed)
 }
