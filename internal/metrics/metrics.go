@@ -66,6 +66,10 @@ const (
 // seconds.
 var reconcileBuckets = []float64{0.01, 0.15, 0.25, 0.5, 1}
 
+// promoteBuckets are the promote-to-switch histogram's buckets, in seconds:
+// from a same-pass switch to a canary with minutes of steps left.
+var promoteBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}
+
 // Options say what the scrape-time gauges may list.
 type Options struct {
 	// Reader lists the objects (the manager's cached client).
@@ -91,18 +95,19 @@ type Options struct {
 type Metrics struct {
 	opts Options
 
-	rolloutReconcile      *prometheus.HistogramVec
-	rolloutReconcileError *prometheus.CounterVec
-	rolloutEvents         *eventCounts
+	// Per-object series, kept compact (compact.go).
+	rolloutReconcile      *compactHistogram
+	rolloutReconcileError *compactCounter
+	rolloutEvents         *compactCounter
 
-	analysisRunReconcile      *prometheus.HistogramVec
-	analysisRunReconcileError *prometheus.CounterVec
-	experimentReconcile       *prometheus.HistogramVec
-	experimentReconcileError  *prometheus.CounterVec
+	analysisRunReconcile      *compactHistogram
+	analysisRunReconcileError *compactCounter
+	experimentReconcile       *compactHistogram
+	experimentReconcileError  *compactCounter
 
 	requests *RequestCounter
 
-	promoteToSwitch *prometheus.HistogramVec
+	promoteToSwitch *compactHistogram
 
 	controllerInfo prometheus.Gauge
 	buildInfo      prometheus.Gauge
@@ -122,29 +127,25 @@ func New(opts Options) *Metrics {
 	if opts.Version != "" {
 		version = opts.Version
 	}
-	nn := []string{"namespace", "name"}
-	histogram := func(name, help string) *prometheus.HistogramVec {
-		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: reconcileBuckets}, nn)
+	histogram := func(name, help string) *compactHistogram {
+		return newCompactHistogram(name, help, reconcileBuckets, "namespace", "name")
 	}
-	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, append(nn, labels...))
+	counter := func(name, help string) *compactCounter {
+		return newCompactCounter(name, help, "namespace", "name")
 	}
 	m := &Metrics{
 		opts:                      opts,
 		rolloutReconcile:          histogram(RolloutReconcile, "Rollout reconciliation performance."),
 		rolloutReconcileError:     counter(RolloutReconcileError, "Errors occurring during the rollout reconciliation."),
-		rolloutEvents:             newEventCounts(RolloutEventsTotal, "Events recorded for Rollouts, by type and reason."),
+		rolloutEvents:             newCompactCounter(RolloutEventsTotal, "Events recorded for Rollouts, by type and reason.", "namespace", "name", "type", "reason"),
 		analysisRunReconcile:      histogram(AnalysisRunReconcile, "AnalysisRun reconciliation performance."),
 		analysisRunReconcileError: counter(AnalysisRunReconcileError, "Errors occurring during the AnalysisRun reconciliation."),
 		experimentReconcile:       histogram(ExperimentReconcile, "Experiment reconciliation performance."),
 		experimentReconcileError:  counter(ExperimentReconcileError, "Errors occurring during the Experiment reconciliation."),
 		requests:                  opts.Requests,
-		promoteToSwitch: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: PromoteToServiceSwitch,
-			Help: "Seconds from the reconcile pass that sees a person's promote to the write that points the active (blue-green) or stable (canary) Service at the promoted pods.",
-			// From a same-pass switch to a canary with minutes of steps left.
-			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
-		}, []string{"namespace", "name", "strategy"}),
+		promoteToSwitch: newCompactHistogram(PromoteToServiceSwitch,
+			"Seconds from the reconcile pass that sees a person's promote to the write that points the active (blue-green) or stable (canary) Service at the promoted pods.",
+			promoteBuckets, "namespace", "name", "strategy"),
 		controllerInfo: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name:        ControllerInfo,
 			Help:        "Running controller's version (Argo Rollouts' name, kept for dashboards).",

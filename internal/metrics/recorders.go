@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -38,37 +37,37 @@ func (m *Metrics) Observe(kind Kind, inner reconcile.Reconciler) reconcile.Recon
 		return inner
 	}
 	var (
-		hist    *prometheus.HistogramVec
-		errs    *prometheus.CounterVec
-		newObj  func() client.Object
-		perName []interface{ DeletePartialMatch(prometheus.Labels) int }
+		hist   *compactHistogram
+		errs   *compactCounter
+		newObj func() client.Object
+		// perObjectSeries hold the series removed with their object.
+		perObjectSeries []perObject
 	)
 	switch kind {
 	case Rollout:
 		hist, errs, newObj = m.rolloutReconcile, m.rolloutReconcileError, func() client.Object { return &v1alpha1.Rollout{} }
-		perName = []interface{ DeletePartialMatch(prometheus.Labels) int }{m.rolloutEvents, m.promoteToSwitch}
+		perObjectSeries = append(perObjectSeries, m.rolloutEvents, m.promoteToSwitch)
 	case AnalysisRun:
 		hist, errs, newObj = m.analysisRunReconcile, m.analysisRunReconcileError, func() client.Object { return &v1alpha1.AnalysisRun{} }
 	case Experiment:
 		hist, errs, newObj = m.experimentReconcile, m.experimentReconcileError, func() client.Object { return &v1alpha1.Experiment{} }
 	}
+	perObjectSeries = append(perObjectSeries, hist, errs)
 	return reconcile.Func(func(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 		start := time.Now()
 		res, err := inner.Reconcile(ctx, req)
 		ns, name := req.Namespace, req.Name
 		if m.opts.Reader != nil {
 			if getErr := m.opts.Reader.Get(ctx, req.NamespacedName, newObj()); apierrors.IsNotFound(getErr) {
-				hist.DeleteLabelValues(ns, name)
-				errs.DeleteLabelValues(ns, name)
-				for _, v := range perName {
-					v.DeletePartialMatch(prometheus.Labels{"namespace": ns, "name": name})
+				for _, f := range perObjectSeries {
+					f.deleteObject(ns, name)
 				}
 				return res, err
 			}
 		}
-		hist.WithLabelValues(ns, name).Observe(time.Since(start).Seconds())
+		hist.observe(time.Since(start).Seconds(), ns, name)
 		if err != nil {
-			errs.WithLabelValues(ns, name).Inc()
+			errs.inc(ns, name)
 		}
 		return res, err
 	})
@@ -81,7 +80,7 @@ func (m *Metrics) ObservePromoteToSwitch(ro *v1alpha1.Rollout, d time.Duration) 
 	if m == nil {
 		return
 	}
-	m.promoteToSwitch.WithLabelValues(ro.Namespace, ro.Name, Strategy(ro)).Observe(d.Seconds())
+	m.promoteToSwitch.observe(d.Seconds(), ro.Namespace, ro.Name, Strategy(ro))
 }
 
 // CountEvents wraps an event recorder so that each event about a Rollout
@@ -96,7 +95,7 @@ func (m *Metrics) CountEvents(rec events.EventRecorder) events.EventRecorder {
 
 type eventCounter struct {
 	rec     events.EventRecorder
-	counter *eventCounts
+	counter *compactCounter
 }
 
 func (e eventCounter) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any) {
@@ -110,15 +109,14 @@ func (e eventCounter) Eventf(regarding, related runtime.Object, eventtype, reaso
 // server in controller_clientset_k8s_request_total. It is built before the
 // manager (whose clients take its transport) and handed to New.
 type RequestCounter struct {
-	counter *prometheus.CounterVec
+	counter *compactCounter
 }
 
 // NewRequestCounter builds an unregistered counter.
 func NewRequestCounter() *RequestCounter {
-	return &RequestCounter{counter: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: K8sRequestTotal,
-		Help: "Requests the controller sent to the Kubernetes API server, by object, verb and response code.",
-	}, []string{"kind", "namespace", "name", "verb", "status_code"})}
+	return &RequestCounter{counter: newCompactCounter(K8sRequestTotal,
+		"Requests the controller sent to the Kubernetes API server, by object, verb and response code.",
+		"kind", "namespace", "name", "verb", "status_code")}
 }
 
 // WrapTransport is a rest.Config's WrapTransport.
@@ -128,7 +126,7 @@ func (c *RequestCounter) WrapTransport(rt http.RoundTripper) http.RoundTripper {
 
 type countingTransport struct {
 	rt      http.RoundTripper
-	counter *prometheus.CounterVec
+	counter *compactCounter
 }
 
 func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -138,7 +136,7 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		code = strconv.Itoa(resp.StatusCode)
 	}
 	ri := ParseRequest(req.Method, req.URL.Path, req.URL.Query().Get("watch") == "true")
-	c.counter.WithLabelValues(ri.Kind, ri.Namespace, ri.Name, ri.Verb, code).Inc()
+	c.counter.inc(ri.Kind, ri.Namespace, ri.Name, ri.Verb, code)
 	return resp, err
 }
 
