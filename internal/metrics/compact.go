@@ -135,8 +135,8 @@ func newCompactCounter(name, help string, labels ...string) *compactCounter {
 // inc adds one to the series of labelValues (in the order of the labels).
 func (c *compactCounter) inc(labelValues ...string) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.lookup(labelValues).v++
-	c.mu.Unlock()
 }
 
 // Collect implements prometheus.Collector.

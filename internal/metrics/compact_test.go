@@ -231,13 +231,16 @@ func TestDeleteObject(t *testing.T) {
 // TestWrongLabelValuesPanic: as client_golang's WithLabelValues, on the
 // observing side, never at a scrape.
 func TestWrongLabelValuesPanic(t *testing.T) {
+	c := newCompactCounter("c", "C.", "namespace", "name")
+	h := newCompactHistogram("h", "H.", reconcileBuckets, "namespace", "name")
 	for _, tc := range []struct {
 		name string
 		f    func()
 	}{
-		{"too few", func() { newCompactCounter("c", "C.", "namespace", "name").inc("ns") }},
-		{"too many", func() { newCompactHistogram("h", "H.", reconcileBuckets, "namespace", "name").observe(1, "ns", "app", "x") }},
-		{"not UTF-8", func() { newCompactCounter("c", "C.", "namespace", "name").inc("ns", "\xff") }},
+		{"too few", func() { c.inc("ns") }},
+		{"too many", func() { h.observe(1, "ns", "app", "x") }},
+		{"not UTF-8", func() { c.inc("ns", "\xff") }},
+		{"not UTF-8 in a histogram", func() { h.observe(1, "\xff", "app") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {
@@ -247,6 +250,9 @@ func TestWrongLabelValuesPanic(t *testing.T) {
 			}()
 			tc.f()
 		})
+	}
+	if len(c.series) != 0 || len(h.series) != 0 {
+		t.Errorf("a refused series was kept: %d, %d", len(c.series), len(h.series))
 	}
 }
 
