@@ -233,7 +233,15 @@ func (r *results) fill(b *bench, log *auditLog) {
 		}
 		return 0
 	}
+	for i := range r.Rig {
+		if c, ok := b.cpu.between(r.Rig[i].start, r.Rig[i].done); ok {
+			r.Rig[i].CPU = &c
+		}
+	}
 	for _, p := range r.Fleet {
+		if c, ok := b.cpu.between(p.start, p.done); ok {
+			p.CPU = &c
+		}
 		p.Requests = *stats[p.Name]
 		p.Controller = b.costs[p.Name]
 		p.PerRollout = float64(p.Requests.Total) / n
@@ -432,6 +440,7 @@ func (r *results) print(out io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "  (scale-down is timed from the first promote write; its rig limit is the Service-write limit + the delay + ReplicaSets scaled to 0)\n")
+	r.printCPUSplit(out)
 
 	fmt.Fprintf(out, "\nCONTROLLER REQUESTS BY VERB AND RESOURCE, per Rollout (audit log, %s)\n", r.Identity)
 	keys := map[string]bool{}
@@ -548,4 +557,55 @@ func mark(ok bool) string {
 		return " ✓"
 	}
 	return " ✗"
+}
+
+// cpuColumns are the processes of the CPU split, in the order printed.
+var cpuColumns = []string{"controller", "kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok", "bench"}
+
+// printCPUSplit prints where the machine's CPU went in each rig step and
+// fleet phase: a phase that used all of it waited on the machine, not on
+// any one process.
+func (r *results) printCPUSplit(out io.Writer) {
+	type row struct {
+		name string
+		cpu  *cpuSplit
+	}
+	var rows []row
+	for _, g := range r.Rig {
+		rows = append(rows, row{"rig: " + g.Name, g.CPU})
+	}
+	for _, p := range r.Fleet {
+		rows = append(rows, row{p.Name, p.CPU})
+	}
+	cpus := 0
+	for _, w := range rows {
+		if w.cpu != nil {
+			cpus = w.cpu.CPUs
+		}
+	}
+	if cpus == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(out, "\nWHERE THE CPU WENT (first write → last object done; CPU seconds; the machine has %d CPUs)\n", cpus)
+	header := "  step\tseconds\tmachine busy"
+	for _, c := range cpuColumns {
+		header += "\t" + c
+	}
+	fmt.Fprintln(tw, header+"\toutside the run")
+	for _, w := range rows {
+		if w.cpu == nil {
+			continue
+		}
+		line := fmt.Sprintf("  %s\t%.2f\t%.0f%%", w.name, w.cpu.Seconds, 100*w.cpu.BusyFraction())
+		for _, c := range cpuColumns {
+			if v, ok := w.cpu.ByProcess[c]; ok {
+				line += fmt.Sprintf("\t%.2f", v)
+			} else {
+				line += "\t—"
+			}
+		}
+		fmt.Fprintln(tw, line+fmt.Sprintf("\t%.2f", w.cpu.Other()))
+	}
+	tw.Flush()
 }

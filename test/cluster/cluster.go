@@ -453,11 +453,18 @@ func KillDir(dir string) error {
 	return nil
 }
 
-func (c *Cluster) saveState() error {
-	s := state{Dir: c.Dir, PIDs: map[string]int{}}
+// PIDs maps each process of the cluster (etcd, kube-apiserver, ...) to
+// its PID, for measuring what the cluster itself costs.
+func (c *Cluster) PIDs() map[string]int {
+	pids := map[string]int{}
 	for _, p := range c.processes {
-		s.PIDs[p.name] = p.cmd.Process.Pid
+		pids[p.name] = p.cmd.Process.Pid
 	}
+	return pids
+}
+
+func (c *Cluster) saveState() error {
+	s := state{Dir: c.Dir, PIDs: c.PIDs()}
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
