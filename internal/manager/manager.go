@@ -138,9 +138,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("--instance-id: %w", err)
 	}
 	cacheOpts := cache.Options{
-		// managedFields are never read here and are a large part of each
-		// cached object.
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultTransform: slimCachedObject,
 		ByObject: map[client.Object]cache.ByObject{
 			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed)},
 			&batchv1.Job{}:       {Label: labels.NewSelector().Add(*analysisJobs)},

@@ -210,6 +210,8 @@ type bench struct {
 	fleetPromote [2]time.Time
 	costs        map[string]cost
 	res          *results
+	// cpu splits the machine's CPU between the run's processes.
+	cpu *cpuSampler
 }
 
 // logf reports progress on standard error; the table goes to standard output.
@@ -239,6 +241,8 @@ func run(ctx context.Context, cfg config) error {
 	}
 	defer os.RemoveAll(tmp)
 	b.res = newResults(cfg, began)
+	b.cpu = startCPUSampler(100 * time.Millisecond)
+	defer b.cpu.stop()
 
 	// The cluster: a local one with the audit log on, or the one given.
 	var admin *rest.Config
@@ -259,6 +263,9 @@ func run(ctx context.Context, cfg config) error {
 				logf("stop local cluster: %v", err)
 			}
 		}()
+		for name, pid := range local.PIDs() {
+			b.cpu.track(name, pid)
+		}
 		admin = rest.CopyConfig(local.RESTConfig)
 		b.auditPath = filepath.Join(local.Dir, "audit.log")
 		b.res.Cluster = fmt.Sprintf("local cluster (Kubernetes %s, kwok nodes, pods Ready after %s), started in %s",
@@ -313,6 +320,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 		defer b.ctrl.stop()
 	}
+	b.cpu.track("controller", b.ctrl.pid)
 	b.res.Controller = b.ctrl.Name
 	b.res.Identity = b.id.String()
 	b.res.ControllerPID = b.ctrl.pid

@@ -94,15 +94,20 @@ type phaseResult struct {
 	Name     string `json:"name"`
 	Rollouts int    `json:"rollouts"`
 	timing
-	RigLimit     string       `json:"rigLimit,omitempty"`
-	RigSeconds   float64      `json:"rigLimitSeconds,omitempty"`
-	Ratio        float64      `json:"ratioToRig,omitempty"`
-	Controller   cost         `json:"controller"`
-	Requests     requestStats `json:"requests"`
-	PerRollout   float64      `json:"requestsPerRollout"`
-	EventsPerRo  float64      `json:"eventCreatesPerRollout"`
-	ReferencePer float64      `json:"referenceRequestsPerRollout,omitempty"`
-	TargetPer    float64      `json:"targetRequestsPerRollout,omitempty"`
+	// AuditedBenchWrites is how many of the bench's own Rollout writes
+	// of the phase the audit log holds: fewer than the Rollouts means
+	// the log lost requests, and the phase's request counts are not
+	// valid.
+	AuditedBenchWrites int          `json:"auditedBenchWrites"`
+	RigLimit           string       `json:"rigLimit,omitempty"`
+	RigSeconds         float64      `json:"rigLimitSeconds,omitempty"`
+	Ratio              float64      `json:"ratioToRig,omitempty"`
+	Controller         cost         `json:"controller"`
+	Requests           requestStats `json:"requests"`
+	PerRollout         float64      `json:"requestsPerRollout"`
+	EventsPerRo        float64      `json:"eventCreatesPerRollout"`
+	ReferencePer       float64      `json:"referenceRequestsPerRollout,omitempty"`
+	TargetPer          float64      `json:"targetRequestsPerRollout,omitempty"`
 }
 
 type cost struct {
@@ -233,7 +238,16 @@ func (r *results) fill(b *bench, log *auditLog) {
 		}
 		return 0
 	}
+	for i := range r.Rig {
+		if c, ok := b.cpu.between(r.Rig[i].start, r.Rig[i].done); ok {
+			r.Rig[i].CPU = &c
+		}
+	}
 	for _, p := range r.Fleet {
+		if c, ok := b.cpu.between(p.start, p.done); ok {
+			p.CPU = &c
+		}
+		p.AuditedBenchWrites = benchRolloutWrites(log, p.start, p.done)
 		p.Requests = *stats[p.Name]
 		p.Controller = b.costs[p.Name]
 		p.PerRollout = float64(p.Requests.Total) / n
@@ -289,6 +303,28 @@ func (r *results) fill(b *bench, log *auditLog) {
 	r.targets(b)
 }
 
+// auditComplete: the audit log holds every write the bench sent in the
+// phase, so it can be trusted to hold the controller's.
+func (p *phaseResult) auditComplete() bool { return p.AuditedBenchWrites >= p.Rollouts }
+
+func (p *phaseResult) auditNote() string {
+	return fmt.Sprintf("audit log incomplete: %d of the bench's %d writes", p.AuditedBenchWrites, p.Rollouts)
+}
+
+// benchRolloutWrites counts the bench's writes to Rollouts the API server
+// received from start to done.
+func benchRolloutWrites(log *auditLog, start, done time.Time) int {
+	n := 0
+	for i := range log.bench {
+		e := &log.bench[i]
+		t := e.RequestReceivedTimestamp.Time
+		if strings.HasPrefix(e.Resource(), "rollouts") && !t.Before(start.Add(-time.Second)) && !t.After(done) {
+			n++
+		}
+	}
+	return n
+}
+
 // release adds up the promote and scale-down phases.
 func (r *results) release() *phaseResult {
 	var promote, down *phaseResult
@@ -303,7 +339,8 @@ func (r *results) release() *phaseResult {
 	if promote == nil || down == nil {
 		return nil
 	}
-	sum := &phaseResult{Name: phaseRelease, Rollouts: promote.Rollouts, timing: down.timing}
+	sum := &phaseResult{Name: phaseRelease, Rollouts: promote.Rollouts, timing: down.timing,
+		AuditedBenchWrites: min(promote.AuditedBenchWrites, down.AuditedBenchWrites)}
 	sum.Controller = cost{
 		CPUSeconds: promote.Controller.CPUSeconds + down.Controller.CPUSeconds,
 		PeakRSSMiB: max(promote.Controller.PeakRSSMiB, down.Controller.PeakRSSMiB),
@@ -325,8 +362,12 @@ func (r *results) release() *phaseResult {
 func (r *results) targets(b *bench) {
 	add := func(t target) { r.Targets = append(r.Targets, t) }
 	for _, p := range r.Fleet {
-		add(target{Figure: "API requests per Rollout, " + p.Name, Ours: p.PerRollout, Reference: p.ReferencePer, Target: p.TargetPer,
-			Unit: "requests", Met: p.PerRollout <= p.TargetPer})
+		t := target{Figure: "API requests per Rollout, " + p.Name, Ours: p.PerRollout, Reference: p.ReferencePer, Target: p.TargetPer,
+			Unit: "requests", Met: p.PerRollout <= p.TargetPer}
+		if !p.auditComplete() {
+			t.Met, t.Note = false, p.auditNote()
+		}
+		add(t)
 	}
 	if v, ok := r.idle("idle, no Rollouts"); ok {
 		add(target{Figure: "controller RSS idle, no Rollouts", Ours: v, Reference: refIdleMiB, Target: refIdleMiB * targetFraction, Unit: "MiB", Met: v <= refIdleMiB*targetFraction})
@@ -432,6 +473,12 @@ func (r *results) print(out io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "  (scale-down is timed from the first promote write; its rig limit is the Service-write limit + the delay + ReplicaSets scaled to 0)\n")
+	for _, p := range r.Fleet {
+		if !p.auditComplete() {
+			fmt.Fprintf(out, "  %s: %s; its request counts are not valid\n", p.Name, p.auditNote())
+		}
+	}
+	r.printCPUSplit(out)
 
 	fmt.Fprintf(out, "\nCONTROLLER REQUESTS BY VERB AND RESOURCE, per Rollout (audit log, %s)\n", r.Identity)
 	keys := map[string]bool{}
@@ -548,4 +595,55 @@ func mark(ok bool) string {
 		return " ✓"
 	}
 	return " ✗"
+}
+
+// cpuColumns are the processes of the CPU split, in the order printed.
+var cpuColumns = []string{"controller", "kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok", "bench"}
+
+// printCPUSplit prints where the machine's CPU went in each rig step and
+// fleet phase: a phase that used all of it waited on the machine, not on
+// any one process.
+func (r *results) printCPUSplit(out io.Writer) {
+	type row struct {
+		name string
+		cpu  *cpuSplit
+	}
+	var rows []row
+	for _, g := range r.Rig {
+		rows = append(rows, row{"rig: " + g.Name, g.CPU})
+	}
+	for _, p := range r.Fleet {
+		rows = append(rows, row{p.Name, p.CPU})
+	}
+	cpus := 0
+	for _, w := range rows {
+		if w.cpu != nil {
+			cpus = w.cpu.CPUs
+		}
+	}
+	if cpus == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(out, "\nWHERE THE CPU WENT (first write → last object done; CPU seconds; the machine has %d CPUs)\n", cpus)
+	header := "  step\tseconds\tmachine busy"
+	for _, c := range cpuColumns {
+		header += "\t" + c
+	}
+	fmt.Fprintln(tw, header+"\toutside the run")
+	for _, w := range rows {
+		if w.cpu == nil {
+			continue
+		}
+		line := fmt.Sprintf("  %s\t%.2f\t%.0f%%", w.name, w.cpu.Seconds, 100*w.cpu.BusyFraction())
+		for _, c := range cpuColumns {
+			if v, ok := w.cpu.ByProcess[c]; ok {
+				line += fmt.Sprintf("\t%.2f", v)
+			} else {
+				line += "\t—"
+			}
+		}
+		fmt.Fprintln(tw, line+fmt.Sprintf("\t%.2f", w.cpu.Other()))
+	}
+	tw.Flush()
 }

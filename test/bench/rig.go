@@ -33,8 +33,11 @@ type timing struct {
 	Seconds      float64 `json:"seconds"`
 	IssueSeconds float64 `json:"issueSeconds"`
 	PerObject    dist    `json:"perObjectMs"`
-	start        time.Time
-	done         time.Time
+	// CPU is where the machine's CPU went from the first write to the
+	// last object done.
+	CPU   *cpuSplit `json:"cpu,omitempty"`
+	start time.Time
+	done  time.Time
 }
 
 func (b *bench) runStep(ctx context.Context, s step) (timing, waitResult, error) {

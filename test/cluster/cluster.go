@@ -203,6 +203,11 @@ func (c *Cluster) start(ctx context.Context, bin string, opts Options) error {
 			// default) is full: a fleet of 1,000 Rollouts on a busy
 			// machine lost most of one phase's requests.
 			"--audit-log-batch-buffer-size=500000",
+			// The log is rotated at 100 MB unless told otherwise
+			// (lumberjack's default): a fleet of 2,000 Rollouts writes
+			// more, and a reader of audit.log alone lost the first
+			// phases' requests.
+			"--audit-log-maxsize=1000000",
 		)
 	}
 	c.bin, c.detach, c.apiArgs = bin, opts.Detach, apiArgs
@@ -453,11 +458,18 @@ func KillDir(dir string) error {
 	return nil
 }
 
-func (c *Cluster) saveState() error {
-	s := state{Dir: c.Dir, PIDs: map[string]int{}}
+// PIDs maps each process of the cluster (etcd, kube-apiserver, ...) to
+// its PID, for measuring what the cluster itself costs.
+func (c *Cluster) PIDs() map[string]int {
+	pids := map[string]int{}
 	for _, p := range c.processes {
-		s.PIDs[p.name] = p.cmd.Process.Pid
+		pids[p.name] = p.cmd.Process.Pid
 	}
+	return pids
+}
+
+func (c *Cluster) saveState() error {
+	s := state{Dir: c.Dir, PIDs: c.PIDs()}
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err

@@ -1,0 +1,40 @@
+package manager
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+)
+
+// slimCachedObject is the default transform of every cache: it drops what
+// the controller never reads and what can be the larger half of an object.
+//   - managedFields;
+//   - kubectl's last-applied-configuration annotation, a second copy of the
+//     whole object as the user last applied it (Rollouts and Services
+//     applied client-side by kubectl or Argo CD carry it; a Rollout's is as
+//     large as its spec).
+//
+// Dropping them from the cache changes nothing on the server: every write
+// of the controller is a patch computed against a cached object, so what
+// the cache lacks is never sent.
+func slimCachedObject(in any) (any, error) {
+	obj, err := meta.Accessor(in)
+	if err != nil {
+		return in, nil
+	}
+	// Nil-checked: setting nil on an object without managedFields can
+	// still allocate (kubernetes#124337).
+	if obj.GetManagedFields() != nil {
+		obj.SetManagedFields(nil)
+	}
+	if annotations := obj.GetAnnotations(); annotations != nil {
+		if _, ok := annotations[corev1.LastAppliedConfigAnnotation]; ok {
+			delete(annotations, corev1.LastAppliedConfigAnnotation)
+			if len(annotations) == 0 {
+				annotations = nil
+			}
+			// Unstructured objects hand out a copy of their annotations.
+			obj.SetAnnotations(annotations)
+		}
+	}
+	return in, nil
+}
