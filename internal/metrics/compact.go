@@ -32,7 +32,14 @@ type family[S any] struct {
 
 	mu     sync.Mutex
 	series map[string]*series[S]
+	// objects indexes the keys of series by the object their namespace
+	// and name labels name, so an object's series go in one step when it
+	// is deleted, however many objects there are. Its strings share the
+	// keys' bytes.
+	objects map[objectRef][]string
 }
+
+type objectRef struct{ namespace, name string }
 
 // series is one series' numbers and when it began (Unix nanoseconds), its
 // created timestamp, as client_golang exports it.
@@ -49,6 +56,7 @@ func newFamily[S any](name, help string, labels []string, init func(*S)) family[
 		name:       slices.Index(labels, "name"),
 		init:       init,
 		series:     map[string]*series[S]{},
+		objects:    map[objectRef][]string{},
 	}
 }
 
@@ -74,7 +82,12 @@ func (f *family[S]) lookup(labelValues []string) *series[S] {
 	if f.init != nil {
 		f.init(&s.v)
 	}
-	f.series[string(key)] = s
+	k := string(key)
+	f.series[k] = s
+	if f.namespace >= 0 && f.name >= 0 {
+		ref := objectRef{keyValue(k, f.namespace), keyValue(k, f.name)}
+		f.objects[ref] = append(f.objects[ref], k)
+	}
 	return s
 }
 
@@ -91,14 +104,34 @@ func (f *family[S]) deleteObject(namespace, name string) int {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.deleteRef(objectRef{namespace, name})
+}
+
+// deleteNamed removes the series of the objects of namespace whose name
+// the given function selects, and returns how many went.
+func (f *family[S]) deleteNamed(namespace string, selected func(name string) bool) int {
+	if f.namespace < 0 || f.name < 0 {
+		return 0
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	n := 0
-	for key := range f.series {
-		if keyValue(key, f.namespace) == namespace && keyValue(key, f.name) == name {
-			delete(f.series, key)
-			n++
+	for ref := range f.objects {
+		if ref.namespace == namespace && selected(ref.name) {
+			n += f.deleteRef(ref)
 		}
 	}
 	return n
+}
+
+// deleteRef removes ref's series. f.mu must be held.
+func (f *family[S]) deleteRef(ref objectRef) int {
+	keys := f.objects[ref]
+	for _, key := range keys {
+		delete(f.series, key)
+	}
+	delete(f.objects, ref)
+	return len(keys)
 }
 
 // snapshot copies the series under the lock, with clone copying what S

@@ -3,8 +3,10 @@ package metrics
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -62,6 +64,9 @@ func (m *Metrics) Observe(kind Kind, inner reconcile.Reconciler) reconcile.Recon
 				for _, f := range perObjectSeries {
 					f.deleteObject(ns, name)
 				}
+				if kind == Rollout {
+					m.requests.forgetRollout(ctx, m.opts.Reader, ns, name)
+				}
 				return res, err
 			}
 		}
@@ -108,25 +113,52 @@ func (e eventCounter) Eventf(regarding, related runtime.Object, eventtype, reaso
 // RequestCounter counts each request the controller sends to the API
 // server in controller_clientset_k8s_request_total. It is built before the
 // manager (whose clients take its transport) and handed to New.
+//
+// Its series name objects, and every revision brings new ones (a
+// ReplicaSet, AnalysisRuns): kept forever, as the reference keeps them,
+// they grow with every release a long-running controller makes. Here an
+// object's series go some time after the controller deleted it (a pruned
+// ReplicaSet or AnalysisRun), so the delete is still scraped, and at once
+// when its Rollout is deleted, with the Rollout's own.
 type RequestCounter struct {
 	counter *compactCounter
+	// retention is how long the series of an object the controller
+	// deleted are still exported.
+	retention time.Duration
+	now       func() time.Time
+
+	mu sync.Mutex
+	// deleted are the objects the controller deleted, oldest first.
+	deleted []deletedObject
 }
+
+type deletedObject struct {
+	ref objectRef
+	at  time.Time
+}
+
+// deletedRetention keeps a deleted object's series for a few scrapes.
+const deletedRetention = 5 * time.Minute
 
 // NewRequestCounter builds an unregistered counter.
 func NewRequestCounter() *RequestCounter {
-	return &RequestCounter{counter: newCompactCounter(K8sRequestTotal,
-		"Requests the controller sent to the Kubernetes API server, by object, verb and response code.",
-		"kind", "namespace", "name", "verb", "status_code")}
+	return &RequestCounter{
+		counter: newCompactCounter(K8sRequestTotal,
+			"Requests the controller sent to the Kubernetes API server, by object, verb and response code.",
+			"kind", "namespace", "name", "verb", "status_code"),
+		retention: deletedRetention,
+		now:       time.Now,
+	}
 }
 
 // WrapTransport is a rest.Config's WrapTransport.
 func (c *RequestCounter) WrapTransport(rt http.RoundTripper) http.RoundTripper {
-	return countingTransport{rt: rt, counter: c.counter}
+	return countingTransport{rt: rt, requests: c}
 }
 
 type countingTransport struct {
-	rt      http.RoundTripper
-	counter *compactCounter
+	rt       http.RoundTripper
+	requests *RequestCounter
 }
 
 func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -136,8 +168,67 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		code = strconv.Itoa(resp.StatusCode)
 	}
 	ri := ParseRequest(req.Method, req.URL.Path, req.URL.Query().Get("watch") == "true")
-	c.counter.inc(ri.Kind, ri.Namespace, ri.Name, ri.Verb, code)
+	c.requests.counter.inc(ri.Kind, ri.Namespace, ri.Name, ri.Verb, code)
+	if ri.Verb == "Delete" && (code == "200" || code == "202" || code == "404") {
+		c.requests.noteDeleted(objectRef{ri.Namespace, ri.Name})
+	}
 	return resp, err
+}
+
+// noteDeleted notes that the controller deleted ref, and removes the series of
+// the objects deleted longer than the retention ago.
+func (c *RequestCounter) noteDeleted(ref objectRef) {
+	now := c.now()
+	c.mu.Lock()
+	c.deleted = append(c.deleted, deletedObject{ref: objectRef{strings.Clone(ref.namespace), strings.Clone(ref.name)}, at: now})
+	i := 0
+	for ; i < len(c.deleted) && now.Sub(c.deleted[i].at) >= c.retention; i++ {
+		c.counter.deleteObject(c.deleted[i].ref.namespace, c.deleted[i].ref.name)
+	}
+	c.deleted = slices.Delete(c.deleted, 0, i)
+	c.mu.Unlock()
+}
+
+// forgetRollout removes the series of a deleted Rollout: its own and those
+// of the objects named after it (its ReplicaSets, AnalysisRuns and
+// Experiments, which the garbage collector deletes), leaving alone the
+// names of another Rollout of the namespace ("app-v2" when "app" goes).
+func (c *RequestCounter) forgetRollout(ctx context.Context, reader client.Reader, namespace, name string) {
+	var others v1alpha1.RolloutList
+	if err := reader.List(ctx, &others, client.InNamespace(namespace)); err != nil {
+		// Only its own series: which names are another's is unknown.
+		c.counter.deleteObject(namespace, name)
+		return
+	}
+	names := make([]string, 0, len(others.Items))
+	for _, ro := range others.Items {
+		names = append(names, ro.Name)
+	}
+	c.counter.deleteNamed(namespace, namedAfter(name, names))
+}
+
+// namedAfter selects the names of a Rollout's objects: the Rollout's own,
+// and the names it prefixes with a dash, unless another of the
+// namespace's Rollouts (rollouts) claims them with a longer prefix.
+func namedAfter(name string, rollouts []string) func(object string) bool {
+	prefix := name + "-"
+	var longer []string
+	for _, other := range rollouts {
+		if other != name && strings.HasPrefix(other, prefix) {
+			longer = append(longer, other)
+		}
+	}
+	return func(object string) bool {
+		if object != name && !strings.HasPrefix(object, prefix) {
+			return false
+		}
+		for _, other := range longer {
+			if object == other || strings.HasPrefix(object, other+"-") {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 // RequestInfo is what the request counter's labels say of one request.
