@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/eventrecorder"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/gitwrite"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/redact"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/registry"
@@ -61,8 +62,8 @@ type Reconciler struct {
 	// Scheme is the manager's scheme; SetupWithManager adds the
 	// images.switchyard.dev types to it. Default: the manager's.
 	Scheme *runtime.Scheme
-	// Recorder records events; nil records none. Default: the manager's
-	// recorder for "image-updater".
+	// Recorder records events; nil records none. Default: an
+	// eventrecorder for "image-updater" that runs with the manager.
 	Recorder events.EventRecorder
 	// Clock dates status and drives polling and backoff. Default: real.
 	Clock clock.Clock
@@ -132,7 +133,11 @@ func (r *Reconciler) defaultsFrom(mgr ctrl.Manager, addToScheme func(*runtime.Sc
 		r.Scheme = mgr.GetScheme()
 	}
 	if r.Recorder == nil {
-		r.Recorder = mgr.GetEventRecorder("image-updater")
+		rec, err := eventrecorder.ForManager(mgr, "image-updater")
+		if err != nil {
+			return err
+		}
+		r.Recorder = rec
 	}
 	return addToScheme(r.Scheme)
 }
