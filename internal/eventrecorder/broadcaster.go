@@ -321,7 +321,10 @@ func (b *Broadcaster) sweepLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C():
+		case <-t.C():
+			// The clock, not the tick: a tick that waited sees the time
+			// it is served.
+			now := b.clock.Now()
 			refresh := now.Sub(lastRefresh) >= RefreshPeriod
 			if refresh {
 				lastRefresh = now
