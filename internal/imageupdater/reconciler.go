@@ -23,6 +23,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -122,7 +123,7 @@ type Reconciler struct {
 // defaultsFrom fills in what is unset from mgr (client, reader, scheme,
 // recorder) and adds a front door's API to the scheme: shared by both
 // kinds' controllers, which run the same engine.
-func (r *Reconciler) defaultsFrom(mgr ctrl.Manager, addToScheme func(*runtime.Scheme) error) error {
+func (r *Reconciler) defaultsFrom(mgr ctrl.Manager, gv schema.GroupVersion, addToScheme func(*runtime.Scheme) error) error {
 	if r.Client == nil {
 		r.Client = mgr.GetClient()
 	}
@@ -139,15 +140,18 @@ func (r *Reconciler) defaultsFrom(mgr ctrl.Manager, addToScheme func(*runtime.Sc
 		}
 		r.Recorder = rec
 	}
-	return addToScheme(r.Scheme)
+	if err := addToScheme(r.Scheme); err != nil {
+		return fmt.Errorf("add %s to the scheme: %w", gv, err)
+	}
+	return nil
 }
 
 // SetupWithManager fills in defaults from mgr and registers the controller.
 // Status updates do not trigger reconciles (GenerationChangedPredicate): the
 // controller schedules its own polls with RequeueAfter.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := r.defaultsFrom(mgr, imagesv1.AddToScheme); err != nil {
-		return fmt.Errorf("add %s to the scheme: %w", imagesv1.GroupVersion, err)
+	if err := r.defaultsFrom(mgr, imagesv1.GroupVersion, imagesv1.AddToScheme); err != nil {
+		return err
 	}
 	if r.MaxConcurrentReconciles == 0 {
 		r.MaxConcurrentReconciles = 2
