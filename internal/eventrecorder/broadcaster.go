@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -86,9 +87,10 @@ type key [16]byte
 
 // entry is what a later repeat of an Event needs: where the Event is, how
 // many times it was seen, and when last (for a singleton: when sent).
+// The namespace is interned: few namespaces hold many Events.
 type entry struct {
 	name      string
-	namespace string
+	namespace unique.Handle[string]
 	at        int64 // unix nanoseconds
 	count     int32
 }
@@ -170,7 +172,7 @@ func (b *Broadcaster) record(ev *eventsv1.Event) {
 	}
 	switch {
 	case !seen:
-		b.cache[k] = entry{name: ev.Name, namespace: ev.Namespace, at: now.UnixNano(), count: 1}
+		b.cache[k] = entry{name: ev.Name, namespace: unique.Make(ev.Namespace), at: now.UnixNano(), count: 1}
 		b.push(write{kind: create, event: ev})
 	case e.count == 1:
 		// The second sighting: the first Event becomes a series. Should it
@@ -205,7 +207,7 @@ func (b *Broadcaster) forget(k key, e entry) {
 }
 
 func seriesWrite(e entry) write {
-	w := write{kind: seriesCount, namespace: e.namespace, name: e.name, series: eventsv1.EventSeries{Count: e.count}}
+	w := write{kind: seriesCount, namespace: e.namespace.Value(), name: e.name, series: eventsv1.EventSeries{Count: e.count}}
 	w.series.LastObservedTime.Time = time.Unix(0, e.at)
 	return w
 }

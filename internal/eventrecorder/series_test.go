@@ -192,7 +192,7 @@ func (b *Broadcaster) cachedCount(obj *corev1.ConfigMap) int32 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, e := range b.cache {
-		if e.namespace == obj.Namespace && len(e.name) > len(obj.Name) && e.name[:len(obj.Name)+1] == obj.Name+"." {
+		if e.namespace.Value() == obj.Namespace && len(e.name) > len(obj.Name) && e.name[:len(obj.Name)+1] == obj.Name+"." {
 			return e.count
 		}
 	}
