@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	typedeventsv1 "k8s.io/client-go/kubernetes/typed/events/v1"
 	"k8s.io/utils/clock"
 )
@@ -73,11 +74,13 @@ type Broadcaster struct {
 	drainTimeout time.Duration
 	retryDelay   time.Duration
 
-	mu      sync.Mutex
-	cache   map[key]entry
-	queue   []write
-	stopped bool
-	wake    chan struct{}
+	mu    sync.Mutex
+	cache map[key]entry
+	queue []write
+	// inFlight are the Events being written.
+	inFlight map[types.NamespacedName]struct{}
+	stopped  bool
+	wake     chan struct{}
 }
 
 // key is a 128-bit hash of the fields that make two Events isomorphic
@@ -130,6 +133,7 @@ func New(opts Options) *Broadcaster {
 		drainTimeout: opts.DrainTimeout,
 		retryDelay:   opts.RetryDelay,
 		cache:        map[key]entry{},
+		inFlight:     map[types.NamespacedName]struct{}{},
 		wake:         make(chan struct{}, 1),
 	}
 	if b.clock == nil {
@@ -230,32 +234,62 @@ func (b *Broadcaster) sweep(now time.Time, refresh bool) {
 // push appends w to the FIFO and wakes a worker. Called with b.mu held.
 func (b *Broadcaster) push(w write) {
 	b.queue = append(b.queue, w)
+	b.signal()
+}
+
+// pop takes the oldest pending write whose Event no other worker is
+// writing: the writes of one Event (create, series, counts) go in order.
+func (b *Broadcaster) pop() (write, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, w := range b.queue {
+		id := w.target()
+		if _, busy := b.inFlight[id]; busy {
+			continue
+		}
+		b.inFlight[id] = struct{}{}
+		if i == 0 {
+			b.queue[0] = write{}
+			b.queue = b.queue[1:]
+		} else {
+			copy(b.queue[i:], b.queue[i+1:])
+			b.queue[len(b.queue)-1] = write{}
+			b.queue = b.queue[:len(b.queue)-1]
+		}
+		if len(b.queue) == 0 {
+			b.queue = nil
+		} else {
+			b.signal()
+		}
+		return w, true
+	}
+	return write{}, false
+}
+
+// done marks w's Event free for its next write.
+func (b *Broadcaster) done(w write) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.inFlight, w.target())
+	if len(b.queue) > 0 {
+		b.signal()
+	}
+}
+
+// signal wakes a waiting worker. Called with b.mu held.
+func (b *Broadcaster) signal() {
 	select {
 	case b.wake <- struct{}{}:
 	default:
 	}
 }
 
-// pop takes the oldest pending write.
-func (b *Broadcaster) pop() (write, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.queue) == 0 {
-		return write{}, false
+// target is the Event a write is about.
+func (w write) target() types.NamespacedName {
+	if w.event != nil {
+		return types.NamespacedName{Namespace: w.event.Namespace, Name: w.event.Name}
 	}
-	w := b.queue[0]
-	b.queue[0] = write{}
-	b.queue = b.queue[1:]
-	if len(b.queue) == 0 {
-		b.queue = nil
-	} else {
-		// Hand the rest to another worker.
-		select {
-		case b.wake <- struct{}{}:
-		default:
-		}
-	}
-	return w, true
+	return types.NamespacedName{Namespace: w.namespace, Name: w.name}
 }
 
 // Start runs the workers and the sweep until ctx ends, then sends what is
@@ -303,6 +337,7 @@ func (b *Broadcaster) work(ctx, writeCtx context.Context) {
 		}
 		if w, ok := b.pop(); ok {
 			b.send(writeCtx, w)
+			b.done(w)
 			continue
 		}
 		if ctx.Err() != nil {
@@ -316,9 +351,10 @@ func (b *Broadcaster) work(ctx, writeCtx context.Context) {
 }
 
 func (b *Broadcaster) sweepLoop(ctx context.Context) {
+	// Read before the ticker exists: no tick predates it.
+	lastRefresh := b.clock.Now()
 	t := b.clock.NewTicker(b.sweepPeriod)
 	defer t.Stop()
-	lastRefresh := b.clock.Now()
 	for {
 		select {
 		case <-ctx.Done():

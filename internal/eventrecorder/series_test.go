@@ -198,3 +198,28 @@ func (b *Broadcaster) cachedCount(obj *corev1.ConfigMap) int32 {
 	}
 	return 0
 }
+
+// TestOneWriteAtATimePerEvent: while an Event is being written, its next
+// write waits and other Events' writes go ahead, in order.
+func TestOneWriteAtATimePerEvent(t *testing.T) {
+	g := NewWithT(t)
+	b := New(Options{})
+	a1 := write{kind: seriesCount, namespace: "ns", name: "a", series: eventsv1.EventSeries{Count: 2}}
+	a2 := write{kind: seriesCount, namespace: "ns", name: "a", series: eventsv1.EventSeries{Count: 3}}
+	other := write{kind: seriesCount, namespace: "ns", name: "b"}
+	b.push(a1)
+	b.push(a2)
+	b.push(other)
+	w, ok := b.pop()
+	g.Expect(ok).To(BeTrue())
+	g.Expect(w).To(Equal(a1))
+	w, ok = b.pop()
+	g.Expect(ok).To(BeTrue())
+	g.Expect(w).To(Equal(other))
+	_, ok = b.pop()
+	g.Expect(ok).To(BeFalse(), "a's second write waits for its first")
+	b.done(a1)
+	w, ok = b.pop()
+	g.Expect(ok).To(BeTrue())
+	g.Expect(w).To(Equal(a2))
+}
