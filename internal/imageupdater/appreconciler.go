@@ -64,8 +64,8 @@ func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Reconciler == nil {
 		r.Reconciler = &Reconciler{Client: mgr.GetClient()}
 	}
-	if err := r.defaultsFrom(mgr, aiuv1.AddToScheme); err != nil {
-		return fmt.Errorf("add %s to the scheme: %w", aiuv1.GroupVersion, err)
+	if err := r.defaultsFrom(mgr, aiuv1.GroupVersion, aiuv1.AddToScheme); err != nil {
+		return err
 	}
 	if r.Interval == 0 {
 		r.Interval = DefaultAppInterval

@@ -23,6 +23,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -34,6 +35,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	imagesv1 "github.com/switchyard-dev/switchyard/api/imageupdater/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/eventrecorder"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/gitwrite"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/redact"
 	"github.com/switchyard-dev/switchyard/internal/imageupdater/registry"
@@ -61,8 +63,8 @@ type Reconciler struct {
 	// Scheme is the manager's scheme; SetupWithManager adds the
 	// images.switchyard.dev types to it. Default: the manager's.
 	Scheme *runtime.Scheme
-	// Recorder records events; nil records none. Default: the manager's
-	// recorder for "image-updater".
+	// Recorder records events; nil records none. Default: an
+	// eventrecorder for "image-updater" that runs with the manager.
 	Recorder events.EventRecorder
 	// Clock dates status and drives polling and backoff. Default: real.
 	Clock clock.Clock
@@ -121,7 +123,7 @@ type Reconciler struct {
 // defaultsFrom fills in what is unset from mgr (client, reader, scheme,
 // recorder) and adds a front door's API to the scheme: shared by both
 // kinds' controllers, which run the same engine.
-func (r *Reconciler) defaultsFrom(mgr ctrl.Manager, addToScheme func(*runtime.Scheme) error) error {
+func (r *Reconciler) defaultsFrom(mgr ctrl.Manager, gv schema.GroupVersion, addToScheme func(*runtime.Scheme) error) error {
 	if r.Client == nil {
 		r.Client = mgr.GetClient()
 	}
@@ -132,17 +134,24 @@ func (r *Reconciler) defaultsFrom(mgr ctrl.Manager, addToScheme func(*runtime.Sc
 		r.Scheme = mgr.GetScheme()
 	}
 	if r.Recorder == nil {
-		r.Recorder = mgr.GetEventRecorder("image-updater")
+		rec, err := eventrecorder.ForManager(mgr, "image-updater")
+		if err != nil {
+			return err
+		}
+		r.Recorder = rec
 	}
-	return addToScheme(r.Scheme)
+	if err := addToScheme(r.Scheme); err != nil {
+		return fmt.Errorf("add %s to the scheme: %w", gv, err)
+	}
+	return nil
 }
 
 // SetupWithManager fills in defaults from mgr and registers the controller.
 // Status updates do not trigger reconciles (GenerationChangedPredicate): the
 // controller schedules its own polls with RequeueAfter.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := r.defaultsFrom(mgr, imagesv1.AddToScheme); err != nil {
-		return fmt.Errorf("add %s to the scheme: %w", imagesv1.GroupVersion, err)
+	if err := r.defaultsFrom(mgr, imagesv1.GroupVersion, imagesv1.AddToScheme); err != nil {
+		return err
 	}
 	if r.MaxConcurrentReconciles == 0 {
 		r.MaxConcurrentReconciles = 2

@@ -37,6 +37,7 @@ import (
 	"github.com/switchyard-dev/switchyard/internal/analysis/providers/job"
 	"github.com/switchyard-dev/switchyard/internal/analysis/providers/prometheus"
 	"github.com/switchyard-dev/switchyard/internal/analysis/providers/web"
+	"github.com/switchyard-dev/switchyard/internal/eventrecorder"
 	"github.com/switchyard-dev/switchyard/internal/experiment"
 	"github.com/switchyard-dev/switchyard/internal/instanceid"
 	"github.com/switchyard-dev/switchyard/internal/metrics"
@@ -230,7 +231,11 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	}
 	// Events are counted (rollout_events_total), then announced
 	// (notifications).
-	recorder, err := notifier(mgr, m.CountEvents(mgr.GetEventRecorder("switchyard")), opts.Notifications)
+	events, err := eventrecorder.ForManager(mgr, "switchyard")
+	if err != nil {
+		return nil, err
+	}
+	recorder, err := notifier(mgr, m.CountEvents(events), opts.Notifications)
 	if err != nil {
 		return nil, err
 	}
