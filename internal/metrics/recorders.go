@@ -115,11 +115,11 @@ func (e eventCounter) Eventf(regarding, related runtime.Object, eventtype, reaso
 // manager (whose clients take its transport) and handed to New.
 //
 // Its series name objects, and every revision brings new ones (a
-// ReplicaSet, AnalysisRuns): kept forever, as the reference keeps them,
-// they grow with every release a long-running controller makes. Here an
-// object's series go some time after the controller deleted it (a pruned
-// ReplicaSet or AnalysisRun), so the delete is still scraped, and at once
-// when its Rollout is deleted, with the Rollout's own.
+// ReplicaSet, AnalysisRuns): kept forever, they would grow with every
+// release a long-running controller makes. Here an object's series go
+// some time after the controller deleted it (a pruned ReplicaSet or
+// AnalysisRun), so the delete is still scraped, and at once when its
+// Rollout is deleted, with the Rollout's own.
 type RequestCounter struct {
 	counter *compactCounter
 	// retention is how long the series of an object the controller
