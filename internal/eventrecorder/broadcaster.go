@@ -23,9 +23,11 @@ const (
 	Window = 6 * time.Minute
 	// RefreshPeriod is how often an ongoing series gets its count written.
 	RefreshPeriod = 30 * time.Minute
-	// DefaultWorkers write Events in parallel; the REST client's rate
-	// limiter paces them.
-	DefaultWorkers = 4
+	// DefaultWorkers write Events in parallel. Enough that the REST
+	// client's rate limiter (--qps) paces them, not the API server's
+	// latency: with 4, a busy API server answering in 150 ms held a
+	// 1,000-Rollout release's Events to 27 a second, half the limit.
+	DefaultWorkers = 16
 	// DefaultSweepPeriod is how often entries past the Window are
 	// forgotten (series get their final count written first).
 	DefaultSweepPeriod = time.Minute
