@@ -115,13 +115,22 @@ func printScaleModel(out io.Writer, files []string) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(out, "\nSCALE MODEL (one full cycle per run: created, image changed, promoted, scaled down)")
 	fmt.Fprintln(tw, "  N\tidle RSS, N Healthy\tGo heap live\tpeak RSS\tctrl CPU/cycle\tCPU ms/Rollout\trequests/update\tper Rollout\twithout Events\tload average (start → end)")
-	var ns, rss, heap, peak, cpu, reqs []float64
+	var ns, rss, peak, cpu, reqs []float64
+	// The heap is read from a heap profile: only runs with -pprof have it.
+	var heapNs, heap []float64
 	for _, p := range points {
 		n := float64(p.n)
-		fmt.Fprintf(tw, "  %d\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%.2fs\t%.2f\t%d\t%.2f\t%.2f\t%s\n",
-			p.n, p.rssMiB, p.heapMiB, p.peakMiB, p.cpu, 1000*p.cpu/n, p.requests, float64(p.requests)/n, float64(p.requests-p.events)/n, p.load)
+		heapCell := "—"
+		if p.heapMiB > 0 {
+			heapCell = fmt.Sprintf("%.1f MiB", p.heapMiB)
+		}
+		fmt.Fprintf(tw, "  %d\t%.1f MiB\t%s\t%.1f MiB\t%.2fs\t%.2f\t%d\t%.2f\t%.2f\t%s\n",
+			p.n, p.rssMiB, heapCell, p.peakMiB, p.cpu, 1000*p.cpu/n, p.requests, float64(p.requests)/n, float64(p.requests-p.events)/n, p.load)
 		ns = append(ns, n)
-		rss, heap, peak = append(rss, p.rssMiB), append(heap, p.heapMiB), append(peak, p.peakMiB)
+		rss, peak = append(rss, p.rssMiB), append(peak, p.peakMiB)
+		if p.heapMiB > 0 {
+			heapNs, heap = append(heapNs, n), append(heap, p.heapMiB)
+		}
 		cpu, reqs = append(cpu, p.cpu), append(reqs, float64(p.requests))
 	}
 	tw.Flush()
@@ -133,7 +142,9 @@ func printScaleModel(out io.Writer, files []string) error {
 	fRSS := leastSquares(ns, rss)
 	row("idle RSS with N Healthy", "MiB", fRSS, 1024, "KiB", fmt.Sprintf("≤%d MiB at 1,000 %s, ≤%d MiB at 10,000 %s",
 		targetRSSAt1000MiB, mark(fRSS.at(1000) <= targetRSSAt1000MiB), targetRSSAt10000MiB, mark(fRSS.at(modelProjectN) <= targetRSSAt10000MiB)))
-	row("Go heap live with N Healthy", "MiB", leastSquares(ns, heap), 1024, "KiB", "")
+	if len(heapNs) >= 2 {
+		row("Go heap live with N Healthy", "MiB", leastSquares(heapNs, heap), 1024, "KiB", fmt.Sprintf("(runs with -pprof: N = %v)", heapNs))
+	}
 	fPeak := leastSquares(ns, peak)
 	row("peak RSS over the cycle", "MiB", fPeak, 1024, "KiB", fmt.Sprintf("≤%d MiB at 10,000 %s", targetRSSAt10000MiB, mark(fPeak.at(modelProjectN) <= targetRSSAt10000MiB)))
 	row("controller CPU per cycle", "s", leastSquares(ns, cpu), 1000, "ms", "")
