@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -107,21 +108,18 @@ func (f *family[S]) deleteObject(namespace, name string) int {
 	return f.deleteRef(objectRef{namespace, name})
 }
 
-// deleteNamed removes the series of the objects of namespace whose name
-// the given function selects, and returns how many went.
-func (f *family[S]) deleteNamed(namespace string, selected func(name string) bool) int {
-	if f.namespace < 0 || f.name < 0 {
-		return 0
-	}
+// objectNames lists the names of namespace's objects that have series
+// and start with prefix.
+func (f *family[S]) objectNames(namespace, prefix string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n := 0
+	var names []string
 	for ref := range f.objects {
-		if ref.namespace == namespace && selected(ref.name) {
-			n += f.deleteRef(ref)
+		if ref.namespace == namespace && strings.HasPrefix(ref.name, prefix) {
+			names = append(names, strings.Clone(ref.name))
 		}
 	}
-	return n
+	return names
 }
 
 // deleteRef removes ref's series. f.mu must be held.

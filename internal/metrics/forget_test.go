@@ -3,6 +3,7 @@ package metrics
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 )
@@ -25,7 +26,8 @@ func TestNamedAfter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := namedAfter("app", tt.rollouts)(tt.object); got != tt.want {
+			isRollout := func(n string) bool { return slices.Contains(tt.rollouts, n) }
+			if got := namedAfter("app", tt.object, isRollout); got != tt.want {
 				t.Errorf("namedAfter(app, %v)(%s) = %v, want %v", tt.rollouts, tt.object, got, tt.want)
 			}
 		})

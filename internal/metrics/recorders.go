@@ -193,42 +193,38 @@ func (c *RequestCounter) noteDeleted(ref objectRef) {
 // of the objects named after it (its ReplicaSets, AnalysisRuns and
 // Experiments, which the garbage collector deletes), leaving alone the
 // names of another Rollout of the namespace ("app-v2" when "app" goes).
+// Only the names with series are looked at, each against the cache: a
+// fleet deleted at once costs no listing of the fleet per Rollout.
 func (c *RequestCounter) forgetRollout(ctx context.Context, reader client.Reader, namespace, name string) {
-	var others v1alpha1.RolloutList
-	if err := reader.List(ctx, &others, client.InNamespace(namespace)); err != nil {
-		// Only its own series: which names are another's is unknown.
-		c.counter.deleteObject(namespace, name)
-		return
+	isRollout := func(n string) bool {
+		err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: n}, &v1alpha1.Rollout{})
+		// Unsure (not a NotFound): keep the series.
+		return !apierrors.IsNotFound(err)
 	}
-	names := make([]string, 0, len(others.Items))
-	for _, ro := range others.Items {
-		names = append(names, ro.Name)
+	c.counter.deleteObject(namespace, name)
+	for _, object := range c.counter.objectNames(namespace, name+"-") {
+		if namedAfter(name, object, isRollout) {
+			c.counter.deleteObject(namespace, object)
+		}
 	}
-	c.counter.deleteNamed(namespace, namedAfter(name, names))
 }
 
-// namedAfter selects the names of a Rollout's objects: the Rollout's own,
-// and the names it prefixes with a dash, unless another of the
-// namespace's Rollouts (rollouts) claims them with a longer prefix.
-func namedAfter(name string, rollouts []string) func(object string) bool {
-	prefix := name + "-"
-	var longer []string
-	for _, other := range rollouts {
-		if other != name && strings.HasPrefix(other, prefix) {
-			longer = append(longer, other)
-		}
-	}
-	return func(object string) bool {
-		if object != name && !strings.HasPrefix(object, prefix) {
-			return false
-		}
-		for _, other := range longer {
-			if object == other || strings.HasPrefix(object, other+"-") {
-				return false
-			}
-		}
+// namedAfter: object is the Rollout name's own, or one of its objects
+// (named after it: its name, a dash, more), unless a Rollout exists whose
+// name is a longer dash-separated prefix of it (or it itself).
+func namedAfter(name, object string, isRollout func(string) bool) bool {
+	if object == name {
 		return true
 	}
+	if !strings.HasPrefix(object, name+"-") {
+		return false
+	}
+	for i := len(name) + 1; i <= len(object); i++ {
+		if (i == len(object) || object[i] == '-') && isRollout(object[:i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // RequestInfo is what the request counter's labels say of one request.
