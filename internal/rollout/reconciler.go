@@ -132,7 +132,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 				return
 			}
 			retErr = errors.Join(retErr, fmt.Errorf("write status of rollout %s: %w", klog.KObj(ro), err))
+			return
 		}
+		r.recordStatusEvents(s)
 		if deadline := progressDeadline(s.ro); !deadline.IsZero() {
 			// Come back when the update would time out.
 			result = requeue.Sooner(result, requeue.After(deadline.Sub(s.now)+time.Second))
@@ -260,6 +262,15 @@ func (r *Reconciler) rolloutsFor(ctx context.Context, namespace, index, key stri
 		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ro.Namespace, Name: ro.Name}})
 	}
 	return reqs
+}
+
+// recordStatusEvents records the events of the pass's status transitions,
+// once the status is written (or needed no write).
+func (r *Reconciler) recordStatusEvents(s *scope) {
+	for _, e := range s.statusEvents {
+		r.Recorder.Eventf(s.ro, nil, e.Type, e.Reason, e.Reason, "%s", e.Message)
+	}
+	s.statusEvents = nil
 }
 
 // countsWindow is how long a status change of replica counts alone waits

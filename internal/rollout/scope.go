@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/conditions"
 )
 
 // scope is the state of one reconcile pass. It lives only for the pass.
@@ -51,8 +52,13 @@ type scope struct {
 	// written); skipStatus leaves the status as it was.
 	stop       bool
 	skipStatus bool
-	// statusComputed: computeStatus ran (it records events: once a pass).
+	// statusComputed: computeStatus ran (once a pass).
 	statusComputed bool
+	// statusEvents are the events of the status's transitions (Paused,
+	// Completed, ...), recorded once the status they announce is written:
+	// a pass whose write conflicts records none, and the pass that
+	// follows records them once.
+	statusEvents []conditions.Event
 
 	// trafficError is why the traffic routers could not be written this
 	// pass; routersWritten says they were (TrafficRouting condition).

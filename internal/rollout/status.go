@@ -54,9 +54,7 @@ func (r *Reconciler) computeStatus(s *scope) {
 		st.AbortedAt = &metav1.Time{Time: s.now}
 		st.PauseConditions, st.ControllerPause = nil, false
 	}
-	for _, e := range res.Events {
-		r.Recorder.Eventf(s.ro, nil, e.Type, e.Reason, e.Reason, "%s", e.Message)
-	}
+	s.statusEvents = res.Events
 	r.trafficRoutingStatus(s)
 	st.Phase, st.Message = phase.Compute(s.ro)
 }
