@@ -122,10 +122,7 @@ func (e eventCounter) Eventf(regarding, related runtime.Object, eventtype, reaso
 // Rollout is deleted, with the Rollout's own.
 type RequestCounter struct {
 	counter *compactCounter
-	// retention is how long the series of an object the controller
-	// deleted are still exported.
-	retention time.Duration
-	now       func() time.Time
+	now     func() time.Time
 
 	mu sync.Mutex
 	// deleted are the objects the controller deleted, oldest first.
@@ -137,7 +134,8 @@ type deletedObject struct {
 	at  time.Time
 }
 
-// deletedRetention keeps a deleted object's series for a few scrapes.
+// deletedRetention is how long the series of an object the controller
+// deleted are still exported: a few scrapes.
 const deletedRetention = 5 * time.Minute
 
 // NewRequestCounter builds an unregistered counter.
@@ -146,8 +144,7 @@ func NewRequestCounter() *RequestCounter {
 		counter: newCompactCounter(K8sRequestTotal,
 			"Requests the controller sent to the Kubernetes API server, by object, verb and response code.",
 			"kind", "namespace", "name", "verb", "status_code"),
-		retention: deletedRetention,
-		now:       time.Now,
+		now: time.Now,
 	}
 }
 
@@ -182,7 +179,7 @@ func (c *RequestCounter) noteDeleted(ref objectRef) {
 	c.mu.Lock()
 	c.deleted = append(c.deleted, deletedObject{ref: objectRef{strings.Clone(ref.namespace), strings.Clone(ref.name)}, at: now})
 	i := 0
-	for ; i < len(c.deleted) && now.Sub(c.deleted[i].at) >= c.retention; i++ {
+	for ; i < len(c.deleted) && now.Sub(c.deleted[i].at) >= deletedRetention; i++ {
 		c.counter.deleteObject(c.deleted[i].ref.namespace, c.deleted[i].ref.name)
 	}
 	c.deleted = slices.Delete(c.deleted, 0, i)
