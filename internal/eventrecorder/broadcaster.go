@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/fnv"
+	"slices"
 	"sync"
 	"time"
 	"unique"
@@ -251,12 +252,11 @@ func (b *Broadcaster) pop() (write, bool) {
 		}
 		b.inFlight[id] = struct{}{}
 		if i == 0 {
+			// The usual case, without moving the rest of the queue.
 			b.queue[0] = write{}
 			b.queue = b.queue[1:]
 		} else {
-			copy(b.queue[i:], b.queue[i+1:])
-			b.queue[len(b.queue)-1] = write{}
-			b.queue = b.queue[:len(b.queue)-1]
+			b.queue = slices.Delete(b.queue, i, i+1)
 		}
 		if len(b.queue) == 0 {
 			b.queue = nil

@@ -3,7 +3,7 @@ package eventrecorder
 import (
 	"fmt"
 
-	"k8s.io/client-go/kubernetes"
+	typedeventsv1 "k8s.io/client-go/kubernetes/typed/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
@@ -11,12 +11,13 @@ import (
 // Broadcaster writes through mgr's client configuration and runs with
 // mgr: it is the drop-in for mgr.GetEventRecorder(reportingController).
 func ForManager(mgr manager.Manager, reportingController string) (*Recorder, error) {
-	cs, err := kubernetes.NewForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	// The events.k8s.io client alone, not a clientset of every group.
+	events, err := typedeventsv1.NewForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
 	if err != nil {
 		return nil, fmt.Errorf("event client: %w", err)
 	}
 	b := New(Options{
-		Client: cs.EventsV1(),
+		Client: events,
 		Scheme: mgr.GetScheme(),
 		Log:    mgr.GetLogger().WithName("events").WithValues("reportingController", reportingController),
 	})
