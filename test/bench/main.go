@@ -281,10 +281,16 @@ func run(ctx context.Context, cfg config) error {
 	// The bench must never be the bottleneck: no client-side throttling.
 	admin.QPS, admin.Burst = 5000, 10000
 	admin.UserAgent = benchAgent
-	if err := b.connect(ctx, admin); err != nil {
+	if b.kube, err = kubernetes.NewForConfig(admin); err != nil {
 		return err
 	}
 	if err := b.installCRDs(ctx, admin); err != nil {
+		return err
+	}
+	// The clients map kinds to resources from discovery when first used,
+	// and a mapper that looked before the CRDs were served does not look
+	// again: they are built once the CRDs are.
+	if err := b.connect(admin); err != nil {
 		return err
 	}
 	if _, err := b.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: b.ns}}, metav1.CreateOptions{}); err != nil {
@@ -389,11 +395,7 @@ func (b *bench) measure(ctx context.Context) error {
 	return nil
 }
 
-func (b *bench) connect(ctx context.Context, admin *rest.Config) error {
-	var err error
-	if b.kube, err = kubernetes.NewForConfig(admin); err != nil {
-		return err
-	}
+func (b *bench) connect(admin *rest.Config) error {
 	scheme := kruntime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
@@ -401,6 +403,7 @@ func (b *bench) connect(ctx context.Context, admin *rest.Config) error {
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		return err
 	}
+	var err error
 	if b.cl, err = client.New(admin, client.Options{Scheme: scheme}); err != nil {
 		return err
 	}
@@ -434,9 +437,9 @@ func (b *bench) installCRDs(ctx context.Context, admin *rest.Config) error {
 			return err
 		}
 	}
-	// Discovery of the new group can lag the Established condition.
+	// Discovery of the new resources can lag the Established condition.
 	gv := schema.GroupVersion{Group: v1alpha1.GroupVersion.Group, Version: v1alpha1.GroupVersion.Version}
-	return watchDiscovery(ctx, b.kube, gv.String())
+	return watchDiscovery(ctx, b.kube, gv.String(), []string{"analysistemplates", "clusteranalysistemplates", "analysisruns", "rollouts"})
 }
 
 // installCRD creates one CRD of config/crd/bases and waits until it is
@@ -482,13 +485,14 @@ func (b *bench) installCRD(ctx context.Context, crds apiextensionsv1client.Custo
 	return nil
 }
 
-// watchDiscovery waits until the API server serves gv. Discovery has no
-// watch; it is asked every 100ms for at most the context's time.
-func watchDiscovery(ctx context.Context, kube kubernetes.Interface, gv string) error {
+// watchDiscovery waits until the API server's discovery lists the
+// resources of gv. Discovery has no watch; it is asked every 100ms for at
+// most the context's time.
+func watchDiscovery(ctx context.Context, kube kubernetes.Interface, gv string, resources []string) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if _, err := kube.Discovery().ServerResourcesForGroupVersion(gv); err == nil {
+		if servedInDiscovery(kube, gv, resources) {
 			return nil
 		}
 		select {
@@ -497,6 +501,31 @@ func watchDiscovery(ctx context.Context, kube kubernetes.Interface, gv string) e
 		case <-tick.C:
 		}
 	}
+}
+
+// servedInDiscovery tells whether the API server's aggregated discovery
+// document, the one a RESTMapper reads, lists every resource of the group
+// version. It is updated CRD by CRD, after each is Established.
+func servedInDiscovery(kube kubernetes.Interface, gv string, resources []string) bool {
+	_, lists, err := kube.Discovery().ServerGroupsAndResources()
+	if err != nil {
+		return false
+	}
+	served := map[string]bool{}
+	for _, l := range lists {
+		if l.GroupVersion != gv {
+			continue
+		}
+		for _, r := range l.APIResources {
+			served[r.Name] = true
+		}
+	}
+	for _, r := range resources {
+		if !served[r] {
+			return false
+		}
+	}
+	return true
 }
 
 // startCache starts the bench's informers for every kind it waits on.
@@ -628,6 +657,7 @@ func (b *bench) idle(name string) {
 		// the anonymous memory is what the runtime keeps.
 		if ms, err := memStats(b.ctrl.pprofURL); err == nil {
 			rec.HeapLiveMiB = mib(ms["HeapInuse"] / 1024)
+			rec.HeapObjectsMiB = mib(ms["HeapAlloc"] / 1024)
 			rec.HeapKeptMiB = mib((ms["HeapIdle"] - ms["HeapReleased"]) / 1024)
 		} else {
 			logf("heap statistics: %v", err)

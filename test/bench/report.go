@@ -122,10 +122,13 @@ type idleRSS struct {
 	// RSSMiB.
 	AnonMiB float64 `json:"rssAnonMiB"`
 	FileMiB float64 `json:"rssFileMiB"`
-	// HeapLiveMiB (in use after a GC) and HeapKeptMiB (free but not yet
-	// returned to the OS), when the controller serves pprof.
-	HeapLiveMiB float64 `json:"goHeapLiveMiB,omitempty"`
-	HeapKeptMiB float64 `json:"goHeapKeptMiB,omitempty"`
+	// HeapLiveMiB (spans in use after a GC), HeapObjectsMiB (the live
+	// objects in them; the rest is space between them) and HeapKeptMiB
+	// (free but not yet returned to the OS), when the controller serves
+	// pprof.
+	HeapLiveMiB    float64 `json:"goHeapLiveMiB,omitempty"`
+	HeapObjectsMiB float64 `json:"goHeapObjectsMiB,omitempty"`
+	HeapKeptMiB    float64 `json:"goHeapKeptMiB,omitempty"`
 }
 
 type windowResult struct {
@@ -535,13 +538,16 @@ func (r *results) print(out io.Writer) {
 	r.printAnalysis(out)
 
 	fmt.Fprintf(out, "\nCONTROLLER MEMORY (RSS after it went quiet)\n")
-	fmt.Fprintln(tw, "  when\tRSS\tanonymous\tfile-backed\tGo heap live\tGo heap free, kept")
+	fmt.Fprintln(tw, "  when\tRSS\tanonymous\tfile-backed\tGo heap live\tof it objects\tGo heap free, kept")
 	for _, i := range r.Idle {
-		live, kept := "—", "—"
+		live, objects, kept := "—", "—", "—"
 		if i.HeapLiveMiB > 0 {
 			live, kept = fmt.Sprintf("%.1f MiB", i.HeapLiveMiB), fmt.Sprintf("%.1f MiB", i.HeapKeptMiB)
 		}
-		fmt.Fprintf(tw, "  %s\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%s\t%s\n", i.Name, i.RSSMiB, i.AnonMiB, i.FileMiB, live, kept)
+		if i.HeapObjectsMiB > 0 {
+			objects = fmt.Sprintf("%.1f MiB", i.HeapObjectsMiB)
+		}
+		fmt.Fprintf(tw, "  %s\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%s\t%s\t%s\n", i.Name, i.RSSMiB, i.AnonMiB, i.FileMiB, live, objects, kept)
 	}
 	tw.Flush()
 
