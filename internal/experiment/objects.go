@@ -118,11 +118,13 @@ func Belongs(ex *v1alpha1.Experiment, obj metav1.Object) (string, bool) {
 }
 
 // NewService builds a template's Service: it selects the ReplicaSet's
-// pods by all the ReplicaSet's labels and exposes each container port.
+// pods by all the ReplicaSet's labels and exposes each container port of
+// the template (the ReplicaSet runs the template's containers; a cached
+// ReplicaSet carries only their names and images).
 // Without container ports there is nothing to expose, and nil is returned.
 func NewService(ex *v1alpha1.Experiment, t *v1alpha1.TemplateSpec, rs *appsv1.ReplicaSet) *corev1.Service {
 	var ports []corev1.ServicePort
-	for _, c := range rs.Spec.Template.Spec.Containers {
+	for _, c := range t.Template.Spec.Containers {
 		for _, p := range c.Ports {
 			ports = append(ports, corev1.ServicePort{
 				Name: p.Name, Protocol: p.Protocol, Port: p.ContainerPort, TargetPort: intstr.FromInt32(p.ContainerPort),

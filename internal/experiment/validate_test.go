@@ -123,9 +123,9 @@ func TestNewReplicaSetAndService(t *testing.T) {
 	if got := NewService(ex, tmpl, rs).Name; got != "preview" {
 		t.Errorf("named service %s", got)
 	}
-	noPorts := rs.DeepCopy()
-	noPorts.Spec.Template.Spec.Containers[0].Ports = nil
-	if NewService(ex, tmpl, noPorts) != nil {
+	noPorts := tmpl.DeepCopy()
+	noPorts.Template.Spec.Containers[0].Ports = nil
+	if NewService(ex, noPorts, rs) != nil {
 		t.Error("a Service without ports")
 	}
 }

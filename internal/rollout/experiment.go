@@ -171,8 +171,18 @@ func (r *Reconciler) canaryExperiment(ctx context.Context, s *scope, stable *app
 	}
 	st.Canary.CurrentExperiment = d.Record
 	if d.Create {
+		// The Experiment copies the ReplicaSets' whole pod templates, which
+		// their cached copies lack.
+		stableFull, err := r.fullReplicaSet(ctx, stable)
+		if err != nil {
+			return experimentGate{}, err
+		}
+		canaryFull, err := r.fullReplicaSet(ctx, s.newRS)
+		if err != nil {
+			return experimentGate{}, err
+		}
 		want, err := experiment.FromStep(experiment.StepInput{
-			Rollout: s.ro, Step: step, StepIndex: index, Stable: stable, Canary: s.newRS, NewHash: s.newHash, Revision: revision,
+			Rollout: s.ro, Step: step, StepIndex: index, Stable: stableFull, Canary: canaryFull, NewHash: s.newHash, Revision: revision,
 		})
 		if err != nil {
 			return experimentGate{}, fmt.Errorf("build the experiment of step %d: %w", index, err)

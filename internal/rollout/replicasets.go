@@ -314,9 +314,10 @@ func (r *Reconciler) pruneHistory(ctx context.Context, s *scope) (ctrl.Result, e
 // ReplicaSet is reused rather than a copy started, so no pod restarts.
 //
 // The comparison needs the template as the API server would default it,
-// which a dry-run create returns. It runs only when a ReplicaSet has the
-// same containers and images (not for an ordinary new build), and its
-// answer is remembered per template hash.
+// which a dry-run create returns, and each candidate's whole template,
+// read from the API server. It runs only when a ReplicaSet has the same
+// containers and images (not for an ordinary new build), and its answer is
+// remembered per template hash.
 func (r *Reconciler) equivalentReplicaSet(ctx context.Context, s *scope) (*appsv1.ReplicaSet, error) {
 	var candidates []*appsv1.ReplicaSet
 	for _, rs := range s.replicaSets {
@@ -344,7 +345,16 @@ func (r *Reconciler) equivalentReplicaSet(ctx context.Context, s *scope) (*appsv
 	base := s.ro.Spec.Template
 	want := podtemplate.WithoutInjected(dry.Spec.Template, dry.Annotations, base.Labels, base.Annotations)
 	for _, rs := range candidates {
-		if equality.Semantic.DeepEqual(podtemplate.WithoutInjected(rs.Spec.Template, rs.Annotations, base.Labels, base.Annotations), want) {
+		// The cached ReplicaSet carries only its containers' names and
+		// images; the comparison needs the whole template.
+		full, err := r.fullReplicaSet(ctx, rs)
+		if err != nil {
+			return nil, err
+		}
+		if full == nil {
+			continue
+		}
+		if equality.Semantic.DeepEqual(podtemplate.WithoutInjected(full.Spec.Template, full.Annotations, base.Labels, base.Annotations), want) {
 			r.equivalents.Store(key, rs.Name)
 			ctrl.LoggerFrom(ctx).Info("reusing ReplicaSet with the same pod template", "replicaSet", klog.KObj(rs))
 			return rs, nil

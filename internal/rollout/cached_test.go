@@ -1,0 +1,66 @@
+package rollout
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+func TestSlimReplicaSet(t *testing.T) {
+	affinity := &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{}}
+	full := func() *appsv1.ReplicaSet {
+		return &appsv1.ReplicaSet{
+			ObjectMeta: metav1.ObjectMeta{Name: "app-abc", Namespace: "ns", Labels: map[string]string{"app": "app"}, Annotations: map[string]string{"rollout.argoproj.io/revision": "2"}},
+			Spec: appsv1.ReplicaSetSpec{
+				Replicas: ptr.To[int32](3), MinReadySeconds: 5,
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "app"}},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "app"}, Annotations: map[string]string{"a": "b"}},
+					Spec: corev1.PodSpec{
+						Affinity:       affinity,
+						InitContainers: []corev1.Container{{Name: "init", Image: "init:1", Command: []string{"true"}}},
+						Containers: []corev1.Container{{
+							Name: "app", Image: "app:1", ImagePullPolicy: corev1.PullIfNotPresent,
+							Ports:     []corev1.ContainerPort{{ContainerPort: 8080}},
+							Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m")}},
+						}},
+						Tolerations:   []corev1.Toleration{{Key: "k", Operator: corev1.TolerationOpExists}},
+						RestartPolicy: corev1.RestartPolicyAlways,
+						SchedulerName: "default-scheduler",
+					},
+				},
+			},
+			Status: appsv1.ReplicaSetStatus{Replicas: 3, ReadyReplicas: 2, AvailableReplicas: 2},
+		}
+	}
+	out, err := SlimReplicaSet(full())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the reconcilers read from a cached ReplicaSet stays; of the pod
+	// spec only the affinity and the containers' names and images.
+	want := full()
+	want.Spec.Template.Spec = corev1.PodSpec{
+		Affinity:       affinity,
+		InitContainers: []corev1.Container{{Name: "init", Image: "init:1"}},
+		Containers:     []corev1.Container{{Name: "app", Image: "app:1"}},
+	}
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("slim ReplicaSet (-want +got):\n%s", diff)
+	}
+	// sameImages, which picks the candidates of an equivalent template,
+	// answers the same on the slim copy.
+	if !sameImages(&out.(*appsv1.ReplicaSet).Spec.Template.Spec, &full().Spec.Template.Spec) {
+		t.Error("sameImages differs on the slim copy")
+	}
+	// Other objects pass through.
+	svc := &corev1.Service{}
+	if got, _ := SlimReplicaSet(svc); got != svc {
+		t.Error("a Service was changed")
+	}
+}
