@@ -13,6 +13,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
@@ -141,7 +142,8 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	cacheOpts := cache.Options{
 		DefaultTransform: slimCachedObject,
 		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed)},
+			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed), Transform: compactReplicaSet},
+			&corev1.Service{}:    {Transform: compactService},
 			&batchv1.Job{}:       {Label: labels.NewSelector().Add(*analysisJobs)},
 			&v1alpha1.Rollout{}:  {Label: servedRollouts},
 			// The Services' endpoints, checked before traffic moves: only

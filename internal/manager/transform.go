@@ -1,8 +1,12 @@
 package manager
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+
+	"github.com/switchyard-dev/switchyard/internal/compactcache"
+	"github.com/switchyard-dev/switchyard/internal/rollout"
 )
 
 // slimCachedObject is the default transform of every cache: it drops what
@@ -37,4 +41,27 @@ func slimCachedObject(in any) (any, error) {
 		}
 	}
 	return in, nil
+}
+
+// compactReplicaSet and compactService are the transforms of the kinds a
+// fleet has several of per Rollout: slimmed (a transform of their own
+// replaces the default one, so they apply it too) and held encoded
+// (compactcache).
+func compactReplicaSet(in any) (any, error) {
+	out, err := slimCachedObject(in)
+	if err != nil {
+		return nil, err
+	}
+	if out, err = rollout.SlimReplicaSet(out); err != nil {
+		return nil, err
+	}
+	return compactcache.Compact[appsv1.ReplicaSet](out)
+}
+
+func compactService(in any) (any, error) {
+	out, err := slimCachedObject(in)
+	if err != nil {
+		return nil, err
+	}
+	return compactcache.Compact[corev1.Service](out)
 }
