@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -178,6 +179,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 // SetupWithManager registers the reconciler: the Experiment's ReplicaSets,
 // Services and AnalysisRuns bring it back when they change.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	// Listed by their Experiment, a pass does not read every ReplicaSet
+	// and Service of a namespace of thousands of Rollouts.
+	for _, obj := range []client.Object{&appsv1.ReplicaSet{}, &corev1.Service{}} {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), obj, ownerIndex, indexOwner); err != nil {
+			return fmt.Errorf("index %T by experiment: %w", obj, err)
+		}
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("Experiments").
 		For(&v1alpha1.Experiment{}).
@@ -186,6 +194,18 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&v1alpha1.AnalysisRun{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
 		Complete(r.Metrics.Observe(metrics.Experiment, r))
+}
+
+// ownerIndex keys a ReplicaSet or Service by the UID of the Experiment
+// controlling it.
+const ownerIndex = "experiment.owner"
+
+func indexOwner(obj client.Object) []string {
+	ref := metav1.GetControllerOf(obj)
+	if ref == nil || ref.Kind != Kind.Kind || !strings.HasPrefix(ref.APIVersion, Kind.Group+"/") {
+		return nil
+	}
+	return []string{string(ref.UID)}
 }
 
 // validate checks the spec and, until the runs start, that every analysis
@@ -249,7 +269,7 @@ func (r *Reconciler) checkAnalyses(ctx context.Context, s *scope) (string, error
 // template.
 func (r *Reconciler) gather(ctx context.Context, s *scope) (ctrl.Result, error) {
 	var rss appsv1.ReplicaSetList
-	if err := r.Client.List(ctx, &rss, client.InNamespace(s.ex.Namespace)); err != nil {
+	if err := r.Client.List(ctx, &rss, client.InNamespace(s.ex.Namespace), client.MatchingFields{ownerIndex: string(s.ex.UID)}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list replicasets: %w", err)
 	}
 	s.replicaSets = map[string]*appsv1.ReplicaSet{}
@@ -265,7 +285,7 @@ func (r *Reconciler) gather(ctx context.Context, s *scope) (ctrl.Result, error) 
 		s.replicaSets[name] = rs
 	}
 	var svcs corev1.ServiceList
-	if err := r.Client.List(ctx, &svcs, client.InNamespace(s.ex.Namespace)); err != nil {
+	if err := r.Client.List(ctx, &svcs, client.InNamespace(s.ex.Namespace), client.MatchingFields{ownerIndex: string(s.ex.UID)}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list services: %w", err)
 	}
 	s.services = map[string]*corev1.Service{}
