@@ -47,15 +47,6 @@ type Object[T any, PT Proto[T]] struct {
 	raw             []byte
 }
 
-// Encode encodes obj.
-func Encode[T any, PT Proto[T]](obj PT) (*Object[T, PT], error) {
-	raw, err := obj.Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("encode %T %s/%s: %w", obj, obj.GetNamespace(), obj.GetName(), err)
-	}
-	return &Object[T, PT]{namespace: obj.GetNamespace(), name: obj.GetName(), raw: raw}, nil
-}
-
 // Compact is a cache transform: a PT is encoded, anything else passes
 // through.
 func Compact[T any, PT Proto[T]](in any) (any, error) {
@@ -63,26 +54,21 @@ func Compact[T any, PT Proto[T]](in any) (any, error) {
 	if !ok {
 		return in, nil
 	}
-	return Encode[T, PT](obj)
-}
-
-// Decode decodes the whole object.
-func (o *Object[T, PT]) Decode() (PT, error) {
-	out := PT(new(T))
-	if err := out.Unmarshal(o.raw); err != nil {
-		return nil, fmt.Errorf("decode cached %T: %w", out, err)
+	raw, err := obj.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("encode %T %s/%s: %w", obj, obj.GetNamespace(), obj.GetName(), err)
 	}
-	return out, nil
+	return &Object[T, PT]{namespace: obj.GetNamespace(), name: obj.GetName(), raw: raw}, nil
 }
 
 // DeepCopyObject decodes the object: a new, typed copy, which is what the
 // cache reader hands out.
 func (o *Object[T, PT]) DeepCopyObject() runtime.Object {
-	out, err := o.Decode()
-	if err != nil {
-		// The bytes are the encoding of a PT made by Encode; they fail to
+	out := PT(new(T))
+	if err := out.Unmarshal(o.raw); err != nil {
+		// The bytes are the encoding of a PT made by Compact; they fail to
 		// decode only if memory is corrupt.
-		panic(err)
+		panic(fmt.Errorf("decode cached %T: %w", out, err))
 	}
 	return out
 }
@@ -98,36 +84,45 @@ const metadataField = 1
 // meta decodes the metadata alone.
 func (o *Object[T, PT]) meta() *metav1.ObjectMeta {
 	m := &metav1.ObjectMeta{}
-	b := o.raw
+	raw, err := metadataBytes(o.raw)
+	if err == nil {
+		err = m.Unmarshal(raw)
+	}
+	if err != nil {
+		// As in DeepCopyObject: only corrupt memory gets here.
+		panic(fmt.Errorf("decode cached %T metadata: %w", PT(nil), err))
+	}
+	return m
+}
+
+// metadataBytes finds the metadata field in an object's encoding; nil if
+// it has none.
+func metadataBytes(b []byte) ([]byte, error) {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			panic(fmt.Errorf("decode cached %T metadata: %w", PT(nil), protowire.ParseError(n)))
+			return nil, protowire.ParseError(n)
 		}
 		b = b[n:]
 		if num == metadataField && typ == protowire.BytesType {
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				panic(fmt.Errorf("decode cached %T metadata: %w", PT(nil), protowire.ParseError(n)))
+				return nil, protowire.ParseError(n)
 			}
-			if err := m.Unmarshal(v); err != nil {
-				panic(fmt.Errorf("decode cached %T metadata: %w", PT(nil), err))
-			}
-			return m
+			return v, nil
 		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			panic(fmt.Errorf("decode cached %T metadata: %w", PT(nil), protowire.ParseError(n)))
+		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			return nil, protowire.ParseError(n)
 		}
 		b = b[n:]
 	}
-	return m
+	return nil, nil
 }
 
 func readOnly() { panic("compactcache: a cached object is read-only") }
 
-func (o *Object[T, PT]) GetNamespace() string       { return o.meta().Namespace }
-func (o *Object[T, PT]) GetName() string            { return o.meta().Name }
+func (o *Object[T, PT]) GetNamespace() string       { return o.namespace }
+func (o *Object[T, PT]) GetName() string            { return o.name }
 func (o *Object[T, PT]) GetGenerateName() string    { return o.meta().GenerateName }
 func (o *Object[T, PT]) GetUID() types.UID          { return o.meta().UID }
 func (o *Object[T, PT]) GetResourceVersion() string { return o.meta().ResourceVersion }
