@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/internal/compactcache"
+	"github.com/switchyard-dev/switchyard/test/heapsize"
 )
 
 type replicaSet = compactcache.Object[appsv1.ReplicaSet, *appsv1.ReplicaSet]
@@ -153,11 +154,11 @@ func BenchmarkCachedBytes(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			const n = 2000
 			keep := make([]any, n)
-			before := liveHeap()
+			before := heapsize.Live()
 			for i := range keep {
 				keep[i] = tc.keep()
 			}
-			perObject := float64(liveHeap()-before) / n
+			perObject := float64(heapsize.Live()-before) / n
 			// What the cache reader does on every Get and List.
 			for b.Loop() {
 				_ = keep[0].(runtime.Object).DeepCopyObject()
@@ -166,12 +167,4 @@ func BenchmarkCachedBytes(b *testing.B) {
 			goruntime.KeepAlive(keep)
 		})
 	}
-}
-
-// liveHeap is the heap in use after a collection.
-func liveHeap() uint64 {
-	goruntime.GC()
-	var s goruntime.MemStats
-	goruntime.ReadMemStats(&s)
-	return s.HeapAlloc
 }

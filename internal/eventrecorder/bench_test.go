@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/events"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/test/heapsize"
 )
 
 // benchEvents is how many distinct Events (one per Rollout) each
@@ -50,7 +51,7 @@ func BenchmarkCachedEvent(b *testing.B) {
 		for b.Loop() {
 			bc := New(Options{Scheme: scheme, Log: logr.Discard(), Hostname: "switchyard-7d9f8c6b5-x2x4q"})
 			rec := bc.Recorder("switchyard")
-			before := liveHeap()
+			before := heapsize.Live()
 			for i, ro := range rollouts {
 				emit(rec, ro, i)
 			}
@@ -58,7 +59,7 @@ func BenchmarkCachedEvent(b *testing.B) {
 			bc.mu.Lock()
 			bc.queue = nil
 			bc.mu.Unlock()
-			per = float64(liveHeap()-before) / benchEvents
+			per = float64(heapsize.Live()-before) / benchEvents
 			if n := bc.cached(); n != benchEvents {
 				b.Fatalf("%d Events cached, want %d", n, benchEvents)
 			}
@@ -77,7 +78,7 @@ func BenchmarkCachedEvent(b *testing.B) {
 				b.Fatal(err)
 			}
 			rec := bc.NewRecorder(scheme, "switchyard")
-			before := liveHeap()
+			before := heapsize.Live()
 			// In batches its watch queue (1,000) does not drop.
 			for start := 0; start < benchEvents; start += 500 {
 				for i := start; i < start+500; i++ {
@@ -87,22 +88,13 @@ func BenchmarkCachedEvent(b *testing.B) {
 					runtime.Gosched()
 				}
 			}
-			per = float64(liveHeap()-before) / benchEvents
+			per = float64(heapsize.Live()-before) / benchEvents
 			cancel()
 			bc.Shutdown()
 		}
 		b.ReportMetric(per, "B/cached-event")
 	})
 	runtime.KeepAlive(rollouts)
-}
-
-// liveHeap is the heap in use after a full collection.
-func liveHeap() int64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
 }
 
 // countingSink accepts every write at once.

@@ -14,6 +14,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/switchyard-dev/switchyard/test/heapsize"
 )
 
 // observation is one Observe (or, for a counter, Inc) of a series.
@@ -399,15 +401,11 @@ func BenchmarkPerRolloutHeap(b *testing.B) {
 			var perRollout float64
 			for b.Loop() {
 				store := tc.store()
-				var before, after runtime.MemStats
-				runtime.GC()
-				runtime.ReadMemStats(&before)
+				before := heapsize.Live()
 				for i := range rollouts {
 					store.feed(i)
 				}
-				runtime.GC()
-				runtime.ReadMemStats(&after)
-				perRollout = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / rollouts
+				perRollout = float64(heapsize.Live()-before) / rollouts
 				runtime.KeepAlive(store)
 			}
 			b.ReportMetric(perRollout, "B/rollout")
