@@ -432,29 +432,32 @@ func (b *bench) installCRDs(ctx context.Context, admin *rest.Config) error {
 	crds := cs.ApiextensionsV1().CustomResourceDefinitions()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
+	var resources []string
 	for _, file := range []string{"argoproj.io_analysistemplates.yaml", "argoproj.io_clusteranalysistemplates.yaml", "argoproj.io_analysisruns.yaml", "argoproj.io_rollouts.yaml"} {
-		if err := b.installCRD(ctx, crds, file); err != nil {
+		resource, err := b.installCRD(ctx, crds, file)
+		if err != nil {
 			return err
 		}
+		resources = append(resources, resource)
 	}
 	// Discovery of the new resources can lag the Established condition.
 	gv := schema.GroupVersion{Group: v1alpha1.GroupVersion.Group, Version: v1alpha1.GroupVersion.Version}
-	return watchDiscovery(ctx, b.kube, gv.String(), []string{"analysistemplates", "clusteranalysistemplates", "analysisruns", "rollouts"})
+	return watchDiscovery(ctx, b.kube, gv.String(), resources)
 }
 
-// installCRD creates one CRD of config/crd/bases and waits until it is
-// Established.
-func (b *bench) installCRD(ctx context.Context, crds apiextensionsv1client.CustomResourceDefinitionInterface, file string) error {
+// installCRD creates one CRD of config/crd/bases, waits until it is
+// Established and returns its resource (plural) name.
+func (b *bench) installCRD(ctx context.Context, crds apiextensionsv1client.CustomResourceDefinitionInterface, file string) (string, error) {
 	data, err := os.ReadFile(filepath.Join(b.root, "config", "crd", "bases", file))
 	if err != nil {
-		return err
+		return "", err
 	}
 	crd := &apiextensionsv1.CustomResourceDefinition{}
 	if err := yaml.Unmarshal(data, crd); err != nil {
-		return fmt.Errorf("parse %s: %w", file, err)
+		return "", fmt.Errorf("parse %s: %w", file, err)
 	}
 	if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("install CRD %s: %w", crd.Name, err)
+		return "", fmt.Errorf("install CRD %s: %w", crd.Name, err)
 	}
 	sel := fields.OneTermEqualSelector("metadata.name", crd.Name).String()
 	lw := &toolscache.ListWatch{
@@ -480,9 +483,9 @@ func (b *bench) installCRD(ctx context.Context, crds apiextensionsv1client.Custo
 		return false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("wait for the CRD %s: %w", crd.Name, err)
+		return "", fmt.Errorf("wait for the CRD %s: %w", crd.Name, err)
 	}
-	return nil
+	return crd.Spec.Names.Plural, nil
 }
 
 // watchDiscovery waits until the API server's discovery lists the
