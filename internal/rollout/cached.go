@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -53,10 +54,11 @@ func (r *Reconciler) fullReplicaSet(ctx context.Context, rs *appsv1.ReplicaSet) 
 		return nil, nil
 	}
 	full := &appsv1.ReplicaSet{}
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(rs), full); err != nil {
-		if client.IgnoreNotFound(err) == nil {
-			return nil, nil
-		}
+	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(rs), full)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
 		return nil, fmt.Errorf("get replicaset %s: %w", klog.KObj(rs), err)
 	}
 	return full, nil
