@@ -43,6 +43,7 @@ func (o *Options) watch(parent context.Context) error {
 		defer tcancel()
 		timedOut = func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil }
 	}
+	ctx = cli.QuietOnceDone(ctx)
 
 	// Fail fast on a missing rollout or permission, and learn the selector.
 	ro, err := o.rollouts.Get(ctx, o.name)
@@ -114,7 +115,7 @@ func (o *Options) watch(parent context.Context) error {
 		go runInformer.RunWithContext(ctx)
 		go jobInformer.RunWithContext(ctx)
 	}
-	factory.Start(ctx.Done())
+	factory.StartWithContext(ctx)
 	// Shutdown waits for the informers, which stop when ctx ends: cancel first.
 	defer func() {
 		cancel()

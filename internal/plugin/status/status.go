@@ -119,6 +119,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 func (o *Options) watch(parent context.Context) error {
 	ctx, cancel := watchtools.ContextWithOptionalTimeout(parent, o.Timeout)
 	defer cancel()
+	ctx = cli.QuietOnceDone(ctx)
 	var (
 		last     string
 		final    v1alpha1.RolloutPhase
