@@ -1,23 +1,33 @@
-// Package compactcache keeps cached Kubernetes objects as their protobuf
-// encoding rather than as decoded Go structs.
+// Package compactcache keeps cached Kubernetes objects encoded rather than
+// as decoded Go structs.
 //
 // A decoded object is dozens of small allocations (every string, map and
 // slice of it): 3,360 bytes for a ReplicaSet whose encoding is one slice
 // of 400 (BenchmarkCachedBytes). An informer holds every object of its
-// kind for the life of the controller, and a fleet keeps two ReplicaSets
-// and two Services per Rollout, so their cached copies were a large part
-// of the controller's memory, scattered in small pieces between
-// short-lived ones.
+// kind for the life of the controller, and a fleet keeps a Rollout, two
+// ReplicaSets, two Services and their EndpointSlices per Rollout, so their
+// cached copies were a large part of the controller's memory, scattered in
+// small pieces between short-lived ones.
+//
+// Built-in kinds are held as their protobuf encoding. Kinds without one
+// (custom resources such as the Rollout) are held as an envelope in the
+// same wire format: the metadata in protobuf as field 1, where every
+// Kubernetes object has it, and the rest of the object in JSON as field 2.
+// Either way the metadata getters read field 1 alone.
 //
 // The encoded object is an Object, which informers, indexers, event
 // handlers and the controller-runtime cache reader all take as any other
 // client.Object: its metadata getters decode the metadata, and its
 // DeepCopyObject, which the cache reader calls before handing an object
 // out, decodes the whole object. Readers of the cache therefore get the
-// usual typed objects and never see an Object.
+// usual typed objects and never see an Object; index functions and event
+// handlers given the cached object itself reach the typed one through
+// DeepCopyObject.
 package compactcache
 
 import (
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -25,22 +35,27 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	kjson "sigs.k8s.io/json"
 )
 
-// Proto is a Kubernetes API type with generated protobuf methods, such as
-// *appsv1.ReplicaSet.
-type Proto[T any] interface {
+// Typed is a Kubernetes API type, such as *appsv1.ReplicaSet or
+// *v1alpha1.Rollout.
+type Typed[T any] interface {
 	*T
 	runtime.Object
 	metav1.Object
+}
+
+// protoMessage is what the generated protobuf code of built-in kinds adds.
+type protoMessage interface {
 	Marshal() ([]byte, error)
 	Unmarshal([]byte) error
 }
 
-// Object is a cached object of type PT held as its protobuf encoding. It is
-// read-only: the setters of metav1.Object panic, as a write to a cached
-// object is a bug whatever its form.
-type Object[T any, PT Proto[T]] struct {
+// Object is a cached object of type PT held encoded. It is read-only: the
+// setters of metav1.Object panic, as a write to a cached object is a bug
+// whatever its form.
+type Object[T any, PT Typed[T]] struct {
 	// The namespace and name are kept decoded: every informer event and
 	// index update keys the object by them.
 	namespace, name string
@@ -49,12 +64,12 @@ type Object[T any, PT Proto[T]] struct {
 
 // Compact is a cache transform: a PT is encoded, anything else passes
 // through.
-func Compact[T any, PT Proto[T]](in any) (any, error) {
+func Compact[T any, PT Typed[T]](in any) (any, error) {
 	obj, ok := in.(PT)
 	if !ok {
 		return in, nil
 	}
-	raw, err := obj.Marshal()
+	raw, err := encode(obj)
 	if err != nil {
 		return nil, fmt.Errorf("encode %T %s/%s: %w", obj, obj.GetNamespace(), obj.GetName(), err)
 	}
@@ -65,7 +80,7 @@ func Compact[T any, PT Proto[T]](in any) (any, error) {
 // cache reader hands out.
 func (o *Object[T, PT]) DeepCopyObject() runtime.Object {
 	out := PT(new(T))
-	if err := out.Unmarshal(o.raw); err != nil {
+	if err := decode(o.raw, out); err != nil {
 		// The bytes are the encoding of a PT made by Compact; they fail to
 		// decode only if memory is corrupt.
 		panic(fmt.Errorf("decode cached %T: %w", out, err))
@@ -73,13 +88,102 @@ func (o *Object[T, PT]) DeepCopyObject() runtime.Object {
 	return out
 }
 
+// Field numbers of the envelope; metadataField is also where every
+// built-in object's protobuf message has its metadata.
+const (
+	metadataField = 1
+	restField     = 2
+)
+
+func encode[T any, PT Typed[T]](obj PT) ([]byte, error) {
+	if msg, ok := any(obj).(protoMessage); ok {
+		return msg.Marshal()
+	}
+	objMeta, err := objectMeta(obj)
+	if err != nil {
+		return nil, err
+	}
+	metaRaw, err := objMeta.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
+	// The rest is a shallow copy without the metadata (held once, above)
+	// and without the kind (the cache reader sets it on what it hands out).
+	rest := PT(new(T))
+	*rest = *obj
+	restMeta, _ := objectMeta(rest)
+	*restMeta = metav1.ObjectMeta{}
+	rest.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+	restRaw, err := json.Marshal(rest)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, 2*binary.MaxVarintLen64+2+len(metaRaw)+len(restRaw))
+	out = protowire.AppendTag(out, metadataField, protowire.BytesType)
+	out = protowire.AppendBytes(out, metaRaw)
+	out = protowire.AppendTag(out, restField, protowire.BytesType)
+	return protowire.AppendBytes(out, restRaw), nil
+}
+
+func decode[T any, PT Typed[T]](raw []byte, out PT) error {
+	if msg, ok := any(out).(protoMessage); ok {
+		return msg.Unmarshal(raw)
+	}
+	metaRaw, restRaw, err := envelopeFields(raw)
+	if err != nil {
+		return err
+	}
+	// The same decoding as the API client's for custom resources.
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(restRaw, out); err != nil {
+		return err
+	}
+	objMeta, err := objectMeta(out)
+	if err != nil {
+		return err
+	}
+	*objMeta = metav1.ObjectMeta{}
+	return objMeta.Unmarshal(metaRaw)
+}
+
+// objectMeta is obj's own ObjectMeta, which every API type embeds.
+func objectMeta(obj any) (*metav1.ObjectMeta, error) {
+	if acc, ok := obj.(metav1.ObjectMetaAccessor); ok {
+		if m, ok := acc.GetObjectMeta().(*metav1.ObjectMeta); ok {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("%T does not embed metav1.ObjectMeta", obj)
+}
+
+// envelopeFields splits an envelope into its metadata and rest.
+func envelopeFields(b []byte) (metaRaw, restRaw []byte, err error) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, nil, protowire.ParseError(n)
+		}
+		b = b[n:]
+		if typ != protowire.BytesType {
+			return nil, nil, fmt.Errorf("envelope field %d of wire type %d", num, typ)
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return nil, nil, protowire.ParseError(n)
+		}
+		b = b[n:]
+		switch num {
+		case metadataField:
+			metaRaw = v
+		case restField:
+			restRaw = v
+		}
+	}
+	return metaRaw, restRaw, nil
+}
+
 // GetObjectKind is empty: the cache reader sets the kind on the copies it
 // hands out.
 func (o *Object[T, PT]) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
-
-// metadataField is the field number of metadata in every Kubernetes
-// object's protobuf message.
-const metadataField = 1
 
 // meta decodes the metadata alone.
 func (o *Object[T, PT]) meta() *metav1.ObjectMeta {

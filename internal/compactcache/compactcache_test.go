@@ -1,6 +1,7 @@
 package compactcache_test
 
 import (
+	"encoding/json"
 	"reflect"
 	goruntime "runtime"
 	"testing"
@@ -11,9 +12,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/compactcache"
 	"github.com/switchyard-dev/switchyard/test/heapsize"
 )
@@ -46,13 +49,55 @@ func testReplicaSet() *appsv1.ReplicaSet {
 	}
 }
 
+func testRollout() *v1alpha1.Rollout {
+	now := metav1.Now().Rfc3339Copy()
+	return &v1alpha1.Rollout{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "app", Namespace: "ns", UID: "uid-0", ResourceVersion: "7", Generation: 2, CreationTimestamp: now,
+			Labels:      map[string]string{"app": "app"},
+			Annotations: map[string]string{"rollout.argoproj.io/revision": "2"},
+		},
+		Spec: v1alpha1.RolloutSpec{
+			Replicas: ptr.To[int32](3),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "app"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "app"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:2"}}},
+			},
+			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
+				StableService: "app-stable", CanaryService: "app-canary",
+				MaxSurge: ptr.To(intstr.FromString("25%")),
+				Steps: []v1alpha1.CanaryStep{
+					{SetWeight: ptr.To[int32](20)},
+					{Pause: &v1alpha1.RolloutPause{Duration: ptr.To(intstr.FromString("1h"))}},
+				},
+			}},
+		},
+		Status: v1alpha1.RolloutStatus{
+			Phase: v1alpha1.RolloutPhasePaused, CurrentStepIndex: ptr.To[int32](1), Replicas: 3, AvailableReplicas: 3,
+			PauseConditions: []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonCanaryPauseStep, StartTime: now}},
+			Conditions: []v1alpha1.RolloutCondition{{
+				Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionUnknown, LastUpdateTime: now, LastTransitionTime: now,
+				Reason: "RolloutPaused", Message: "Rollout is paused",
+			}},
+		},
+	}
+}
+
 func TestObject(t *testing.T) {
-	in := testReplicaSet()
-	out, err := compactcache.Compact[appsv1.ReplicaSet](in)
+	t.Run("protobuf", func(t *testing.T) { checkObject(t, testReplicaSet()) })
+	t.Run("envelope", func(t *testing.T) { checkObject(t, testRollout()) })
+}
+
+// checkObject checks what informers, indexers and the cache reader see of
+// in held encoded.
+func checkObject[T any, PT compactcache.Typed[T]](t *testing.T, in PT) {
+	t.Helper()
+	out, err := compactcache.Compact[T, PT](in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cached, ok := out.(*replicaSet)
+	cached, ok := out.(*compactcache.Object[T, PT])
 	if !ok {
 		t.Fatalf("Compact returned %T", out)
 	}
@@ -68,32 +113,31 @@ func TestObject(t *testing.T) {
 		DeletionGracePeriodSeconds: acc.GetDeletionGracePeriodSeconds(), Labels: acc.GetLabels(), Annotations: acc.GetAnnotations(),
 		Finalizers: acc.GetFinalizers(), OwnerReferences: acc.GetOwnerReferences(), GenerateName: acc.GetGenerateName(),
 	}
-	if diff := cmp.Diff(in.ObjectMeta, got); diff != "" {
+	if diff := cmp.Diff(*any(in).(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta), got); diff != "" {
 		t.Errorf("metadata (-want +got):\n%s", diff)
 	}
-	if ref := metav1.GetControllerOf(cached); ref == nil || ref.Name != "app" {
-		t.Errorf("controller %v", ref)
+	if want, got := metav1.GetControllerOf(in), metav1.GetControllerOf(cached); !cmp.Equal(want, got) {
+		t.Errorf("controller %v, want %v", got, want)
 	}
 
 	// The deep copy the cache reader makes is the typed object, whole, and
 	// a fresh one each time.
 	copied := cached.DeepCopyObject()
-	rs, ok := copied.(*appsv1.ReplicaSet)
+	obj, ok := copied.(PT)
 	if !ok {
 		t.Fatalf("DeepCopyObject returned %T", copied)
 	}
-	if diff := cmp.Diff(in, rs); diff != "" {
+	if diff := cmp.Diff(in, obj); diff != "" {
 		t.Errorf("decoded (-want +got):\n%s", diff)
 	}
-	rs.Labels["app"] = "changed"
-	if again := cached.DeepCopyObject().(*appsv1.ReplicaSet); again.Labels["app"] != "app" {
+	obj.GetLabels()["app"] = "changed"
+	if again := cached.DeepCopyObject().(PT); again.GetLabels()["app"] != "app" {
 		t.Error("a change to a copy reached the cached object")
 	}
 	// controller-runtime's cache reader assigns the copy to the caller's
 	// object by reflection.
-	var target appsv1.ReplicaSet
-	if !reflect.TypeOf(copied).AssignableTo(reflect.TypeOf(&target)) {
-		t.Errorf("%T is not assignable to *appsv1.ReplicaSet", copied)
+	if !reflect.TypeOf(copied).AssignableTo(reflect.TypeFor[PT]()) {
+		t.Errorf("%T is not assignable to %v", copied, reflect.TypeFor[PT]())
 	}
 }
 
@@ -120,36 +164,51 @@ func TestReadOnly(t *testing.T) {
 	out.(client.Object).SetLabels(nil)
 }
 
-// BenchmarkCachedBytes reports the heap one cached ReplicaSet takes,
-// decoded and held encoded.
+// BenchmarkCachedBytes reports the heap one cached object takes, decoded
+// (as an informer would hold it) and held encoded, and what the cache
+// reader's copy costs in each form.
 func BenchmarkCachedBytes(b *testing.B) {
-	in := testReplicaSet()
-	raw, err := in.Marshal()
+	rsRaw, err := testReplicaSet().Marshal()
 	if err != nil {
 		b.Fatal(err)
+	}
+	roRaw, err := json.Marshal(testRollout())
+	if err != nil {
+		b.Fatal(err)
+	}
+	// As the API client decodes them: protobuf for built-in kinds, JSON
+	// for custom resources.
+	decodeReplicaSet := func() any {
+		rs := &appsv1.ReplicaSet{}
+		if err := rs.Unmarshal(rsRaw); err != nil {
+			b.Fatal(err)
+		}
+		return rs
+	}
+	decodeRollout := func() any {
+		ro := &v1alpha1.Rollout{}
+		if err := json.Unmarshal(roRaw, ro); err != nil {
+			b.Fatal(err)
+		}
+		return ro
+	}
+	encoded := func(decode func() any, compact func(any) (any, error)) func() any {
+		return func() any {
+			out, err := compact(decode())
+			if err != nil {
+				b.Fatal(err)
+			}
+			return out
+		}
 	}
 	for _, tc := range []struct {
 		name string
 		keep func() any
 	}{
-		{"decoded", func() any {
-			rs := &appsv1.ReplicaSet{}
-			if err := rs.Unmarshal(raw); err != nil {
-				b.Fatal(err)
-			}
-			return rs
-		}},
-		{"encoded", func() any {
-			rs := &appsv1.ReplicaSet{}
-			if err := rs.Unmarshal(raw); err != nil {
-				b.Fatal(err)
-			}
-			out, err := compactcache.Compact[appsv1.ReplicaSet](rs)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return out
-		}},
+		{"ReplicaSet/decoded", decodeReplicaSet},
+		{"ReplicaSet/encoded", encoded(decodeReplicaSet, compactcache.Compact[appsv1.ReplicaSet])},
+		{"Rollout/decoded", decodeRollout},
+		{"Rollout/encoded", encoded(decodeRollout, compactcache.Compact[v1alpha1.Rollout])},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			const n = 2000

@@ -145,11 +145,11 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed), Transform: compactReplicaSet},
 			&corev1.Service{}:    {Transform: compactService},
 			&batchv1.Job{}:       {Label: labels.NewSelector().Add(*analysisJobs)},
-			&v1alpha1.Rollout{}:  {Label: servedRollouts},
+			&v1alpha1.Rollout{}:  {Label: servedRollouts, Transform: compactRollout},
 			// The Services' endpoints, checked before traffic moves: only
 			// slices of a Service, cut down to each endpoint's pod and
-			// readiness.
-			&discoveryv1.EndpointSlice{}: {Label: labels.NewSelector().Add(*sliceOfService), Transform: rollout.SlimEndpointSlice},
+			// readiness, and held encoded.
+			&discoveryv1.EndpointSlice{}: {Label: labels.NewSelector().Add(*sliceOfService), Transform: compactEndpointSlice},
 		},
 	}
 	// A cluster with only the Rollout CRD (some test set-ups) still runs

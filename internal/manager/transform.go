@@ -3,8 +3,10 @@ package manager
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/compactcache"
 	"github.com/switchyard-dev/switchyard/internal/rollout"
 )
@@ -43,10 +45,18 @@ func slimCachedObject(in any) (any, error) {
 	return in, nil
 }
 
-// compactReplicaSet and compactService are the transforms of the kinds a
-// fleet has several of per Rollout: slimmed (a transform of their own
-// replaces the default one, so they apply it too) and held encoded
-// (compactcache).
+// compactRollout, compactReplicaSet and compactService are the transforms
+// of the kinds a fleet has one or several of per Rollout: slimmed (a
+// transform of their own replaces the default one, so they apply it too)
+// and held encoded (compactcache).
+func compactRollout(in any) (any, error) {
+	out, err := slimCachedObject(in)
+	if err != nil {
+		return nil, err
+	}
+	return compactcache.Compact[v1alpha1.Rollout](out)
+}
+
 func compactReplicaSet(in any) (any, error) {
 	out, err := slimCachedObject(in)
 	if err != nil {
@@ -56,6 +66,17 @@ func compactReplicaSet(in any) (any, error) {
 		return nil, err
 	}
 	return compactcache.Compact[appsv1.ReplicaSet](out)
+}
+
+// compactEndpointSlice is cut down to what the rollout reconciler counts
+// (a new object: nothing of the default slimming is left to drop), then
+// encoded.
+func compactEndpointSlice(in any) (any, error) {
+	out, err := rollout.SlimEndpointSlice(in)
+	if err != nil {
+		return nil, err
+	}
+	return compactcache.Compact[discoveryv1.EndpointSlice](out)
 }
 
 func compactService(in any) (any, error) {

@@ -52,7 +52,7 @@ type analysisWatches struct {
 // indexTemplates lists the templates a Rollout's analyses name, cluster
 // ones prefixed, for the template watches.
 func indexTemplates(obj client.Object) []string {
-	ro, ok := obj.(*v1alpha1.Rollout)
+	ro, ok := indexedRollout(obj)
 	if !ok {
 		return nil
 	}

@@ -9,6 +9,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/switchyard-dev/switchyard/api/v1alpha1"
+	"github.com/switchyard-dev/switchyard/internal/compactcache"
 )
 
 func TestSlimReplicaSet(t *testing.T) {
@@ -62,5 +66,41 @@ func TestSlimReplicaSet(t *testing.T) {
 	svc := &corev1.Service{}
 	if got, _ := SlimReplicaSet(svc); got != svc {
 		t.Error("a Service was changed")
+	}
+}
+
+// TestRolloutIndexesReadEncodedRollouts checks the index functions on what
+// the Rollout cache holds: the encoded Rollout, not the typed one.
+func TestRolloutIndexesReadEncodedRollouts(t *testing.T) {
+	ro := &v1alpha1.Rollout{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "ns"},
+		Spec: v1alpha1.RolloutSpec{
+			WorkloadRef: &v1alpha1.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "app"},
+			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
+				StableService: "app-stable", CanaryService: "app-canary",
+				TrafficRouting: &v1alpha1.RolloutTrafficRouting{Istio: &v1alpha1.IstioTrafficRouting{
+					VirtualService: &v1alpha1.IstioVirtualService{Name: "app-vs"},
+				}},
+				Analysis: &v1alpha1.RolloutAnalysisBackground{RolloutAnalysis: v1alpha1.RolloutAnalysis{
+					Templates: []v1alpha1.RolloutAnalysisTemplate{{TemplateName: "success-rate"}},
+				}},
+			}},
+		},
+	}
+	encoded, err := compactcache.Compact[v1alpha1.Rollout](ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, index := range map[string]func(client.Object) []string{
+		serviceIndex: indexServices, workloadIndex: indexWorkload,
+		templatesIndex: indexTemplates, routerObjectIndex: indexRouterObjects,
+	} {
+		want := index(ro)
+		if len(want) == 0 {
+			t.Errorf("%s: no keys for the typed Rollout", name)
+		}
+		if got := index(encoded.(client.Object)); !cmp.Equal(want, got) {
+			t.Errorf("%s: encoded Rollout keyed %v, want %v", name, got, want)
+		}
 	}
 }

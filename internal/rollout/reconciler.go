@@ -198,6 +198,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Service{}, managedByIndex, indexManagedBy); err != nil {
 		return fmt.Errorf("index services by managing rollout: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &discoveryv1.EndpointSlice{}, sliceServiceIndex, indexSliceService); err != nil {
+		return fmt.Errorf("index endpointslices by service: %w", err)
+	}
 	if err := r.setupTrafficRouting(mgr); err != nil {
 		return err
 	}

@@ -59,17 +59,20 @@ func (r *Reconciler) setupTrafficRouting(mgr ctrl.Manager) error {
 	if r.traffic.verifyRetry, err = tr.VerifyRetryInterval(nil); err != nil {
 		return err
 	}
-	return mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, routerObjectIndex, func(obj client.Object) []string {
-		ro, ok := obj.(*v1alpha1.Rollout)
-		if !ok {
-			return nil
-		}
-		var keys []string
-		for _, ref := range routers.ObjectRefs(nil, ro) {
-			keys = append(keys, routerObjectKey(ref))
-		}
-		return keys
-	})
+	return mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, routerObjectIndex, indexRouterObjects)
+}
+
+// indexRouterObjects keys a Rollout by the traffic router objects it names.
+func indexRouterObjects(obj client.Object) []string {
+	ro, ok := indexedRollout(obj)
+	if !ok {
+		return nil
+	}
+	var keys []string
+	for _, ref := range routers.ObjectRefs(nil, ro) {
+		keys = append(keys, routerObjectKey(ref))
+	}
+	return keys
 }
 
 func routerObjectKey(ref objects.Ref) string {

@@ -69,7 +69,7 @@ func (r *Reconciler) pointService(ctx context.Context, s *scope, svc *corev1.Ser
 func (r *Reconciler) readyEndpoints(ctx context.Context, svc *corev1.Service, rs *appsv1.ReplicaSet) (int32, error) {
 	var slices discoveryv1.EndpointSliceList
 	err := r.Client.List(ctx, &slices, client.InNamespace(svc.Namespace),
-		client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name})
+		client.MatchingFields{sliceServiceIndex: svc.Name})
 	if err != nil {
 		return 0, fmt.Errorf("list endpointslices of service %s: %w", klog.KObj(svc), err)
 	}
@@ -176,10 +176,20 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
+const sliceServiceIndex = "endpointslice.service"
+
+// indexSliceService keys an EndpointSlice by the Service it belongs to.
+func indexSliceService(obj client.Object) []string {
+	if svc := obj.GetLabels()[discoveryv1.LabelServiceName]; svc != "" {
+		return []string{svc}
+	}
+	return nil
+}
+
 // SlimEndpointSlice is the cache transform of EndpointSlices: only what
 // readyEndpoints counts (each endpoint's pod and readiness) and what the
-// cache indexes (name, namespace, labels) are kept, so caching every
-// Service's slices costs a few hundred bytes each.
+// cache keys and indexes (name, namespace, the Service's name) are kept,
+// so caching every Service's slices costs little.
 func SlimEndpointSlice(obj any) (any, error) {
 	slice, ok := obj.(*discoveryv1.EndpointSlice)
 	if !ok {
@@ -189,10 +199,15 @@ func SlimEndpointSlice(obj any) (any, error) {
 		TypeMeta: slice.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{
 			Name: slice.Name, Namespace: slice.Namespace, UID: slice.UID,
-			ResourceVersion: slice.ResourceVersion, Labels: slice.Labels,
+			ResourceVersion: slice.ResourceVersion,
 		},
 		AddressType: slice.AddressType,
 		Endpoints:   make([]discoveryv1.Endpoint, 0, len(slice.Endpoints)),
+	}
+	// The slice controller copies the Service's labels too; only the
+	// Service's name is read.
+	if svc, ok := slice.Labels[discoveryv1.LabelServiceName]; ok {
+		slim.Labels = map[string]string{discoveryv1.LabelServiceName: svc}
 	}
 	for _, ep := range slice.Endpoints {
 		e := discoveryv1.Endpoint{Conditions: discoveryv1.EndpointConditions{Ready: ep.Conditions.Ready}}

@@ -37,7 +37,7 @@ var (
 
 // indexWorkload keys a Rollout by the workload it references.
 func indexWorkload(obj client.Object) []string {
-	ro, ok := obj.(*v1alpha1.Rollout)
+	ro, ok := indexedRollout(obj)
 	if !ok || ro.Spec.WorkloadRef == nil {
 		return nil
 	}

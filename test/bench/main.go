@@ -662,6 +662,11 @@ func (b *bench) idle(name string) {
 			rec.HeapLiveMiB = mib(ms["HeapInuse"] / 1024)
 			rec.HeapObjectsMiB = mib(ms["HeapAlloc"] / 1024)
 			rec.HeapKeptMiB = mib((ms["HeapIdle"] - ms["HeapReleased"]) / 1024)
+			var runtime int64
+			for _, k := range []string{"StackInuse", "MSpanInuse", "MCacheInuse", "BuckHashSys", "GCSys", "OtherSys"} {
+				runtime += ms[k]
+			}
+			rec.RuntimeMiB = mib(runtime / 1024)
 		} else {
 			logf("heap statistics: %v", err)
 		}

@@ -129,6 +129,10 @@ type idleRSS struct {
 	HeapLiveMiB    float64 `json:"goHeapLiveMiB,omitempty"`
 	HeapObjectsMiB float64 `json:"goHeapObjectsMiB,omitempty"`
 	HeapKeptMiB    float64 `json:"goHeapKeptMiB,omitempty"`
+	// RuntimeMiB is what the Go runtime holds beside the heap: goroutine
+	// stacks, span and GC metadata, the profiler's buckets and the rest
+	// of its own (mapped; most of it resident).
+	RuntimeMiB float64 `json:"goRuntimeMiB,omitempty"`
 }
 
 type windowResult struct {
@@ -538,16 +542,19 @@ func (r *results) print(out io.Writer) {
 	r.printAnalysis(out)
 
 	fmt.Fprintf(out, "\nCONTROLLER MEMORY (RSS after it went quiet)\n")
-	fmt.Fprintln(tw, "  when\tRSS\tanonymous\tfile-backed\tGo heap live\tof it objects\tGo heap free, kept")
+	fmt.Fprintln(tw, "  when\tRSS\tanonymous\tfile-backed\tGo heap live\tof it objects\tGo heap free, kept\tGo runtime's own")
 	for _, i := range r.Idle {
-		live, objects, kept := "—", "—", "—"
+		live, objects, kept, runtime := "—", "—", "—", "—"
 		if i.HeapLiveMiB > 0 {
 			live, kept = fmt.Sprintf("%.1f MiB", i.HeapLiveMiB), fmt.Sprintf("%.1f MiB", i.HeapKeptMiB)
 		}
 		if i.HeapObjectsMiB > 0 {
 			objects = fmt.Sprintf("%.1f MiB", i.HeapObjectsMiB)
 		}
-		fmt.Fprintf(tw, "  %s\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%s\t%s\t%s\n", i.Name, i.RSSMiB, i.AnonMiB, i.FileMiB, live, objects, kept)
+		if i.RuntimeMiB > 0 {
+			runtime = fmt.Sprintf("%.1f MiB", i.RuntimeMiB)
+		}
+		fmt.Fprintf(tw, "  %s\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%s\t%s\t%s\t%s\n", i.Name, i.RSSMiB, i.AnonMiB, i.FileMiB, live, objects, kept, runtime)
 	}
 	tw.Flush()
 
