@@ -51,11 +51,7 @@ type analysisWatches struct {
 
 // indexTemplates lists the templates a Rollout's analyses name, cluster
 // ones prefixed, for the template watches.
-func indexTemplates(obj client.Object) []string {
-	ro, ok := indexedRollout(obj)
-	if !ok {
-		return nil
-	}
+func indexTemplates(ro *v1alpha1.Rollout) []string {
 	var out []string
 	for _, spec := range rolloutanalysis.Specs(ro) {
 		for _, t := range spec.Analysis.Templates {

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -8,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -72,12 +74,83 @@ func TestSlimReplicaSet(t *testing.T) {
 // TestRolloutIndexesReadEncodedRollouts checks the index functions on what
 // the Rollout cache holds: the encoded Rollout, not the typed one.
 func TestRolloutIndexesReadEncodedRollouts(t *testing.T) {
-	ro := &v1alpha1.Rollout{
+	ro := indexedTestRollout("app-stable")
+	encoded, err := compactcache.Compact[v1alpha1.Rollout](ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d indexedRollouts
+	for name, keys := range map[string]func(*v1alpha1.Rollout) []string{
+		serviceIndex: indexServices, workloadIndex: indexWorkload,
+		templatesIndex: indexTemplates, routerObjectIndex: indexRouterObjects,
+	} {
+		index := d.by(keys)
+		want := index(ro)
+		if len(want) == 0 {
+			t.Errorf("%s: no keys for the typed Rollout", name)
+		}
+		if got := index(encoded.(client.Object)); !cmp.Equal(want, got) {
+			t.Errorf("%s: encoded Rollout keyed %v, want %v", name, got, want)
+		}
+	}
+	if got := d.by(indexServices)(&appsv1.ReplicaSet{}); got != nil {
+		t.Errorf("another kind keyed %v", got)
+	}
+}
+
+// TestIndexedRolloutsDecodeOncePerUpdate follows the informer's calls on
+// updates: each index on the old object, then on the new.
+func TestIndexedRolloutsDecodeOncePerUpdate(t *testing.T) {
+	var d indexedRollouts
+	indexes := []client.IndexerFunc{d.by(indexServices), d.by(indexWorkload), d.by(indexTemplates), d.by(indexRouterObjects)}
+	decodes := 0
+	version := func(stable string) client.Object {
+		out, err := compactcache.Compact[v1alpha1.Rollout](indexedTestRollout(stable))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &countingObject{Object: out.(client.Object), decodes: &decodes}
+	}
+	update := func(old, new client.Object) {
+		for _, index := range indexes {
+			index(old)
+			got := index(new)
+			if len(got) == 0 {
+				t.Fatal("no keys")
+			}
+		}
+	}
+	v1, v2, v3 := version("s1"), version("s2"), version("s3")
+	update(v1, v2)
+	if decodes != 2 {
+		t.Errorf("first update: %d decodes, want 2", decodes)
+	}
+	update(v2, v3)
+	if decodes != 3 {
+		t.Errorf("second update: %d decodes in all, want 3", decodes)
+	}
+	if got := d.by(indexServices)(v3); !slices.Contains(got, "s3") {
+		t.Errorf("the latest version keyed %v, want its Service s3", got)
+	}
+}
+
+type countingObject struct {
+	client.Object
+	decodes *int
+}
+
+func (c *countingObject) DeepCopyObject() runtime.Object {
+	*c.decodes++
+	return c.Object.DeepCopyObject()
+}
+
+func indexedTestRollout(stableService string) *v1alpha1.Rollout {
+	return &v1alpha1.Rollout{
 		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "ns"},
 		Spec: v1alpha1.RolloutSpec{
 			WorkloadRef: &v1alpha1.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "app"},
 			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
-				StableService: "app-stable", CanaryService: "app-canary",
+				StableService: stableService, CanaryService: "app-canary",
 				TrafficRouting: &v1alpha1.RolloutTrafficRouting{Istio: &v1alpha1.IstioTrafficRouting{
 					VirtualService: &v1alpha1.IstioVirtualService{Name: "app-vs"},
 				}},
@@ -86,21 +159,5 @@ func TestRolloutIndexesReadEncodedRollouts(t *testing.T) {
 				}},
 			}},
 		},
-	}
-	encoded, err := compactcache.Compact[v1alpha1.Rollout](ro)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, index := range map[string]func(client.Object) []string{
-		serviceIndex: indexServices, workloadIndex: indexWorkload,
-		templatesIndex: indexTemplates, routerObjectIndex: indexRouterObjects,
-	} {
-		want := index(ro)
-		if len(want) == 0 {
-			t.Errorf("%s: no keys for the typed Rollout", name)
-		}
-		if got := index(encoded.(client.Object)); !cmp.Equal(want, got) {
-			t.Errorf("%s: encoded Rollout keyed %v, want %v", name, got, want)
-		}
 	}
 }

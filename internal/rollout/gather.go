@@ -27,25 +27,8 @@ const (
 	orphanIndex  = "replicaset.orphan"
 )
 
-// indexedRollout is the Rollout an index function is given. The cache
-// holds Rollouts encoded (compactcache) and hands index functions what it
-// holds; its DeepCopyObject decodes it.
-func indexedRollout(obj client.Object) (*v1alpha1.Rollout, bool) {
-	if ro, ok := obj.(*v1alpha1.Rollout); ok {
-		return ro, true
-	}
-	ro, ok := obj.DeepCopyObject().(*v1alpha1.Rollout)
-	return ro, ok
-}
-
 // indexServices lists the Services a Rollout names, for the Service watch.
-func indexServices(obj client.Object) []string {
-	ro, ok := indexedRollout(obj)
-	if !ok {
-		return nil
-	}
-	return referencedServices(ro)
-}
+func indexServices(ro *v1alpha1.Rollout) []string { return referencedServices(ro) }
 
 // indexOwner is the name of the Rollout controlling a ReplicaSet.
 func indexOwner(obj client.Object) []string {

@@ -66,6 +66,8 @@ type Reconciler struct {
 	cache           cache.Cache
 	workloadWatches sync.Map
 
+	// indexed decodes the cached Rollouts the field indexes key.
+	indexed indexedRollouts
 	// traffic serves traffic-routed canaries (routerwatch.go).
 	traffic trafficRouting
 
@@ -183,7 +185,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 // ReplicaSets, and the Services a Rollout names (so that creating a missing
 // Service or editing a selector is noticed).
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, serviceIndex, indexServices); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, serviceIndex, r.indexed.by(indexServices)); err != nil {
 		return fmt.Errorf("index rollouts by service: %w", err)
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, ownerIndex, indexOwner); err != nil {
@@ -192,7 +194,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, orphanIndex, indexOrphan); err != nil {
 		return fmt.Errorf("index replicasets without a controller: %w", err)
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, workloadIndex, indexWorkload); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, workloadIndex, r.indexed.by(indexWorkload)); err != nil {
 		return fmt.Errorf("index rollouts by workloadRef: %w", err)
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Service{}, managedByIndex, indexManagedBy); err != nil {
@@ -218,7 +220,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.AnalysisRun{}, runOwnerIndex, indexRunOwner); err != nil {
 			return fmt.Errorf("index analysisruns by owner: %w", err)
 		}
-		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, templatesIndex, indexTemplates); err != nil {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, templatesIndex, r.indexed.by(indexTemplates)); err != nil {
 			return fmt.Errorf("index rollouts by analysis template: %w", err)
 		}
 		b = b.Owns(&v1alpha1.AnalysisRun{})

@@ -59,15 +59,11 @@ func (r *Reconciler) setupTrafficRouting(mgr ctrl.Manager) error {
 	if r.traffic.verifyRetry, err = tr.VerifyRetryInterval(nil); err != nil {
 		return err
 	}
-	return mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, routerObjectIndex, indexRouterObjects)
+	return mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, routerObjectIndex, r.indexed.by(indexRouterObjects))
 }
 
 // indexRouterObjects keys a Rollout by the traffic router objects it names.
-func indexRouterObjects(obj client.Object) []string {
-	ro, ok := indexedRollout(obj)
-	if !ok {
-		return nil
-	}
+func indexRouterObjects(ro *v1alpha1.Rollout) []string {
 	var keys []string
 	for _, ref := range routers.ObjectRefs(nil, ro) {
 		keys = append(keys, routerObjectKey(ref))

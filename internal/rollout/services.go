@@ -219,12 +219,23 @@ func SlimEndpointSlice(obj any) (any, error) {
 	return slim, nil
 }
 
-// rolloutsForEndpointSlice maps an EndpointSlice to the Rollouts naming its
-// Service: a pass waiting for the Service's endpoints goes on at once.
+// rolloutsForEndpointSlice maps an EndpointSlice to the Rollout managing
+// its Service: a pass waiting for the Service's endpoints goes on at once.
+// Slices change with every pod becoming ready, so the Rollout is found by
+// the Service's managed-by annotation, one small cached object, rather than
+// by listing the Rollouts naming the Service (each decoded from the cache);
+// only a Service no Rollout manages yet is looked up that way.
 func (r *Reconciler) rolloutsForEndpointSlice(ctx context.Context, obj client.Object) []reconcile.Request {
-	svc := obj.GetLabels()[discoveryv1.LabelServiceName]
-	if svc == "" {
+	name := obj.GetLabels()[discoveryv1.LabelServiceName]
+	if name == "" {
 		return nil
 	}
-	return r.rolloutsFor(ctx, obj.GetNamespace(), serviceIndex, svc)
+	var svc corev1.Service
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}, &svc)
+	if err == nil {
+		if managing := svc.Annotations[v1alpha1.ManagedByRolloutsKey]; managing != "" {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: svc.Namespace, Name: managing}}}
+		}
+	}
+	return r.rolloutsFor(ctx, obj.GetNamespace(), serviceIndex, name)
 }

@@ -36,9 +36,8 @@ var (
 )
 
 // indexWorkload keys a Rollout by the workload it references.
-func indexWorkload(obj client.Object) []string {
-	ro, ok := indexedRollout(obj)
-	if !ok || ro.Spec.WorkloadRef == nil {
+func indexWorkload(ro *v1alpha1.Rollout) []string {
+	if ro.Spec.WorkloadRef == nil {
 		return nil
 	}
 	return []string{workloadKey(workloadGroupKind(ro.Spec.WorkloadRef), ro.Spec.WorkloadRef.Name)}
