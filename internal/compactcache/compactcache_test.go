@@ -12,13 +12,16 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 	"github.com/switchyard-dev/switchyard/internal/compactcache"
 	"github.com/switchyard-dev/switchyard/test/heapsize"
+	"github.com/switchyard-dev/switchyard/test/rolloutcorpus"
 )
 
 type replicaSet = compactcache.Object[appsv1.ReplicaSet, *appsv1.ReplicaSet]
@@ -225,5 +228,45 @@ func BenchmarkCachedBytes(b *testing.B) {
 			b.ReportMetric(perObject, "heap-B/object")
 			goruntime.KeepAlive(keep)
 		})
+	}
+}
+
+// TestRolloutCorpusRoundTrips holds every Rollout of the validation
+// corpus (the seed and examples, the reference's shapes, the refused
+// shapes) encoded and checks that readers get back the Rollout the API
+// client decoded.
+func TestRolloutCorpusRoundTrips(t *testing.T) {
+	valid, err := rolloutcorpus.Valid("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	invalid, err := rolloutcorpus.Invalid("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(valid) == 0 || len(invalid) == 0 {
+		t.Fatalf("corpus: %d valid, %d invalid manifests", len(valid), len(invalid))
+	}
+	for i, doc := range append(valid, invalid...) {
+		raw, err := json.Marshal(doc.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ro := &v1alpha1.Rollout{}
+		if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, ro); err != nil {
+			if i < len(valid) {
+				t.Errorf("%s: %v", doc.Name, err)
+			}
+			continue // a refused shape the API client could not decode either
+		}
+		ro.SetGroupVersionKind(schema.GroupVersionKind{})
+		out, err := compactcache.Compact[v1alpha1.Rollout](ro)
+		if err != nil {
+			t.Errorf("%s: %v", doc.Name, err)
+			continue
+		}
+		if diff := cmp.Diff(ro, out.(runtime.Object).DeepCopyObject()); diff != "" {
+			t.Errorf("%s: decoded (-want +got):\n%s", doc.Name, diff)
+		}
 	}
 }
