@@ -178,8 +178,11 @@ func fetch(ctx context.Context, url, path string, timeout time.Duration) error {
 }
 
 // pprofTop is `go tool pprof -top` of profiles.
-func pprofTop(ctx context.Context, binary, sampleIndex string, nodes int, profiles ...string) (string, error) {
+func pprofTop(ctx context.Context, binary, sampleIndex, diffBase string, nodes int, profiles ...string) (string, error) {
 	args := []string{"tool", "pprof", "-top", fmt.Sprintf("-nodecount=%d", nodes)}
+	if diffBase != "" {
+		args = append(args, "-diff_base="+diffBase)
+	}
 	if sampleIndex != "" {
 		args = append(args, "-sample_index="+sampleIndex)
 	} else {

@@ -334,6 +334,14 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	b.idle("idle, no Rollouts")
+	if b.cfg.Pprof && b.ctrl != nil && b.ctrl.pprofURL != "" {
+		out := filepath.Join(b.cfg.Out, b.stamp+"-heap-fresh.pprof")
+		if err := fetch(ctx, b.ctrl.pprofURL+"/debug/pprof/heap", out, time.Minute); err != nil {
+			logf("heap profile of the fresh controller: %v", err)
+		} else {
+			b.res.Profiles.HeapFresh = out
+		}
+	}
 
 	runErr := b.measure(ctx)
 	b.closeWindow()

@@ -163,13 +163,19 @@ type target struct {
 type profiles struct {
 	CPU  string `json:"cpu,omitempty"`
 	Heap string `json:"heap,omitempty"`
+	// HeapFresh is the heap profile of the started controller before any
+	// Rollout: the base HeapHeldTop is measured against.
+	HeapFresh string `json:"heapFresh,omitempty"`
 	// HeapAfterDelete is the heap profile once every Rollout is deleted
 	// (after -idle-wait, when given): what the controller still holds.
 	HeapAfterDelete    string `json:"heapAfterDelete,omitempty"`
 	HeapAfterDeleteTop string `json:"heapAfterDeleteTop,omitempty"`
-	CPUTop             string `json:"cpuTop,omitempty"`
-	HeapInuseTop       string `json:"heapInuseTop,omitempty"`
-	HeapAllocTop       string `json:"heapAllocTop,omitempty"`
+	// HeapHeldTop is HeapAfterDelete less HeapFresh: what the cycle left
+	// in use.
+	HeapHeldTop  string `json:"heapHeldTop,omitempty"`
+	CPUTop       string `json:"cpuTop,omitempty"`
+	HeapInuseTop string `json:"heapInuseTop,omitempty"`
+	HeapAllocTop string `json:"heapAllocTop,omitempty"`
 }
 
 // dist is a distribution of durations, in milliseconds.
@@ -420,21 +426,26 @@ func (b *bench) profileTops(ctx context.Context) {
 	p := &b.res.Profiles
 	var err error
 	if p.CPU != "" {
-		if p.CPUTop, err = pprofTop(ctx, bin, "", 30, p.CPU); err != nil {
+		if p.CPUTop, err = pprofTop(ctx, bin, "", "", 30, p.CPU); err != nil {
 			logf("%v", err)
 		}
 	}
 	if p.Heap != "" {
-		if p.HeapInuseTop, err = pprofTop(ctx, bin, "inuse_space", 20, p.Heap); err != nil {
+		if p.HeapInuseTop, err = pprofTop(ctx, bin, "inuse_space", "", 20, p.Heap); err != nil {
 			logf("%v", err)
 		}
-		if p.HeapAllocTop, err = pprofTop(ctx, bin, "alloc_space", 20, p.Heap); err != nil {
+		if p.HeapAllocTop, err = pprofTop(ctx, bin, "alloc_space", "", 20, p.Heap); err != nil {
 			logf("%v", err)
 		}
 	}
 	if p.HeapAfterDelete != "" {
-		if p.HeapAfterDeleteTop, err = pprofTop(ctx, bin, "inuse_space", 20, p.HeapAfterDelete); err != nil {
+		if p.HeapAfterDeleteTop, err = pprofTop(ctx, bin, "inuse_space", "", 20, p.HeapAfterDelete); err != nil {
 			logf("%v", err)
+		}
+		if p.HeapFresh != "" {
+			if p.HeapHeldTop, err = pprofTop(ctx, bin, "inuse_space", p.HeapFresh, 20, p.HeapAfterDelete); err != nil {
+				logf("%v", err)
+			}
 		}
 	}
 }
@@ -591,6 +602,7 @@ func (r *results) print(out io.Writer) {
 		{"CPU PROFILE (fleet phases)", p.CPU, p.CPUTop},
 		{"HEAP PROFILE, in use (idle with the fleet)", p.Heap, p.HeapInuseTop},
 		{"HEAP PROFILE, in use (idle, every Rollout deleted, after -idle-wait if given)", p.HeapAfterDelete, p.HeapAfterDeleteTop},
+		{"HEAP PROFILE, in use then less in use fresh (what the cycle left)", p.HeapAfterDelete, p.HeapHeldTop},
 		{"HEAP PROFILE, allocated since start", p.Heap, p.HeapAllocTop},
 	} {
 		if s.top == "" {
