@@ -129,7 +129,11 @@ func decode[T any, PT Typed[T]](raw []byte, out PT) error {
 	if msg, ok := any(out).(protoMessage); ok {
 		return msg.Unmarshal(raw)
 	}
-	metaRaw, restRaw, err := envelopeFields(raw)
+	metaRaw, err := fieldBytes(raw, metadataField)
+	if err != nil {
+		return err
+	}
+	restRaw, err := fieldBytes(raw, restField)
 	if err != nil {
 		return err
 	}
@@ -155,32 +159,6 @@ func objectMeta(obj any) (*metav1.ObjectMeta, error) {
 	return nil, fmt.Errorf("%T does not embed metav1.ObjectMeta", obj)
 }
 
-// envelopeFields splits an envelope into its metadata and rest.
-func envelopeFields(b []byte) (metaRaw, restRaw []byte, err error) {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, nil, protowire.ParseError(n)
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			return nil, nil, fmt.Errorf("envelope field %d of wire type %d", num, typ)
-		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return nil, nil, protowire.ParseError(n)
-		}
-		b = b[n:]
-		switch num {
-		case metadataField:
-			metaRaw = v
-		case restField:
-			restRaw = v
-		}
-	}
-	return metaRaw, restRaw, nil
-}
-
 // GetObjectKind is empty: the cache reader sets the kind on the copies it
 // hands out.
 func (o *Object[T, PT]) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
@@ -188,7 +166,7 @@ func (o *Object[T, PT]) GetObjectKind() schema.ObjectKind { return schema.EmptyO
 // meta decodes the metadata alone.
 func (o *Object[T, PT]) meta() *metav1.ObjectMeta {
 	m := &metav1.ObjectMeta{}
-	raw, err := metadataBytes(o.raw)
+	raw, err := fieldBytes(o.raw, metadataField)
 	if err == nil {
 		err = m.Unmarshal(raw)
 	}
@@ -199,23 +177,23 @@ func (o *Object[T, PT]) meta() *metav1.ObjectMeta {
 	return m
 }
 
-// metadataBytes finds the metadata field in an object's encoding; nil if
-// it has none.
-func metadataBytes(b []byte) ([]byte, error) {
+// fieldBytes finds the bytes field num in an object's encoding (protobuf
+// or envelope); nil if it has none.
+func fieldBytes(b []byte, num protowire.Number) ([]byte, error) {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		fieldNum, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
 			return nil, protowire.ParseError(n)
 		}
 		b = b[n:]
-		if num == metadataField && typ == protowire.BytesType {
+		if fieldNum == num && typ == protowire.BytesType {
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
 				return nil, protowire.ParseError(n)
 			}
 			return v, nil
 		}
-		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+		if n = protowire.ConsumeFieldValue(fieldNum, typ, b); n < 0 {
 			return nil, protowire.ParseError(n)
 		}
 		b = b[n:]
