@@ -50,39 +50,33 @@ func slimCachedObject(in any) (any, error) {
 // transform of their own replaces the default one, so they apply it too)
 // and held encoded (compactcache).
 func compactRollout(in any) (any, error) {
-	out, err := slimCachedObject(in)
-	if err != nil {
-		return nil, err
-	}
-	return compactcache.Compact[v1alpha1.Rollout](out)
+	return transformInTurn(in, slimCachedObject, compactcache.Compact[v1alpha1.Rollout])
 }
 
 func compactReplicaSet(in any) (any, error) {
-	out, err := slimCachedObject(in)
-	if err != nil {
-		return nil, err
-	}
-	if out, err = rollout.SlimReplicaSet(out); err != nil {
-		return nil, err
-	}
-	return compactcache.Compact[appsv1.ReplicaSet](out)
+	return transformInTurn(in, slimCachedObject, rollout.SlimReplicaSet, compactcache.Compact[appsv1.ReplicaSet])
+}
+
+func compactService(in any) (any, error) {
+	return transformInTurn(in, slimCachedObject, compactcache.Compact[corev1.Service])
 }
 
 // compactEndpointSlice is cut down to what the rollout reconciler counts
 // (a new object: nothing of the default slimming is left to drop), then
 // encoded.
 func compactEndpointSlice(in any) (any, error) {
-	out, err := rollout.SlimEndpointSlice(in)
-	if err != nil {
-		return nil, err
-	}
-	return compactcache.Compact[discoveryv1.EndpointSlice](out)
+	return transformInTurn(in, rollout.SlimEndpointSlice, compactcache.Compact[discoveryv1.EndpointSlice])
 }
 
-func compactService(in any) (any, error) {
-	out, err := slimCachedObject(in)
-	if err != nil {
-		return nil, err
+// transformInTurn applies the cache transforms to in, each to what the
+// one before returned.
+func transformInTurn(in any, transforms ...func(any) (any, error)) (any, error) {
+	out := in
+	for _, transform := range transforms {
+		var err error
+		if out, err = transform(out); err != nil {
+			return nil, err
+		}
 	}
-	return compactcache.Compact[corev1.Service](out)
+	return out, nil
 }
