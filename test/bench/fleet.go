@@ -140,9 +140,7 @@ func (b *bench) fleet(ctx context.Context) error {
 	b.idle(fmt.Sprintf("idle, %d Rollouts, after the cycle", n))
 
 	if cpu != nil {
-		if err := b.captureHeap(ctx); err != nil {
-			logf("heap profile: %v", err)
-		}
+		b.captureHeap(ctx, "heap", &b.res.Profiles.Heap)
 		out := filepath.Join(b.cfg.Out, b.stamp+"-cpu.pprof")
 		if err := cpu.stop(ctx, out); err != nil {
 			logf("CPU profile: %v", err)
@@ -207,13 +205,8 @@ func (b *bench) deleteFleet(ctx context.Context) error {
 		return err
 	}
 	b.idle("idle, after deleting every Rollout")
-	if b.cfg.Pprof && b.ctrl.pprofURL != "" {
-		out := filepath.Join(b.cfg.Out, b.stamp+"-heap-after-delete.pprof")
-		if err := fetch(ctx, b.ctrl.pprofURL+"/debug/pprof/heap", out, time.Minute); err != nil {
-			logf("heap profile after delete: %v", err)
-		} else {
-			b.res.Profiles.HeapAfterDelete = out
-		}
+	if b.cfg.Pprof {
+		b.captureHeap(ctx, "heap-after-delete", &b.res.Profiles.HeapAfterDelete)
 	}
 	if b.cfg.IdleWait > 0 {
 		logf("waiting %s before reading the idle memory once more", b.cfg.IdleWait)
@@ -221,27 +214,26 @@ func (b *bench) deleteFleet(ctx context.Context) error {
 			return err
 		}
 		b.idle(fmt.Sprintf("idle, %s after deleting every Rollout", b.cfg.IdleWait))
-		if b.cfg.Pprof && b.ctrl.pprofURL != "" {
-			out := filepath.Join(b.cfg.Out, b.stamp+"-heap-idle-wait.pprof")
-			if err := fetch(ctx, b.ctrl.pprofURL+"/debug/pprof/heap", out, time.Minute); err != nil {
-				logf("heap profile after the idle wait: %v", err)
-			} else {
-				b.res.Profiles.HeapAfterDelete = out
-			}
+		if b.cfg.Pprof {
+			b.captureHeap(ctx, "heap-idle-wait", &b.res.Profiles.HeapAfterDelete)
 		}
 	}
 	return nil
 }
 
 // captureHeap saves the controller's heap profile (what it holds now, and
-// everything it allocated since it started).
-func (b *bench) captureHeap(ctx context.Context) error {
-	out := filepath.Join(b.cfg.Out, b.stamp+"-heap.pprof")
-	if err := fetch(ctx, b.ctrl.pprofURL+"/debug/pprof/heap", out, time.Minute); err != nil {
-		return err
+// everything it allocated since it started) as <stamp>-<name>.pprof and
+// records its path in *path; a controller without pprof has none.
+func (b *bench) captureHeap(ctx context.Context, name string, path *string) {
+	if b.ctrl == nil || b.ctrl.pprofURL == "" {
+		return
 	}
-	b.res.Profiles.Heap = out
-	return nil
+	out := filepath.Join(b.cfg.Out, b.stamp+"-"+name+".pprof")
+	if err := fetch(ctx, b.ctrl.pprofURL+"/debug/pprof/heap", out, time.Minute); err != nil {
+		logf("heap profile %s: %v", name, err)
+		return
+	}
+	*path = out
 }
 
 func rolloutRef(ns, name string) *v1alpha1.Rollout {

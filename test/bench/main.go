@@ -334,13 +334,8 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	b.idle("idle, no Rollouts")
-	if b.cfg.Pprof && b.ctrl != nil && b.ctrl.pprofURL != "" {
-		out := filepath.Join(b.cfg.Out, b.stamp+"-heap-fresh.pprof")
-		if err := fetch(ctx, b.ctrl.pprofURL+"/debug/pprof/heap", out, time.Minute); err != nil {
-			logf("heap profile of the fresh controller: %v", err)
-		} else {
-			b.res.Profiles.HeapFresh = out
-		}
+	if b.cfg.Pprof {
+		b.captureHeap(ctx, "heap-fresh", &b.res.Profiles.HeapFresh)
 	}
 
 	runErr := b.measure(ctx)
@@ -670,11 +665,11 @@ func (b *bench) idle(name string) {
 			rec.HeapLiveMiB = mib(ms["HeapInuse"] / 1024)
 			rec.HeapObjectsMiB = mib(ms["HeapAlloc"] / 1024)
 			rec.HeapKeptMiB = mib((ms["HeapIdle"] - ms["HeapReleased"]) / 1024)
-			var runtime int64
+			var runtimeBytes int64
 			for _, k := range []string{"StackInuse", "MSpanInuse", "MCacheInuse", "BuckHashSys", "GCSys", "OtherSys"} {
-				runtime += ms[k]
+				runtimeBytes += ms[k]
 			}
-			rec.RuntimeMiB = mib(runtime / 1024)
+			rec.RuntimeMiB = mib(runtimeBytes / 1024)
 		} else {
 			logf("heap statistics: %v", err)
 		}

@@ -555,7 +555,7 @@ func (r *results) print(out io.Writer) {
 	fmt.Fprintf(out, "\nCONTROLLER MEMORY (RSS after it went quiet)\n")
 	fmt.Fprintln(tw, "  when\tRSS\tanonymous\tfile-backed\tGo heap live\tof it objects\tGo heap free, kept\tGo runtime's own")
 	for _, i := range r.Idle {
-		live, objects, kept, runtime := "—", "—", "—", "—"
+		live, objects, kept, runtimeOwn := "—", "—", "—", "—"
 		if i.HeapLiveMiB > 0 {
 			live, kept = fmt.Sprintf("%.1f MiB", i.HeapLiveMiB), fmt.Sprintf("%.1f MiB", i.HeapKeptMiB)
 		}
@@ -563,9 +563,9 @@ func (r *results) print(out io.Writer) {
 			objects = fmt.Sprintf("%.1f MiB", i.HeapObjectsMiB)
 		}
 		if i.RuntimeMiB > 0 {
-			runtime = fmt.Sprintf("%.1f MiB", i.RuntimeMiB)
+			runtimeOwn = fmt.Sprintf("%.1f MiB", i.RuntimeMiB)
 		}
-		fmt.Fprintf(tw, "  %s\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%s\t%s\t%s\t%s\n", i.Name, i.RSSMiB, i.AnonMiB, i.FileMiB, live, objects, kept, runtime)
+		fmt.Fprintf(tw, "  %s\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%s\t%s\t%s\t%s\n", i.Name, i.RSSMiB, i.AnonMiB, i.FileMiB, live, objects, kept, runtimeOwn)
 	}
 	tw.Flush()
 
