@@ -109,26 +109,33 @@ func attribute(events []auditEvent, windows []window) map[string]*requestStats {
 	return out
 }
 
+// switchTimes is one promote's way to its Service switch, as the API server
+// saw it: from the promote write's completion to the Service write's, and
+// the Service write alone (received to completed).
+type switchTimes struct {
+	total, write time.Duration
+}
+
 // promoteToService pairs each promote write of the bench (a status patch of
-// rollout) with the controller's first write to service after it, and
-// returns the time between their completions, as the API server saw them.
-func promoteToService(log *auditLog, rollout, service string, from, to time.Time) []time.Duration {
-	var out []time.Duration
+// rollout by its own client) with the first write to service after it
+// among writes (the controller's, or the floor reactor's).
+func promoteToService(bench, writes []auditEvent, rollout, service string, from, to time.Time) []switchTimes {
+	var out []switchTimes
 	j := 0
-	for i := range log.bench {
-		p := &log.bench[i]
-		if p.Verb != "patch" || p.Resource() != "rollouts/status" || p.Name() != rollout {
+	for i := range bench {
+		p := &bench[i]
+		if p.Verb != "patch" || p.Resource() != "rollouts/status" || p.Name() != rollout || p.UserAgent != benchAgent {
 			continue
 		}
 		t := p.StageTimestamp.Time
 		if t.Before(from) || !t.Before(to) {
 			continue
 		}
-		for ; j < len(log.controller); j++ {
-			c := &log.controller[j]
+		for ; j < len(writes); j++ {
+			c := &writes[j]
 			if !c.RequestReceivedTimestamp.Time.Before(p.RequestReceivedTimestamp.Time) && c.Resource() == "services" &&
 				c.Name() == service && (c.Verb == "patch" || c.Verb == "update") && c.Code() < 300 {
-				out = append(out, c.StageTimestamp.Sub(t))
+				out = append(out, switchTimes{total: c.StageTimestamp.Sub(t), write: c.StageTimestamp.Sub(c.RequestReceivedTimestamp.Time)})
 				j++
 				break
 			}

@@ -156,55 +156,16 @@ func (b *bench) fleet(ctx context.Context) error {
 // then read once more, for growth over the cycle.
 func (b *bench) deleteFleet(ctx context.Context) error {
 	b.openWindow(phaseDelete)
-	inNS := client.InNamespace(b.ns)
-	var ros v1alpha1.RolloutList
-	if err := b.cache.List(ctx, &ros, inNS); err != nil {
-		return err
-	}
-	var names []string
-	for _, ro := range ros.Items {
-		names = append(names, ro.Name)
-	}
-	gone, err := b.watchGone(ctx, &v1alpha1.Rollout{}, names)
-	if err != nil {
-		return err
-	}
 	start := time.Now()
-	bg := client.PropagationPolicy(metav1.DeletePropagationBackground)
-	// One by one: a collection delete of thousands can outlive the API
-	// server's request timeout.
-	if err := parallel(ctx, len(ros.Items), b.cfg.Workers, func(ctx context.Context, i int) error {
-		return client.IgnoreNotFound(b.cl.Delete(ctx, &ros.Items[i], bg))
-	}); err != nil {
-		return fmt.Errorf("delete Rollouts: %w", err)
-	}
-	var svcs corev1.ServiceList
-	if err := b.cache.List(ctx, &svcs, inNS); err != nil {
-		return err
-	}
-	if err := parallel(ctx, len(svcs.Items), b.cfg.Workers, func(ctx context.Context, i int) error {
-		return client.IgnoreNotFound(b.cl.Delete(ctx, &svcs.Items[i]))
-	}); err != nil {
-		return fmt.Errorf("delete Services: %w", err)
-	}
-	if _, err := gone.wait(ctx, b.cfg.PhaseTimeout, "Rollouts deleted", describeRollout); err != nil {
-		return err
-	}
-	err = b.waitUntil(ctx, &appsv1.ReplicaSet{}, b.cfg.PhaseTimeout, "ReplicaSets garbage-collected", func(ctx context.Context) (bool, error) {
-		var list appsv1.ReplicaSetList
-		if err := b.cache.List(ctx, &list, inNS); err != nil {
-			return false, err
-		}
-		return len(list.Items) == 0, nil
-	})
+	deleted, err := b.deleteAll(ctx)
 	if err != nil {
 		return err
 	}
-	logf("%s: %d Rollouts and their ReplicaSets gone in %.1fs", phaseDelete, len(names), time.Since(start).Seconds())
+	logf("%s: %d Rollouts and their ReplicaSets gone in %.1fs", phaseDelete, deleted, time.Since(start).Seconds())
 	if err := b.settle(ctx); err != nil {
 		return err
 	}
-	b.idle("idle, after deleting every Rollout")
+	b.idle(idleAfterDelete)
 	if b.cfg.Pprof {
 		b.captureHeap(ctx, "heap-after-delete", &b.res.Profiles.HeapAfterDelete)
 	}
@@ -253,4 +214,54 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// deleteAll deletes every Rollout and Service of the namespace and waits
+// until the Rollouts and their ReplicaSets are gone; it returns how many
+// Rollouts it deleted.
+func (b *bench) deleteAll(ctx context.Context) (int, error) {
+	inNS := client.InNamespace(b.ns)
+	var ros v1alpha1.RolloutList
+	if err := b.cache.List(ctx, &ros, inNS); err != nil {
+		return 0, err
+	}
+	var names []string
+	for _, ro := range ros.Items {
+		names = append(names, ro.Name)
+	}
+	gone, err := b.watchGone(ctx, &v1alpha1.Rollout{}, names)
+	if err != nil {
+		return 0, err
+	}
+	bg := client.PropagationPolicy(metav1.DeletePropagationBackground)
+	// One by one: a collection delete of thousands can outlive the API
+	// server's request timeout.
+	if err := parallel(ctx, len(ros.Items), b.cfg.Workers, func(ctx context.Context, i int) error {
+		return client.IgnoreNotFound(b.cl.Delete(ctx, &ros.Items[i], bg))
+	}); err != nil {
+		return 0, fmt.Errorf("delete Rollouts: %w", err)
+	}
+	var svcs corev1.ServiceList
+	if err := b.cache.List(ctx, &svcs, inNS); err != nil {
+		return 0, err
+	}
+	if err := parallel(ctx, len(svcs.Items), b.cfg.Workers, func(ctx context.Context, i int) error {
+		return client.IgnoreNotFound(b.cl.Delete(ctx, &svcs.Items[i]))
+	}); err != nil {
+		return 0, fmt.Errorf("delete Services: %w", err)
+	}
+	if _, err := gone.wait(ctx, b.cfg.PhaseTimeout, "Rollouts deleted", describeRollout); err != nil {
+		return 0, err
+	}
+	err = b.waitUntil(ctx, &appsv1.ReplicaSet{}, b.cfg.PhaseTimeout, "ReplicaSets garbage-collected", func(ctx context.Context) (bool, error) {
+		var list appsv1.ReplicaSetList
+		if err := b.cache.List(ctx, &list, inNS); err != nil {
+			return false, err
+		}
+		return len(list.Items) == 0, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(names), nil
 }

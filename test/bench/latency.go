@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,8 +21,14 @@ type latencyRun struct {
 	// Watch is promote write sent → the change seen by the bench's watch.
 	Watch dist `json:"promoteToChangeSeenMs"`
 	// Audit (blue-green) is promote write completed → the controller's
-	// write to the active Service completed, from the audit log.
+	// write to the active Service completed, from the audit log; Write is
+	// that Service write alone, received to completed.
 	Audit *dist `json:"promoteToServiceWriteMs,omitempty"`
+	Write *dist `json:"serviceWriteMs,omitempty"`
+	// Floor and FloorWrite are the same for the floor's reactor (floor.go):
+	// what any controller's switch costs on this cluster.
+	Floor      *dist `json:"floorPromoteToServiceWriteMs,omitempty"`
+	FloorWrite *dist `json:"floorServiceWriteMs,omitempty"`
 	// Reaction (canary) is new ReplicaSet fully available → stable
 	// ReplicaSet at zero: the controller's share of a full promote.
 	Reaction   *dist   `json:"availableToStableZeroMs,omitempty"`
@@ -54,10 +61,14 @@ func (b *bench) latency(ctx context.Context) error {
 	if err := b.create(ctx, canary(b.ns, canaryName, int32(b.cfg.CanaryReplicas))); err != nil {
 		return err
 	}
-	if err := b.settle(ctx); err != nil {
+	f, err := b.startFloor(ctx)
+	if err != nil {
 		return err
 	}
-	if err := b.latencyBlueGreen(ctx); err != nil {
+	if err := b.settle(ctx); err != nil {
+		return errors.Join(err, f.close(ctx))
+	}
+	if err := errors.Join(b.latencyBlueGreen(ctx, f), f.close(ctx)); err != nil {
 		return err
 	}
 	if err := b.settle(ctx); err != nil {
@@ -66,13 +77,22 @@ func (b *bench) latency(ctx context.Context) error {
 	return b.latencyCanary(ctx)
 }
 
-func (b *bench) latencyBlueGreen(ctx context.Context) error {
+// latencyBlueGreen times the controller's promotes, each after one of
+// the floor's: both Rollouts are then paused alike and the controller is
+// quiet.
+func (b *bench) latencyBlueGreen(ctx context.Context, f *floor) error {
 	const name = blueGreenName
 	b.openWindow(phaseLatencyBG)
 	run := &latencyRun{Updates: b.cfg.Updates, from: time.Now()}
 	for i := range b.cfg.Updates {
 		ro, err := b.update(ctx, name, image(100+i))
 		if err != nil {
+			return err
+		}
+		if err := f.pauseLike(ctx, ro); err != nil {
+			return err
+		}
+		if err := f.promote(ctx); err != nil {
 			return err
 		}
 		hash := ro.Status.CurrentPodHash

@@ -95,6 +95,8 @@ type config struct {
 	Timeout        time.Duration `json:"timeout"`
 	SkipRig        bool          `json:"skipRig"`
 	KeepAudit      bool          `json:"keepAudit"`
+	WarmUp         bool          `json:"warmUp"`
+	Cycles         int           `json:"cycles"`
 	// AnalysisRollouts is the size of the analysis phase's fleet (0 skips
 	// it); AnalysisMeasurements the measurements of each run.
 	AnalysisRollouts     int           `json:"analysisRollouts"`
@@ -130,6 +132,8 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&c.PhaseTimeout, "phase-timeout", 0, "bound on each phase (default 2m + 200ms per Rollout)")
 	flag.DurationVar(&c.Timeout, "timeout", 0, "bound on the whole run (default 10m + 1.5s per Rollout)")
 	flag.BoolVar(&c.SkipRig, "skip-rig", false, "skip measuring the rig's own limits")
+	flag.BoolVar(&c.WarmUp, "warm-up", true, "before the fleet, release one blue-green and one canary Rollout and delete them, then read the idle memory (the first release's one-time cost)")
+	flag.IntVar(&c.Cycles, "cycles", 1, "full cycles of the fleet (created, released, deleted); the ones after the first are timed only as a whole and read the idle memory after their deletion (and -idle-wait), to tell a leak from a one-time high-water mark")
 	flag.BoolVar(&c.KeepAudit, "keep-audit", false, "copy the local cluster's audit log into the output directory")
 	flag.IntVar(&c.AnalysisRollouts, "analysis-rollouts", -1, "canary Rollouts in the analysis phase, one AnalysisRun each (default: as many as -n, at most 100; 0 skips the phase)")
 	flag.IntVar(&c.AnalysisMeasurements, "analysis-measurements", 5, "measurements of each AnalysisRun in the analysis phase (1 s apart)")
@@ -137,8 +141,8 @@ func parseFlags() (config, error) {
 	flag.StringVar(&c.Model, "model", "", "print the scale model of earlier runs' JSON files (comma-separated, two fleet sizes at least) and exit")
 	flag.Parse()
 	c.ControllerArgs = args
-	if c.N < 1 || c.Updates < 1 {
-		return c, fmt.Errorf("-n and -updates must be positive")
+	if c.N < 1 || c.Updates < 1 || c.Cycles < 1 {
+		return c, fmt.Errorf("-n, -updates and -cycles must be positive")
 	}
 	if c.AnalysisRollouts < 0 {
 		c.AnalysisRollouts = min(c.N, 100)
@@ -159,7 +163,7 @@ func parseFlags() (config, error) {
 		c.PhaseTimeout = 2*time.Minute + time.Duration(c.N)*200*time.Millisecond
 	}
 	if c.Timeout == 0 {
-		c.Timeout = 10*time.Minute + time.Duration(c.N)*1500*time.Millisecond + c.IdleWait
+		c.Timeout = time.Duration(c.Cycles) * (10*time.Minute + time.Duration(c.N)*1500*time.Millisecond + c.IdleWait)
 	}
 	return c, nil
 }
@@ -196,6 +200,7 @@ type bench struct {
 	ns        string
 	kube      kubernetes.Interface
 	cl        client.Client
+	rest      *rest.Config
 	cache     cache.Cache
 	auditPath string
 	ctrl      *controllerProc
@@ -333,7 +338,7 @@ func run(ctx context.Context, cfg config) error {
 	if err := b.settle(ctx); err != nil {
 		return err
 	}
-	b.idle("idle, no Rollouts")
+	b.idle(idleFresh)
 	if b.cfg.Pprof {
 		b.captureHeap(ctx, "heap-fresh", &b.res.Profiles.HeapFresh)
 	}
@@ -380,9 +385,14 @@ func run(ctx context.Context, cfg config) error {
 	return runErr
 }
 
-// measure runs the controller's phases: the fleet's release, promote
-// latency, and the fleet's deletion.
+// measure runs the controller's phases: the warm-up, the fleet's release,
+// promote latency, analysis, the fleet's deletion, and the repeated cycles.
 func (b *bench) measure(ctx context.Context) error {
+	if b.cfg.WarmUp {
+		if err := b.warmUp(ctx); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
 	if err := b.fleet(ctx); err != nil {
 		return fmt.Errorf("fleet: %w", err)
 	}
@@ -394,6 +404,11 @@ func (b *bench) measure(ctx context.Context) error {
 	}
 	if err := b.deleteFleet(ctx); err != nil {
 		return fmt.Errorf("delete fleet: %w", err)
+	}
+	for k := 2; k <= b.cfg.Cycles; k++ {
+		if err := b.repeatCycle(ctx, k); err != nil {
+			return fmt.Errorf("cycle %d: %w", k, err)
+		}
 	}
 	return nil
 }
@@ -407,6 +422,7 @@ func (b *bench) connect(admin *rest.Config) error {
 		return err
 	}
 	var err error
+	b.rest = admin
 	if b.cl, err = client.New(admin, client.Options{Scheme: scheme}); err != nil {
 		return err
 	}
