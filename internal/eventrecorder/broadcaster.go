@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	typedeventsv1 "k8s.io/client-go/kubernetes/typed/events/v1"
 	"k8s.io/utils/clock"
+
+	"github.com/switchyard-dev/switchyard/internal/mapshrink"
 )
 
 const (
@@ -79,7 +81,9 @@ type Broadcaster struct {
 
 	mu    sync.Mutex
 	cache map[key]entry
-	queue []write
+	// cachePeak lets sweep give back the room of a burst's Events.
+	cachePeak mapshrink.Peak
+	queue     []write
 	// inFlight are the Events being written.
 	inFlight map[types.NamespacedName]struct{}
 	stopped  bool
@@ -180,6 +184,7 @@ func (b *Broadcaster) record(ev *eventsv1.Event) {
 	switch {
 	case !seen:
 		b.cache[k] = entry{name: ev.Name, namespace: unique.Make(ev.Namespace), at: now.UnixNano(), count: 1}
+		b.cachePeak.Grew(len(b.cache))
 		b.push(write{kind: create, event: ev})
 	case e.count == 1:
 		// The second sighting: the first Event becomes a series. Should it
@@ -232,6 +237,7 @@ func (b *Broadcaster) sweep(now time.Time, refresh bool) {
 			b.push(seriesWrite(e))
 		}
 	}
+	b.cache = mapshrink.Shrunk(b.cache, &b.cachePeak)
 }
 
 // push appends w to the FIFO and wakes a worker. Called with b.mu held.

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchyard-dev/switchyard/internal/mapshrink"
 )
 
 // The per-object series (a Rollout's reconcile histogram and errors, its
@@ -38,6 +40,9 @@ type family[S any] struct {
 	// is deleted, however many objects there are. Its strings share the
 	// keys' bytes.
 	objects map[objectRef][]string
+	// The peaks let deleteRef give back the room of a deleted fleet's
+	// series.
+	seriesPeak, objectsPeak mapshrink.Peak
 }
 
 type objectRef struct{ namespace, name string }
@@ -85,9 +90,11 @@ func (f *family[S]) lookup(labelValues []string) *series[S] {
 	}
 	k := string(key)
 	f.series[k] = s
+	f.seriesPeak.Grew(len(f.series))
 	if f.namespace >= 0 && f.name >= 0 {
 		ref := objectRef{keyValue(k, f.namespace), keyValue(k, f.name)}
 		f.objects[ref] = append(f.objects[ref], k)
+		f.objectsPeak.Grew(len(f.objects))
 	}
 	return s
 }
@@ -129,6 +136,8 @@ func (f *family[S]) deleteRef(ref objectRef) int {
 		delete(f.series, key)
 	}
 	delete(f.objects, ref)
+	f.series = mapshrink.Shrunk(f.series, &f.seriesPeak)
+	f.objects = mapshrink.Shrunk(f.objects, &f.objectsPeak)
 	return len(keys)
 }
 

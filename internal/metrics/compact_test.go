@@ -230,6 +230,36 @@ func TestDeleteObject(t *testing.T) {
 	}
 }
 
+// TestDeletedFleetGivesBackItsTables: once most objects' series are
+// deleted, the family's maps are rebuilt at their new size (a Go map's
+// table never shrinks by deletes), and the series left are intact.
+func TestDeletedFleetGivesBackItsTables(t *testing.T) {
+	c := newCompactCounter("test_total", "Test.", "namespace", "name")
+	for i := range 1000 {
+		c.inc("ns", fmt.Sprintf("ro-%d", i))
+	}
+	series, objects := c.series, c.objects
+	for i := 10; i < 1000; i++ {
+		c.deleteObject("ns", fmt.Sprintf("ro-%d", i))
+	}
+	if len(c.series) != 10 || len(c.objects) != 10 {
+		t.Fatalf("%d series and %d objects left, want 10 each", len(c.series), len(c.objects))
+	}
+	// A rebuilt map is a new one: an insert into it leaves the old as it was.
+	c.inc("ns", "new")
+	if _, inOld := series[string(appendKey(nil, []string{"ns", "new"}))]; inOld {
+		t.Error("the series map was not rebuilt")
+	}
+	if _, inOld := objects[objectRef{"ns", "new"}]; inOld {
+		t.Error("the objects map was not rebuilt")
+	}
+	for i := range 10 {
+		if _, ok := c.objects[objectRef{"ns", fmt.Sprintf("ro-%d", i)}]; !ok {
+			t.Errorf("ro-%d lost its series", i)
+		}
+	}
+}
+
 // TestWrongLabelValuesPanic: as client_golang's WithLabelValues, on the
 // observing side, never at a scrape.
 func TestWrongLabelValuesPanic(t *testing.T) {
