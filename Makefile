@@ -137,3 +137,7 @@ chaos-short: ## The short chaos run CI does (TestChaosShort under make test): ea
 .PHONY: bench
 bench: ## Benchmark the controller on a local cluster with BENCH_N Rollouts (100; BENCH_N=1000 for the large fleet): table on stdout, JSON in bench-results/.
 	$(GO) run ./test/bench -n $(BENCH_N) -out bench-results $(BENCH_FLAGS)
+
+.PHONY: bench-reference
+bench-reference: ## The same benchmark against the reference controller (Argo Rollouts, built from its Go module in hack/reference) on a fresh local cluster; JSON in bench-results/reference/.
+	hack/bench-reference.sh -n $(BENCH_N) $(BENCH_FLAGS)

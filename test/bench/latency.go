@@ -106,6 +106,9 @@ func (b *bench) latencyBlueGreen(ctx context.Context, f *floor) error {
 		if err != nil {
 			return err
 		}
+		if err := b.settleBeforePromote(ctx); err != nil {
+			return err
+		}
 		start := time.Now()
 		if err := b.cl.Status().Patch(ctx, rolloutRef(b.ns, name), promotePatch); err != nil {
 			return fmt.Errorf("promote: %w", err)
@@ -152,6 +155,9 @@ func (b *bench) latencyCanary(ctx context.Context) error {
 		}
 		healthy, err := b.watchHealthyAt(ctx, name, hash)
 		if err != nil {
+			return err
+		}
+		if err := b.settleBeforePromote(ctx); err != nil {
 			return err
 		}
 		start := time.Now()
@@ -226,4 +232,16 @@ func (b *bench) watchHealthyAt(ctx context.Context, name, hash string) (*waiter,
 		ro := o.(*v1alpha1.Rollout)
 		return phaseOf(ro) == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == hash
 	})
+}
+
+// settleBeforePromote waits, with -settle-before-promote, until the
+// controller is quiet before a promote. Argo Rollouts v1.9 loses a promote
+// sent while its pass that paused the Rollout is still running (it writes
+// its own older copy of the Rollout over the newer one in its informer's
+// cache, and waits for the next resync), so measuring it needs the wait.
+func (b *bench) settleBeforePromote(ctx context.Context) error {
+	if !b.cfg.SettleBeforePromote {
+		return nil
+	}
+	return b.settle(ctx)
 }

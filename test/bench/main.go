@@ -97,6 +97,9 @@ type config struct {
 	KeepAudit      bool          `json:"keepAudit"`
 	WarmUp         bool          `json:"warmUp"`
 	Cycles         int           `json:"cycles"`
+	// SettleBeforePromote waits until the controller is quiet before each
+	// promote of the latency phase.
+	SettleBeforePromote bool `json:"settleBeforePromote"`
 	// AnalysisRollouts is the size of the analysis phase's fleet (0 skips
 	// it); AnalysisMeasurements the measurements of each run.
 	AnalysisRollouts     int           `json:"analysisRollouts"`
@@ -134,6 +137,7 @@ func parseFlags() (config, error) {
 	flag.BoolVar(&c.SkipRig, "skip-rig", false, "skip measuring the rig's own limits")
 	flag.BoolVar(&c.WarmUp, "warm-up", true, "before the fleet, release one blue-green and one canary Rollout and delete them, then read the idle memory (the first release's one-time cost)")
 	flag.IntVar(&c.Cycles, "cycles", 1, "full cycles of the fleet (created, released, deleted); the ones after the first are timed only as a whole and read the idle memory after their deletion (and -idle-wait), to tell a leak from a one-time high-water mark")
+	flag.BoolVar(&c.SettleBeforePromote, "settle-before-promote", false, "in the latency phase, wait until the controller is quiet before each promote (Argo Rollouts needs it: it loses a promote sent while it is still pausing)")
 	flag.BoolVar(&c.KeepAudit, "keep-audit", false, "copy the local cluster's audit log into the output directory")
 	flag.IntVar(&c.AnalysisRollouts, "analysis-rollouts", -1, "canary Rollouts in the analysis phase, one AnalysisRun each (default: as many as -n, at most 100; 0 skips the phase)")
 	flag.IntVar(&c.AnalysisMeasurements, "analysis-measurements", 5, "measurements of each AnalysisRun in the analysis phase (1 s apart)")
