@@ -235,7 +235,8 @@ func (b *bench) watchHealthyAt(ctx context.Context, name, hash string) (*waiter,
 }
 
 // settleBeforePromote waits, with -settle-before-promote, until the
-// controller is quiet before a promote. Argo Rollouts v1.9 loses a promote
+// controller is quiet before a promote of one Rollout (the warm-up's and
+// the latency phase's). Argo Rollouts v1.9 loses a promote
 // sent while its pass that paused the Rollout is still running (it writes
 // its own older copy of the Rollout over the newer one in its informer's
 // cache, and waits for the next resync), so measuring it needs the wait.

@@ -658,7 +658,7 @@ func (r *results) print(out io.Writer) {
 			met++
 		}
 	}
-	fmt.Fprintf(out, "\nTARGETS (issue 8): %d of %d met\n", met, len(r.Targets))
+	fmt.Fprintf(out, "\nTARGETS (issues 8 and 17): %d of %d met\n", met, len(r.Targets))
 	fmt.Fprintln(tw, "  figure\tours\ttarget\treference\t")
 	for _, t := range r.Targets {
 		ref := ""

@@ -39,6 +39,10 @@ func (b *bench) warmUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if err := b.settleBeforePromote(ctx); err != nil {
+			_, _ = healthy.wait(ctx, 0, "", nil)
+			return err
+		}
 		if err := b.cl.Status().Patch(ctx, rolloutRef(b.ns, release.name), release.patch); err != nil {
 			_, _ = healthy.wait(ctx, 0, "", nil)
 			return fmt.Errorf("promote %s: %w", release.name, err)
