@@ -259,7 +259,7 @@ func (r *results) rig(name string) *rigResult {
 func (r *results) idleAfterCycle() (idleRSS, bool) {
 	var last idleRSS
 	for _, i := range r.Idle {
-		if strings.HasPrefix(i.Name, idleAfterDelete) || strings.HasSuffix(i.Name, " after deleting every Rollout") {
+		if strings.HasSuffix(i.Name, "after deleting every Rollout") {
 			last = i
 		}
 	}
