@@ -9,7 +9,9 @@
 #   hack/bench-reference.sh [bench flags, e.g. -n 1000]
 #
 # Compare with `make bench` (the same workload against Switchyard); the
-# bench's JSON goes to bench-results/reference/.
+# bench's JSON goes to bench-results/reference/. The cluster is the one
+# `make cluster-up` starts (.localcluster): one already running is
+# replaced, and it is stopped at the end.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
