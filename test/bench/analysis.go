@@ -101,12 +101,6 @@ func (b *bench) analysisFleet(ctx context.Context) error {
 		return fmt.Errorf("create AnalysisTemplate: %w", err)
 	}
 	ros := names("an", n)
-	healthyOn := func(img string) func(client.Object) bool {
-		return func(o client.Object) bool {
-			ro := o.(*v1alpha1.Rollout)
-			return imageOf(ro) == img && phaseOf(ro) == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash
-		}
-	}
 	_, _, err := b.runStep(ctx, step{
 		name: "analysis fleet created", proto: &v1alpha1.Rollout{}, names: ros, count: n, desc: describeRollout,
 		check: healthyOn(image(1)),

@@ -20,20 +20,8 @@ func (b *bench) repeatCycle(ctx context.Context, k int) error {
 	n := b.cfg.N
 	ros := names("bg", n)
 	b.openWindow(fmt.Sprintf("cycle %d", k))
-	if err := parallel(ctx, 2*n, b.cfg.Workers, func(ctx context.Context, i int) error {
-		name, svc := ros[i/2], activeService(ros[i/2])
-		if i%2 == 1 {
-			svc = previewService(name)
-		}
-		return b.cl.Create(ctx, service(b.ns, svc, name, roleFleet))
-	}); err != nil {
-		return fmt.Errorf("cycle %d: create Services: %w", k, err)
-	}
-	healthyOn := func(img string) func(client.Object) bool {
-		return func(o client.Object) bool {
-			ro := o.(*v1alpha1.Rollout)
-			return imageOf(ro) == img && phaseOf(ro) == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash
-		}
+	if err := b.createServices(ctx, ros, roleFleet); err != nil {
+		return fmt.Errorf("cycle %d: %w", k, err)
 	}
 	steps := []step{{
 		name: fmt.Sprintf("cycle %d: %s", k, phaseCreate), proto: &v1alpha1.Rollout{}, names: ros, count: n, desc: describeRollout,
@@ -43,10 +31,7 @@ func (b *bench) repeatCycle(ctx context.Context, k int) error {
 		},
 	}, {
 		name: fmt.Sprintf("cycle %d: %s", k, phaseImage), proto: &v1alpha1.Rollout{}, names: ros, count: n, desc: describeRollout,
-		check: func(o client.Object) bool {
-			ro := o.(*v1alpha1.Rollout)
-			return imageOf(ro) == image(2) && phaseOf(ro) == v1alpha1.RolloutPhasePaused
-		},
+		check: pausedOn(image(2)),
 		write: func(ctx context.Context, i int) error {
 			return b.cl.Patch(ctx, rolloutRef(b.ns, ros[i]), imagePatch(image(2)))
 		},

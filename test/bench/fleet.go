@@ -22,16 +22,8 @@ func (b *bench) fleet(ctx context.Context) error {
 	n := b.cfg.N
 	ros := names("bg", n)
 	b.openWindow("fleet: Services created")
-	err := parallel(ctx, 2*n, b.cfg.Workers, func(ctx context.Context, i int) error {
-		name := ros[i/2]
-		svc := activeService(name)
-		if i%2 == 1 {
-			svc = previewService(name)
-		}
-		return b.cl.Create(ctx, service(b.ns, svc, name, roleFleet))
-	})
-	if err != nil {
-		return fmt.Errorf("create Services: %w", err)
+	if err := b.createServices(ctx, ros, roleFleet); err != nil {
+		return err
 	}
 	if err := b.settle(ctx); err != nil {
 		return err
@@ -65,10 +57,7 @@ func (b *bench) fleet(ctx context.Context) error {
 	img := image(2)
 	t, res, err := b.runStep(ctx, step{
 		name: phaseImage, proto: &v1alpha1.Rollout{}, names: ros, count: n, desc: describeRollout,
-		check: func(o client.Object) bool {
-			ro := o.(*v1alpha1.Rollout)
-			return imageOf(ro) == img && phaseOf(ro) == v1alpha1.RolloutPhasePaused
-		},
+		check: pausedOn(img),
 		write: func(ctx context.Context, i int) error {
 			return b.cl.Patch(ctx, rolloutRef(b.ns, ros[i]), imagePatch(img))
 		},
@@ -214,6 +203,23 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// createServices creates the active and preview Services of each named
+// blue-green Rollout.
+func (b *bench) createServices(ctx context.Context, rollouts []string, role string) error {
+	err := parallel(ctx, 2*len(rollouts), b.cfg.Workers, func(ctx context.Context, i int) error {
+		name := rollouts[i/2]
+		svc := activeService(name)
+		if i%2 == 1 {
+			svc = previewService(name)
+		}
+		return b.cl.Create(ctx, service(b.ns, svc, name, role))
+	})
+	if err != nil {
+		return fmt.Errorf("create Services: %w", err)
+	}
+	return nil
 }
 
 // deleteAll deletes every Rollout and Service of the namespace and waits

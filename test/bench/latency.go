@@ -50,10 +50,8 @@ const (
 func (b *bench) latency(ctx context.Context) error {
 	// The two Rollouts are created outside the measured windows.
 	b.openWindow("promote latency: set-up")
-	for _, svc := range []string{activeService(blueGreenName), previewService(blueGreenName)} {
-		if err := b.cl.Create(ctx, service(b.ns, svc, blueGreenName, roleLat)); err != nil {
-			return err
-		}
+	if err := b.createServices(ctx, []string{blueGreenName}, roleLat); err != nil {
+		return err
 	}
 	if err := b.create(ctx, blueGreen(b.ns, blueGreenName, roleLat, int32(b.cfg.ScaleDownDelay))); err != nil {
 		return err
@@ -207,10 +205,7 @@ func (b *bench) create(ctx context.Context, ro *v1alpha1.Rollout) error {
 // update changes a Rollout's image and waits until it is Paused on the new
 // revision; it returns the Rollout as then seen.
 func (b *bench) update(ctx context.Context, name, img string) (*v1alpha1.Rollout, error) {
-	w, err := b.watchFor(ctx, &v1alpha1.Rollout{}, []string{name}, func(o client.Object) bool {
-		ro := o.(*v1alpha1.Rollout)
-		return imageOf(ro) == img && phaseOf(ro) == v1alpha1.RolloutPhasePaused
-	})
+	w, err := b.watchFor(ctx, &v1alpha1.Rollout{}, []string{name}, pausedOn(img))
 	if err != nil {
 		return nil, err
 	}

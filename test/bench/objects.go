@@ -166,6 +166,22 @@ func phaseOf(ro *v1alpha1.Rollout) v1alpha1.RolloutPhase {
 	return ro.Status.Phase
 }
 
+// healthyOn: the Rollout is Healthy with img as its stable revision.
+func healthyOn(img string) func(client.Object) bool {
+	return func(o client.Object) bool {
+		ro := o.(*v1alpha1.Rollout)
+		return imageOf(ro) == img && phaseOf(ro) == v1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash
+	}
+}
+
+// pausedOn: the Rollout is Paused on a revision running img.
+func pausedOn(img string) func(client.Object) bool {
+	return func(o client.Object) bool {
+		ro := o.(*v1alpha1.Rollout)
+		return imageOf(ro) == img && phaseOf(ro) == v1alpha1.RolloutPhasePaused
+	}
+}
+
 func imageOf(ro *v1alpha1.Rollout) string {
 	if c := ro.Spec.Template.Spec.Containers; len(c) > 0 {
 		return c[0].Image

@@ -257,21 +257,20 @@ func (r *results) rig(name string) *rigResult {
 // idleAfterCycle is the last reading of the idle memory once the fleet
 // was deleted: after -idle-wait when there was one.
 func (r *results) idleAfterCycle() (idleRSS, bool) {
-	var last idleRSS
-	for _, i := range r.Idle {
-		if strings.HasSuffix(i.Name, "after deleting every Rollout") {
-			last = i
-		}
-	}
-	return last, last.Name != ""
+	return r.lastIdle(func(name string) bool { return strings.HasSuffix(name, "after deleting every Rollout") })
 }
 
 // idleAfterLastCycle is the last reading of the idle memory after a
 // repeated cycle (-cycles), if there was one.
 func (r *results) idleAfterLastCycle() (idleRSS, bool) {
+	return r.lastIdle(func(name string) bool { return strings.Contains(name, "after cycle ") })
+}
+
+// lastIdle is the last reading of the idle memory whose name matches.
+func (r *results) lastIdle(match func(name string) bool) (idleRSS, bool) {
 	var last idleRSS
 	for _, i := range r.Idle {
-		if strings.Contains(i.Name, "after cycle ") {
+		if match(i.Name) {
 			last = i
 		}
 	}

@@ -16,10 +16,8 @@ import (
 func (b *bench) warmUp(ctx context.Context) error {
 	b.openWindow(phaseWarmUp)
 	const bg, cn = "warm-up-bg", "warm-up-canary"
-	for _, svc := range []string{activeService(bg), previewService(bg)} {
-		if err := b.cl.Create(ctx, service(b.ns, svc, bg, roleLat)); err != nil {
-			return err
-		}
+	if err := b.createServices(ctx, []string{bg}, roleLat); err != nil {
+		return err
 	}
 	if err := b.create(ctx, blueGreen(b.ns, bg, roleLat, int32(b.cfg.ScaleDownDelay))); err != nil {
 		return err
