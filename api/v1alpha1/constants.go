@@ -33,7 +33,8 @@ const (
 	RolloutAbortedReason         = "RolloutAborted"
 	RolloutRetryReason           = "RolloutRetry"
 
-	// ReplicaFailure reason.
+	// FailedRSCreateReason is Progressing=False's reason when the API server
+	// refuses the new ReplicaSet.
 	FailedRSCreateReason = "ReplicaSetCreateError"
 
 	// InvalidSpec reason.

@@ -32,6 +32,8 @@ const (
 	fmtRSProgressing      = "ReplicaSet %q is progressing."
 	fmtRSCompleted        = "ReplicaSet %q has successfully progressed."
 	fmtRSTimedOut         = "ReplicaSet %q has timed out progressing."
+	fmtRSCreateError      = "Failed to create new replica set %q: %v"
+	fmtRSCreated          = "Created new replica set %q"
 	fmtNotCompletedEvent  = "Rollout not completed, started update to revision %s (%s)"
 	fmtPausedEvent        = "Rollout is paused (%s)"
 	ReasonNotCompleted    = "RolloutNotCompleted"
@@ -136,6 +138,10 @@ func Update(in Input) Result {
 			reason, msg = v1alpha1.ReplicaSetNotAvailableReason, MsgNotAvailable
 		}
 		progress(st, now, reason, msg)
+	case progressing != nil && progressing.Reason == v1alpha1.FailedRSCreateReason:
+		// The refused ReplicaSet exists now (created at zero, it made no
+		// progress to report).
+		progress(st, now, v1alpha1.NewReplicaSetReason, fmt.Sprintf(fmtRSCreated, in.NewRSName))
 	case progressing != nil && progressing.Reason == reasonRolloutPaused:
 		// Resumed; the deadline runs again from now.
 		set(st, now, v1alpha1.RolloutProgressing, corev1.ConditionUnknown, reasonRolloutResumed, MsgResumed)
@@ -330,6 +336,17 @@ func removeCondition(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType
 
 // Remove removes the condition of type t, if any.
 func Remove(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType) { removeCondition(st, t) }
+
+// SetReplicaSetCreateError records that the API server refused the new
+// ReplicaSet, as the reference does: Progressing=False with reason
+// ReplicaSetCreateError. The spec passed every check before the create, so
+// an InvalidSpec condition left by an earlier pass goes. It returns the
+// message and whether the condition is new.
+func SetReplicaSetCreateError(st *v1alpha1.RolloutStatus, now time.Time, rsName string, err error) (string, bool) {
+	removeCondition(st, v1alpha1.RolloutInvalidSpec)
+	msg := fmt.Sprintf(fmtRSCreateError, rsName, err)
+	return msg, set(st, metav1.NewTime(now), v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.FailedRSCreateReason, msg)
+}
 
 // SetInvalidSpec records an InvalidSpec condition and reports whether it is
 // new or its message changed.

@@ -1,6 +1,7 @@
 package conditions
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -280,6 +281,17 @@ func TestUpdate(t *testing.T) {
 			},
 			absent: []v1alpha1.RolloutConditionType{v1alpha1.RolloutInvalidSpec},
 		},
+		{
+			name: "the ReplicaSet refused before exists now, created at zero: Progressing True NewReplicaSetCreated",
+			in: func() Input {
+				spec, st := canary()
+				st.Conditions[0] = cond(v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.FailedRSCreateReason, "Failed to create new replica set", t0)
+				return input(spec, st, nil)
+			},
+			want: []v1alpha1.RolloutCondition{
+				cond(v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.NewReplicaSetReason, `Created new replica set "ro-canary"`, now),
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -354,5 +366,29 @@ func TestSetKeepsMessageForSameStatusAndReason(t *testing.T) {
 	}
 	if last := st.Conditions[len(st.Conditions)-1]; last.Type != v1alpha1.RolloutAvailable || !last.LastTransitionTime.Time.Equal(now) {
 		t.Errorf("a changed condition moves to the end with a new transition time, got %+v", st.Conditions)
+	}
+}
+
+func TestSetReplicaSetCreateError(t *testing.T) {
+	refused := errors.New(`admission webhook "quota" denied the request`)
+	st := &v1alpha1.RolloutStatus{Conditions: []v1alpha1.RolloutCondition{
+		cond(v1alpha1.RolloutInvalidSpec, corev1.ConditionTrue, v1alpha1.InvalidSpecReason, `spec.strategy.blueGreen.activeService: Not found: Service "active"`, t0),
+		cond(v1alpha1.RolloutProgressing, corev1.ConditionTrue, v1alpha1.ReplicaSetUpdatedReason, `ReplicaSet "ro-1" is progressing.`, t0),
+	}}
+	msg, changed := SetReplicaSetCreateError(st, now, "ro-2", refused)
+	wantMsg := `Failed to create new replica set "ro-2": admission webhook "quota" denied the request`
+	if !changed || msg != wantMsg {
+		t.Fatalf("SetReplicaSetCreateError = %q, %v; want %q, true", msg, changed, wantMsg)
+	}
+	if c := find(st, v1alpha1.RolloutInvalidSpec); c != nil {
+		t.Errorf("InvalidSpec kept after the spec passed every check: %+v", c)
+	}
+	want := cond(v1alpha1.RolloutProgressing, corev1.ConditionFalse, v1alpha1.FailedRSCreateReason, wantMsg, now)
+	if diff := cmp.Diff(&want, find(st, v1alpha1.RolloutProgressing)); diff != "" {
+		t.Errorf("Progressing (-want +got):\n%s", diff)
+	}
+	// The next pass's refusal changes nothing: no second event.
+	if _, changed := SetReplicaSetCreateError(st, now.Add(time.Minute), "ro-2", refused); changed {
+		t.Error("a repeated refusal reported a change")
 	}
 }

@@ -330,6 +330,15 @@ func TestPhaseLabel(t *testing.T) {
 		{"aborted", cond(v1alpha1.RolloutProgressing, v1alpha1.RolloutAbortedReason), metrics.PhaseAbort},
 		{"timed out", cond(v1alpha1.RolloutProgressing, v1alpha1.TimedOutReason), metrics.PhaseTimeout},
 		{"invalid spec", cond(v1alpha1.RolloutInvalidSpec, v1alpha1.InvalidSpecReason), metrics.PhaseInvalidSpec},
+		{"new ReplicaSet refused", func(ro *v1alpha1.Rollout) {
+			ro.Status.Conditions = []v1alpha1.RolloutCondition{{Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionFalse, Reason: v1alpha1.FailedRSCreateReason}}
+		}, metrics.PhaseError},
+		{"new ReplicaSet refused, spec invalid since", func(ro *v1alpha1.Rollout) {
+			ro.Status.Conditions = []v1alpha1.RolloutCondition{
+				{Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionFalse, Reason: v1alpha1.FailedRSCreateReason},
+				{Type: v1alpha1.RolloutInvalidSpec, Status: corev1.ConditionTrue, Reason: v1alpha1.InvalidSpecReason},
+			}
+		}, metrics.PhaseInvalidSpec},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := metrics.Phase(canary("ns", "app", tc.edit)); got != tc.want {

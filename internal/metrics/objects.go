@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
@@ -40,6 +41,12 @@ var analysisPhases = []v1alpha1.AnalysisPhase{
 // Completed; Degraded is named by its cause.
 func Phase(ro *v1alpha1.Rollout) string {
 	p, _ := phase.Compute(ro)
+	if c := ro.Status.GetCondition(v1alpha1.RolloutProgressing); p != v1alpha1.RolloutPhaseDegraded &&
+		c != nil && c.Status == corev1.ConditionFalse && c.Reason == v1alpha1.FailedRSCreateReason {
+		// status.phase stays Progressing, as the reference's does; its
+		// metric names the refused ReplicaSet an Error.
+		return PhaseError
+	}
 	switch p {
 	case v1alpha1.RolloutPhaseHealthy:
 		return PhaseCompleted

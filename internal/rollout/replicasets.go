@@ -82,6 +82,9 @@ func (r *Reconciler) syncNewReplicaSet(ctx context.Context, s *scope) (ctrl.Resu
 		s.stop = true
 		return requeue.After(time.Millisecond), nil
 	case err != nil:
+		// Reported in the status too: a refusal (an admission policy, a
+		// quota) repeats on every pass until someone acts.
+		s.createError, s.createErrorRS = err, rs.Name
 		return ctrl.Result{}, fmt.Errorf("create replicaset %s: %w", klog.KObj(rs), err)
 	}
 	s.newRS = rs

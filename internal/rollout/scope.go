@@ -44,6 +44,10 @@ type scope struct {
 
 	// invalid is the InvalidSpec message, if the spec cannot be acted on.
 	invalid string
+	// createError is the API server's refusal of the new ReplicaSet
+	// (createErrorRS), if this pass's create failed.
+	createError   error
+	createErrorRS string
 	// abortMessage says why this pass (or an earlier one) aborted on its
 	// own, for the RolloutAborted condition; "" for a person's abort.
 	abortMessage string

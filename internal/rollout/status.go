@@ -29,7 +29,12 @@ func (r *Reconciler) computeStatus(s *scope) {
 	}
 	if s.newRS == nil {
 		// The pass stopped before the new ReplicaSet was known (a hash
-		// collision): counts are recomputed next pass.
+		// collision, a refused create): counts are recomputed next pass.
+		if s.createError != nil {
+			if msg, changed := conditions.SetReplicaSetCreateError(st, s.now, s.createErrorRS, s.createError); changed {
+				r.Recorder.Eventf(s.ro, nil, corev1.EventTypeWarning, v1alpha1.FailedRSCreateReason, "Create", "%s", msg)
+			}
+		}
 		st.Phase, st.Message = phase.Compute(s.ro)
 		return
 	}

@@ -212,10 +212,23 @@ func TestDashboardQueries(t *testing.T) {
 		prom.eventually(g, fmt.Sprintf(`rollout_reconcile_error{%s}`, sel), "", HaveKeyWithValue("", BeNumerically(">=", 1)))
 		prom.eventually(g, fmt.Sprintf(`sum(controller_clientset_k8s_request_total{namespace=%q,kind="replicasets",verb="Create"}) by (status_code)`, ns), "status_code",
 			HaveKeyWithValue("422", BeNumerically(">=", 1)))
-		// The refusal names the pod template: the Rollout is Degraded by
-		// InvalidSpec, which rollout_info names as the reference does.
+		// As the reference: Progressing=False by ReplicaSetCreateError, a
+		// Warning event of that reason, and rollout_info's phase Error
+		// (status.phase stays Progressing). The first pass may have found
+		// the Services missing (they are created after the Rollout): that
+		// InvalidSpec must go.
 		prom.eventually(g, fmt.Sprintf(`sum(rollout_info{namespace=%q}) by (phase)`, ns), "phase",
-			Equal(map[string]float64{"InvalidSpec": 1}))
+			Equal(map[string]float64{"Error": 1}))
+		prom.eventually(g, fmt.Sprintf(`sum(rollout_events_total{%s,type="Warning"}) by (reason)`, sel), "reason",
+			HaveKeyWithValue("ReplicaSetCreateError", BeNumerically(">=", 1)))
+		ro := &v1alpha1.Rollout{}
+		g.Expect(k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, ro)).To(Succeed())
+		g.Expect(ro.Status.Phase).To(Equal(v1alpha1.RolloutPhaseProgressing))
+		g.Expect(ro.Status.GetCondition(v1alpha1.RolloutInvalidSpec)).To(BeNil())
+		progressing := ro.Status.GetCondition(v1alpha1.RolloutProgressing)
+		g.Expect(progressing).NotTo(BeNil())
+		g.Expect(progressing.Reason).To(Equal(v1alpha1.FailedRSCreateReason))
+		g.Expect(progressing.Message).To(And(HavePrefix("Failed to create new replica set"), ContainSubstring("ReplicaSets are refused in this namespace")))
 		// The error rate a dashboard alerts on.
 		prom.eventually(g, fmt.Sprintf(`sum(rate(rollout_reconcile_error{%s}[1m])) > 0`, sel), "", HaveLen(1))
 	})
