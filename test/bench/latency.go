@@ -31,9 +31,12 @@ type latencyRun struct {
 	FloorWrite *dist `json:"floorServiceWriteMs,omitempty"`
 	// Reaction (canary) is new ReplicaSet fully available → stable
 	// ReplicaSet at zero: the controller's share of a full promote.
-	Reaction   *dist   `json:"availableToStableZeroMs,omitempty"`
-	CPUSeconds float64 `json:"controllerCPUSecondsPerUpdate"`
-	Requests   float64 `json:"requestsPerUpdate"`
+	Reaction *dist `json:"availableToStableZeroMs,omitempty"`
+	// Way (blue-green, -exec-trace) is the promotes' way through the
+	// controller, from its execution trace (tracewalk.go).
+	Way        *promoteWay `json:"promoteWay,omitempty"`
+	CPUSeconds float64     `json:"controllerCPUSecondsPerUpdate"`
+	Requests   float64     `json:"requestsPerUpdate"`
 	from, to   time.Time
 	watch      []time.Duration
 	reaction   []time.Duration
@@ -81,6 +84,7 @@ func (b *bench) latency(ctx context.Context) error {
 func (b *bench) latencyBlueGreen(ctx context.Context, f *floor) error {
 	const name = blueGreenName
 	b.openWindow(phaseLatencyBG)
+	trace := b.startExecTrace(ctx)
 	run := &latencyRun{Updates: b.cfg.Updates, from: time.Now()}
 	for i := range b.cfg.Updates {
 		ro, err := b.update(ctx, name, image(100+i))
@@ -121,6 +125,11 @@ func (b *bench) latencyBlueGreen(ctx context.Context, f *floor) error {
 		}
 	}
 	run.to = time.Now()
+	way, err := trace.walk(ctx)
+	if err != nil {
+		return err
+	}
+	run.Way = way
 	run.Watch = distOf(run.watch)
 	logf("%s: %d updates, promote → active Service seen p50 %.1fms p95 %.1fms", phaseLatencyBG, run.Updates, run.Watch.P50, run.Watch.P95)
 	b.res.Latency.BlueGreen = run

@@ -105,8 +105,14 @@ type config struct {
 	AnalysisRollouts     int           `json:"analysisRollouts"`
 	AnalysisMeasurements int           `json:"analysisMeasurements"`
 	IdleWait             time.Duration `json:"idleWait,omitempty"`
+	// ExecTrace is how long the controller's execution trace is recorded
+	// from the start of the blue-green promote-latency phase (0: not).
+	ExecTrace time.Duration `json:"execTrace,omitempty"`
 	// Model lists runs to fit the scale model to, instead of a run.
 	Model string `json:"-"`
+	// WalkTrace is an execution trace to walk the promotes of, instead of
+	// a run.
+	WalkTrace string `json:"-"`
 }
 
 type stringList []string
@@ -142,6 +148,8 @@ func parseFlags() (config, error) {
 	flag.IntVar(&c.AnalysisRollouts, "analysis-rollouts", -1, "canary Rollouts in the analysis phase, one AnalysisRun each (default: as many as -n, at most 100; 0 skips the phase)")
 	flag.IntVar(&c.AnalysisMeasurements, "analysis-measurements", 5, "measurements of each AnalysisRun in the analysis phase (1 s apart)")
 	flag.DurationVar(&c.IdleWait, "idle-wait", 0, "after the fleet is deleted, wait this long and read the controller's idle memory once more (client-go keeps recorded Events 6-12 minutes for event series; 13m sees them gone)")
+	flag.DurationVar(&c.ExecTrace, "exec-trace", 0, "with -pprof, record the controller's Go execution trace for this long from the start of the blue-green promote-latency phase (OUT/STAMP-promotes.trace; go tool trace, or hack/promote-trace.py for each promote's way through the controller)")
+	flag.StringVar(&c.WalkTrace, "walk-trace", "", "print the promotes' way through the controller in an execution trace written by -exec-trace, and exit")
 	flag.StringVar(&c.Model, "model", "", "print the scale model of earlier runs' JSON files (comma-separated, two fleet sizes at least) and exit")
 	flag.Parse()
 	c.ControllerArgs = args
@@ -183,6 +191,13 @@ func main() {
 	ctrllog.SetLogger(logr.Discard())
 	if cfg.Model != "" {
 		if err := printScaleModel(os.Stdout, strings.Split(cfg.Model, ",")); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if cfg.WalkTrace != "" {
+		if err := printWalk(context.Background(), os.Stdout, cfg.WalkTrace); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 			os.Exit(1)
 		}

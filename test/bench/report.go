@@ -192,6 +192,17 @@ type profiles struct {
 	CPUTop       string `json:"cpuTop,omitempty"`
 	HeapInuseTop string `json:"heapInuseTop,omitempty"`
 	HeapAllocTop string `json:"heapAllocTop,omitempty"`
+	// PromotesTrace is the controller's execution trace over the first
+	// promotes of the blue-green latency phase (-exec-trace).
+	PromotesTrace string `json:"promotesTrace,omitempty"`
+}
+
+// wayOrNil is the run's promote way, if traced.
+func (l *latencyRun) wayOrNil() *promoteWay {
+	if l == nil {
+		return nil
+	}
+	return l.Way
 }
 
 // dist is a distribution of durations, in milliseconds.
@@ -612,6 +623,10 @@ func (r *results) print(out io.Writer) {
 			fmt.Fprintf(tw, "    of it the Service write itself\t%.1fms\t%.1fms\t%.1fms\t\t\t\t\n", bg.FloorWrite.P50, bg.FloorWrite.P95, bg.FloorWrite.Max)
 		}
 		fmt.Fprintf(tw, "  blue-green: promote sent → active Service change seen by a watch\t%.1fms\t%.1fms\t%.1fms\t\t\t\t\n", bg.Watch.P50, bg.Watch.P95, bg.Watch.Max)
+	}
+	tw.Flush()
+	if way := r.Latency.BlueGreen.wayOrNil(); way != nil {
+		printWay(out, way)
 	}
 	if f := r.Latency.Fleet; f != nil {
 		fmt.Fprintf(tw, "  blue-green, %d promoted at once: promote write → active Service write (audit)\t%.1fms\t%.1fms\t%.1fms\t\t\t\t\n", n, f.P50, f.P95, f.Max)
