@@ -19,7 +19,8 @@
 // handlers and the controller-runtime cache reader all take as any other
 // client.Object: its metadata getters decode the metadata, and its
 // DeepCopyObject, which the cache reader calls before handing an object
-// out, decodes the whole object. Readers of the cache therefore get the
+// out, decodes the whole object (or copies the decoded form a Compactor
+// keeps of the last objects it encoded). Readers of the cache therefore get the
 // usual typed objects and never see an Object; index functions and event
 // handlers given the cached object itself reach the typed one through
 // DeepCopyObject.
@@ -29,6 +30,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -60,6 +63,10 @@ type Object[T any, PT Typed[T]] struct {
 	// index update keys the object by them.
 	namespace, name string
 	raw             []byte
+	// decoded is the object as Compact got it, kept while it is one of the
+	// last objects its Compactor encoded (nil otherwise): the reconcile a
+	// change brings copies it rather than decoding raw.
+	decoded atomic.Pointer[T]
 }
 
 // Compact is a cache transform: a PT is encoded, anything else passes
@@ -69,6 +76,10 @@ func Compact[T any, PT Typed[T]](in any) (any, error) {
 	if !ok {
 		return in, nil
 	}
+	return compact(obj)
+}
+
+func compact[T any, PT Typed[T]](obj PT) (*Object[T, PT], error) {
 	raw, err := encode(obj)
 	if err != nil {
 		return nil, fmt.Errorf("encode %T %s/%s: %w", obj, obj.GetNamespace(), obj.GetName(), err)
@@ -76,9 +87,61 @@ func Compact[T any, PT Typed[T]](in any) (any, error) {
 	return &Object[T, PT]{namespace: obj.GetNamespace(), name: obj.GetName(), raw: raw}, nil
 }
 
-// DeepCopyObject decodes the object: a new, typed copy, which is what the
-// cache reader hands out.
+// Compactor is a cache transform like Compact that also keeps the last
+// objects it encoded decoded, so the first reads after a change (the
+// index functions, the pass the change brings) are copies rather than
+// decodes: a Rollout's JSON decode was the largest part of a promote's
+// pass before its Service write. Only the last few are kept, so a fleet
+// changing at once costs no more memory than one Rollout changing.
+type Compactor[T any, PT Typed[T]] struct {
+	mu sync.Mutex
+	// recent are the objects still holding their decoded form, oldest at
+	// next once full.
+	recent []*Object[T, PT]
+	next   int
+}
+
+// NewCompactor keeps the last keep objects decoded.
+func NewCompactor[T any, PT Typed[T]](keep int) *Compactor[T, PT] {
+	return &Compactor[T, PT]{recent: make([]*Object[T, PT], keep)}
+}
+
+// Transform is the cache transform.
+func (c *Compactor[T, PT]) Transform(in any) (any, error) {
+	obj, ok := in.(PT)
+	if !ok {
+		return in, nil
+	}
+	out, err := compact(obj)
+	if err != nil || len(c.recent) == 0 {
+		return out, err
+	}
+	// The informer hands each decoded object to the transform and keeps
+	// only what the transform returns: obj is not shared, and nothing
+	// writes to it from here on.
+	out.decoded.Store((*T)(obj))
+	c.mu.Lock()
+	oldest := c.recent[c.next]
+	c.recent[c.next] = out
+	c.next = (c.next + 1) % len(c.recent)
+	c.mu.Unlock()
+	if oldest != nil {
+		oldest.decoded.Store(nil)
+	}
+	return out, nil
+}
+
+// DeepCopyObject returns a new, typed copy of the object, which is what
+// the cache reader hands out: a deep copy of the decoded form while the
+// object has one, otherwise decoded from its encoding. Both are the same
+// object (TestCompactorCopiesAsDecoded), without its kind, which the cache
+// reader sets.
 func (o *Object[T, PT]) DeepCopyObject() runtime.Object {
+	if d := o.decoded.Load(); d != nil {
+		out := PT(d).DeepCopyObject()
+		out.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+		return out
+	}
 	out := PT(new(T))
 	if err := decode(o.raw, out); err != nil {
 		// The bytes are the encoding of a PT made by Compact; they fail to

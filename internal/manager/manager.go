@@ -142,10 +142,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	cacheOpts := cache.Options{
 		DefaultTransform: slimCachedObject,
 		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed), Transform: compactReplicaSet},
-			&corev1.Service{}:    {Transform: compactService},
+			&appsv1.ReplicaSet{}: {Label: labels.NewSelector().Add(*hashed), Transform: compactReplicaSet()},
+			&corev1.Service{}:    {Transform: compactService()},
 			&batchv1.Job{}:       {Label: labels.NewSelector().Add(*analysisJobs)},
-			&v1alpha1.Rollout{}:  {Label: servedRollouts, Transform: compactRollout},
+			&v1alpha1.Rollout{}:  {Label: servedRollouts, Transform: compactRollout()},
 			// The Services' endpoints, checked before traffic moves: only
 			// slices of a Service, cut down to each endpoint's pod and
 			// readiness, and held encoded.

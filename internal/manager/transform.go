@@ -45,20 +45,31 @@ func slimCachedObject(in any) (any, error) {
 	return in, nil
 }
 
-// compactRollout, compactReplicaSet and compactService are the transforms
+// recentDecoded is how many of the objects each Compactor last encoded
+// it keeps decoded: enough for the passes a burst of changes brings, few
+// enough to be no memory to speak of.
+const recentDecoded = 16
+
+// compactRollout, compactReplicaSet and compactService make the transforms
 // of the kinds a fleet has one or several of per Rollout: slimmed (a
 // transform of their own replaces the default one, so they apply it too)
-// and held encoded (compactcache).
-func compactRollout(in any) (any, error) {
-	return transformInTurn(in, slimCachedObject, compactcache.Compact[v1alpha1.Rollout])
+// and held encoded (compactcache), the last few also decoded. Each cache
+// gets its own: a Compactor keeps state.
+func compactRollout() func(any) (any, error) {
+	c := compactcache.NewCompactor[v1alpha1.Rollout](recentDecoded)
+	return func(in any) (any, error) { return transformInTurn(in, slimCachedObject, c.Transform) }
 }
 
-func compactReplicaSet(in any) (any, error) {
-	return transformInTurn(in, slimCachedObject, rollout.SlimReplicaSet, compactcache.Compact[appsv1.ReplicaSet])
+func compactReplicaSet() func(any) (any, error) {
+	c := compactcache.NewCompactor[appsv1.ReplicaSet](recentDecoded)
+	return func(in any) (any, error) {
+		return transformInTurn(in, slimCachedObject, rollout.SlimReplicaSet, c.Transform)
+	}
 }
 
-func compactService(in any) (any, error) {
-	return transformInTurn(in, slimCachedObject, compactcache.Compact[corev1.Service])
+func compactService() func(any) (any, error) {
+	c := compactcache.NewCompactor[corev1.Service](recentDecoded)
+	return func(in any) (any, error) { return transformInTurn(in, slimCachedObject, c.Transform) }
 }
 
 // compactEndpointSlice is cut down to what the rollout reconciler counts

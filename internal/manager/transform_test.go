@@ -104,15 +104,15 @@ func TestCompactTransforms(t *testing.T) {
 		// check looks at the copy beyond the metadata slimming.
 		check func(t *testing.T, out runtime.Object)
 	}{
-		{name: "Rollout", transform: compactRollout, in: &v1alpha1.Rollout{ObjectMeta: objectMeta(),
+		{name: "Rollout", transform: compactRollout(), in: &v1alpha1.Rollout{ObjectMeta: objectMeta(),
 			Spec: v1alpha1.RolloutSpec{Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{StableService: "app-stable"}}}},
 			check: func(t *testing.T, out runtime.Object) {
 				if ro := out.(*v1alpha1.Rollout); ro.Spec.Strategy.Canary == nil || ro.Spec.Strategy.Canary.StableService != "app-stable" {
 					t.Errorf("spec lost: %+v", ro.Spec.Strategy)
 				}
 			}},
-		{name: "ReplicaSet", transform: compactReplicaSet, in: &appsv1.ReplicaSet{ObjectMeta: objectMeta()}},
-		{name: "Service", transform: compactService, in: &corev1.Service{ObjectMeta: objectMeta(),
+		{name: "ReplicaSet", transform: compactReplicaSet(), in: &appsv1.ReplicaSet{ObjectMeta: objectMeta()}},
+		{name: "Service", transform: compactService(), in: &corev1.Service{ObjectMeta: objectMeta(),
 			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "app"}}},
 			check: func(t *testing.T, out runtime.Object) {
 				if got := out.(*corev1.Service).Spec.Selector["app"]; got != "app" {

@@ -14,6 +14,7 @@ func TestForgetBoundsTheMaps(t *testing.T) {
 	kept := types.NamespacedName{Namespace: "ns", Name: "kept"}
 	for _, key := range []types.NamespacedName{gone, kept} {
 		r.ownWrites.Store(key, []string{"1"})
+		r.templateHashes.Store(key, templateHash{hash: "h"})
 		r.equivalents.Store(equivalentKey{rollout: key, uid: "u", hash: "a"}, "rs-a")
 		r.equivalents.Store(equivalentKey{rollout: key, uid: "u", hash: "b"}, "rs-b")
 	}
@@ -26,6 +27,9 @@ func TestForgetBoundsTheMaps(t *testing.T) {
 	}
 	if n := count(&r.ownWrites); n != 1 {
 		t.Errorf("ownWrites has %d entries, want 1", n)
+	}
+	if n := count(&r.templateHashes); n != 1 {
+		t.Errorf("templateHashes has %d entries, want 1", n)
 	}
 	if n := count(&r.equivalents); n != 2 {
 		t.Errorf("equivalents has %d entries, want 2 (kept's)", n)

@@ -59,6 +59,10 @@ type Reconciler struct {
 	// equivalents remembers which ReplicaSet runs a template whose hash
 	// label differs (see equivalentReplicaSet), by Rollout UID and hash.
 	equivalents sync.Map
+	// templateHashes maps a Rollout to its pod-template hash for one
+	// generation (templateHash): the template's JSON encoding, hashed,
+	// was a tenth of a pass that changes nothing.
+	templateHashes sync.Map
 
 	// controller and cache let watches start lazily: a workloadRef's kind
 	// is watched once some Rollout references it (workloadWatches).

@@ -31,7 +31,7 @@ import (
 // template. It is found by its pod-template hash, computed exactly as Argo
 // Rollouts computes it, so ReplicaSets created by either controller match.
 func (r *Reconciler) syncNewReplicaSet(ctx context.Context, s *scope) (ctrl.Result, error) {
-	s.newHash = hash.PodTemplateHash(&s.ro.Spec.Template, s.ro.Status.CollisionCount)
+	s.newHash = r.podTemplateHash(s.ro)
 	s.newRS = s.replicaSetByHash(s.newHash)
 	if s.newRS == nil {
 		equivalent, err := r.equivalentReplicaSet(ctx, s)
@@ -100,6 +100,40 @@ func (r *Reconciler) syncNewReplicaSet(ctx context.Context, s *scope) (ctrl.Resu
 			"Scaled up ReplicaSet %s (revision %d) from 0 to %d", rs.Name, maxRevision+1, n)
 	}
 	return ctrl.Result{}, err
+}
+
+// templateHash is a Rollout's pod-template hash, valid while the Rollout
+// (by UID) is at generation with that collision count: the template is
+// part of the spec, so a change to it is a new generation.
+type templateHash struct {
+	uid            types.UID
+	generation     int64
+	collisionCount *int32
+	hash           string
+}
+
+// podTemplateHash is hash.PodTemplateHash of ro's template, remembered per
+// generation. A workloadRef's template comes from another object, whose
+// changes leave the Rollout's generation as it is: it is hashed each time.
+func (r *Reconciler) podTemplateHash(ro *v1alpha1.Rollout) string {
+	key := client.ObjectKeyFromObject(ro)
+	if ro.Spec.WorkloadRef == nil {
+		if v, ok := r.templateHashes.Load(key); ok {
+			if h := v.(templateHash); h.uid == ro.UID && h.generation == ro.Generation && ptr.Equal(h.collisionCount, ro.Status.CollisionCount) {
+				return h.hash
+			}
+		}
+	}
+	h := hash.PodTemplateHash(&ro.Spec.Template, ro.Status.CollisionCount)
+	if ro.Spec.WorkloadRef == nil {
+		// A copy: unset and zero hash differently.
+		var collisions *int32
+		if ro.Status.CollisionCount != nil {
+			collisions = ptr.To(*ro.Status.CollisionCount)
+		}
+		r.templateHashes.Store(key, templateHash{uid: ro.UID, generation: ro.Generation, collisionCount: collisions, hash: h})
+	}
+	return h
 }
 
 // newReplicaSet builds the ReplicaSet for the current template at the size
@@ -389,6 +423,7 @@ type equivalentKey struct {
 // forget drops what the reconciler remembers of a deleted Rollout, so its
 // in-memory maps stay bounded by the Rollouts that exist.
 func (r *Reconciler) forget(key types.NamespacedName) {
+	r.templateHashes.Delete(key)
 	r.ownWrites.Delete(key)
 	r.countsSince.Delete(key)
 	r.promotes.Delete(key)
