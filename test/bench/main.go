@@ -148,7 +148,7 @@ func parseFlags() (config, error) {
 	flag.IntVar(&c.AnalysisRollouts, "analysis-rollouts", -1, "canary Rollouts in the analysis phase, one AnalysisRun each (default: as many as -n, at most 100; 0 skips the phase)")
 	flag.IntVar(&c.AnalysisMeasurements, "analysis-measurements", 5, "measurements of each AnalysisRun in the analysis phase (1 s apart)")
 	flag.DurationVar(&c.IdleWait, "idle-wait", 0, "after the fleet is deleted, wait this long and read the controller's idle memory once more (client-go keeps recorded Events 6-12 minutes for event series; 13m sees them gone)")
-	flag.DurationVar(&c.ExecTrace, "exec-trace", 0, "with -pprof, record the controller's Go execution trace for this long from the start of the blue-green promote-latency phase (OUT/STAMP-promotes.trace; go tool trace, or hack/promote-trace.py for each promote's way through the controller)")
+	flag.DurationVar(&c.ExecTrace, "exec-trace", 0, "with -pprof, record the controller's Go execution trace for this long from the start of the blue-green promote-latency phase (OUT/STAMP-promotes.trace), and print each promote's way through the controller from it")
 	flag.StringVar(&c.WalkTrace, "walk-trace", "", "print the promotes' way through the controller in an execution trace written by -exec-trace, and exit")
 	flag.StringVar(&c.Model, "model", "", "print the scale model of earlier runs' JSON files (comma-separated, two fleet sizes at least) and exit")
 	flag.Parse()
