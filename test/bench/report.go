@@ -197,14 +197,6 @@ type profiles struct {
 	PromotesTrace string `json:"promotesTrace,omitempty"`
 }
 
-// wayOrNil is the run's promote way, if traced.
-func (l *latencyRun) wayOrNil() *promoteWay {
-	if l == nil {
-		return nil
-	}
-	return l.Way
-}
-
 // dist is a distribution of durations, in milliseconds.
 type dist struct {
 	N    int     `json:"n"`
@@ -624,10 +616,6 @@ func (r *results) print(out io.Writer) {
 		}
 		fmt.Fprintf(tw, "  blue-green: promote sent → active Service change seen by a watch\t%.1fms\t%.1fms\t%.1fms\t\t\t\t\n", bg.Watch.P50, bg.Watch.P95, bg.Watch.Max)
 	}
-	tw.Flush()
-	if way := r.Latency.BlueGreen.wayOrNil(); way != nil {
-		printWay(out, way)
-	}
 	if f := r.Latency.Fleet; f != nil {
 		fmt.Fprintf(tw, "  blue-green, %d promoted at once: promote write → active Service write (audit)\t%.1fms\t%.1fms\t%.1fms\t\t\t\t\n", n, f.P50, f.P95, f.Max)
 	}
@@ -639,6 +627,9 @@ func (r *results) print(out io.Writer) {
 		}
 	}
 	tw.Flush()
+	if bg := r.Latency.BlueGreen; bg != nil && bg.Way != nil {
+		printWay(out, bg.Way)
+	}
 
 	r.printAnalysis(out)
 

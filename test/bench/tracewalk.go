@@ -135,14 +135,16 @@ var wayRoles = []struct{ frame, role string }{
 const requestRole = "request writer (x/net/http2's goroutine per request), to its write"
 
 // goroutineRole names a goroutine by the functions seen on its stacks;
-// failing a known role, by its outermost frame of interest.
-func goroutineRole(frames []string) string {
+// failing a known role, by the outermost frame of interest of one stack.
+func goroutineRole(frames map[string]bool, stack []string) string {
 	for _, r := range wayRoles {
-		if slices.ContainsFunc(frames, func(fn string) bool { return strings.Contains(fn, r.frame) }) {
-			return r.role
+		for fn := range frames {
+			if strings.Contains(fn, r.frame) {
+				return r.role
+			}
 		}
 	}
-	return goroutineName(frames)
+	return goroutineName(stack)
 }
 
 // goroutineName is the outermost frame of a stack that is neither the
@@ -166,41 +168,44 @@ func goroutineName(stack []string) string {
 func walkPromotes(ts []traceTransition) *promoteWay {
 	byG := map[int64][]traceTransition{}
 	created := map[int64][]traceTransition{}
-	frames := map[int64][]string{}
+	frames := map[int64]map[string]bool{}
+	stacks := map[int64][]string{}
 	for _, t := range ts {
 		byG[t.g] = append(byG[t.g], t)
 		if t.from == "NotExist" && t.to == "Runnable" {
 			created[t.actor] = append(created[t.actor], t)
 		}
+		if frames[t.g] == nil {
+			frames[t.g] = map[string]bool{}
+		}
+		if stacks[t.g] == nil && len(t.tstack) > 0 {
+			stacks[t.g] = t.tstack
+		}
 		for _, fn := range t.tstack {
-			if !slices.Contains(frames[t.g], fn) {
-				frames[t.g] = append(frames[t.g], fn)
-			}
+			frames[t.g][fn] = true
 		}
 	}
 	names := map[int64]string{}
 	for g, fs := range frames {
-		names[g] = goroutineRole(fs)
+		names[g] = goroutineRole(fs, stacks[g])
 	}
-	// lastWake is g's last wake-up at or before at.
-	lastWake := func(g int64, at time.Duration) (traceTransition, bool) {
+	// lastWake is the index in byG[g] of g's last wake-up at or before at,
+	// or -1.
+	lastWake := func(g int64, at time.Duration) int {
 		evs := byG[g]
 		i := sort.Search(len(evs), func(i int) bool { return evs[i].at > at }) - 1
 		for ; i >= 0; i-- {
 			if e := evs[i]; e.to == "Runnable" && e.from != "Running" || e.from == "Syscall" {
-				return e, true
+				return i
 			}
 		}
-		return traceTransition{}, false
+		return -1
 	}
-	// waitRun splits g's time from its wake-up to until into runnable
-	// (waiting for a core) and running.
-	waitRun := func(g int64, wake traceTransition, until time.Duration) (wait, run time.Duration) {
-		state, since := wake.to, wake.at
-		for _, e := range byG[g] {
-			if e.at <= wake.at {
-				continue
-			}
+	// waitRun splits g's time from its wake-up (byG[g][wake]) to until
+	// into runnable (waiting for a core) and running.
+	waitRun := func(g int64, wake int, until time.Duration) (wait, run time.Duration) {
+		state, since := byG[g][wake].to, byG[g][wake].at
+		for _, e := range byG[g][wake+1:] {
 			if e.at > until {
 				break
 			}
@@ -259,11 +264,12 @@ func walkPromotes(ts []traceTransition) *promoteWay {
 		var way []hop
 		g, at, start := send.g, send.at, send.at
 		for range 30 {
-			wake, ok := lastWake(g, at)
-			if !ok {
+			i := lastWake(g, at)
+			if i < 0 {
 				break
 			}
-			wait, run := waitRun(g, wake, at)
+			wait, run := waitRun(g, i, at)
+			wake := byG[g][i]
 			way = append(way, hop{names[g], wait, run})
 			start = wake.at
 			if wake.from == "Syscall" || wake.actor < 0 || wake.actor == g {
