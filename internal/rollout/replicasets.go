@@ -116,23 +116,22 @@ type templateHash struct {
 // generation. A workloadRef's template comes from another object, whose
 // changes leave the Rollout's generation as it is: it is hashed each time.
 func (r *Reconciler) podTemplateHash(ro *v1alpha1.Rollout) string {
+	if ro.Spec.WorkloadRef != nil {
+		return hash.PodTemplateHash(&ro.Spec.Template, ro.Status.CollisionCount)
+	}
 	key := client.ObjectKeyFromObject(ro)
-	if ro.Spec.WorkloadRef == nil {
-		if v, ok := r.templateHashes.Load(key); ok {
-			if h := v.(templateHash); h.uid == ro.UID && h.generation == ro.Generation && ptr.Equal(h.collisionCount, ro.Status.CollisionCount) {
-				return h.hash
-			}
+	if v, ok := r.templateHashes.Load(key); ok {
+		if h := v.(templateHash); h.uid == ro.UID && h.generation == ro.Generation && ptr.Equal(h.collisionCount, ro.Status.CollisionCount) {
+			return h.hash
 		}
 	}
 	h := hash.PodTemplateHash(&ro.Spec.Template, ro.Status.CollisionCount)
-	if ro.Spec.WorkloadRef == nil {
-		// A copy: unset and zero hash differently.
-		var collisions *int32
-		if ro.Status.CollisionCount != nil {
-			collisions = ptr.To(*ro.Status.CollisionCount)
-		}
-		r.templateHashes.Store(key, templateHash{uid: ro.UID, generation: ro.Generation, collisionCount: collisions, hash: h})
+	// A copy: unset and zero hash differently.
+	var collisions *int32
+	if ro.Status.CollisionCount != nil {
+		collisions = ptr.To(*ro.Status.CollisionCount)
 	}
+	r.templateHashes.Store(key, templateHash{uid: ro.UID, generation: ro.Generation, collisionCount: collisions, hash: h})
 	return h
 }
 
