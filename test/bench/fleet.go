@@ -33,97 +33,17 @@ func (b *bench) fleet(ctx context.Context) error {
 	if b.cfg.Pprof && b.ctrl.pprofURL != "" {
 		cpu = startCPUProfile(ctx, b.ctrl.pprofURL, b.cfg.Out, b.stamp)
 	}
-
-	// 1. Created at once → all Healthy.
-	b.openWindow(phaseCreate)
-	t, _, err := b.runStep(ctx, step{
-		name: phaseCreate, proto: &v1alpha1.Rollout{}, names: ros, count: n, desc: describeRollout,
-		check: func(o client.Object) bool { return phaseOf(o.(*v1alpha1.Rollout)) == v1alpha1.RolloutPhaseHealthy },
-		write: func(ctx context.Context, i int) error {
-			return b.cl.Create(ctx, blueGreen(b.ns, ros[i], roleFleet, int32(b.cfg.ScaleDownDelay)))
+	err := b.release(ctx, release{
+		names: ros, role: roleFleet,
+		window: b.openWindow,
+		add:    b.addPhase,
+		settle: b.settle,
+		healthy: func() {
+			b.idle(fmt.Sprintf("idle, %d Rollouts Healthy", n))
 		},
+		promoted: func(t timing) { b.fleetPromote = [2]time.Time{t.start, t.done.Add(time.Second)} },
 	})
 	if err != nil {
-		return err
-	}
-	b.addPhase(phaseCreate, t)
-	if err := b.settle(ctx); err != nil {
-		return err
-	}
-	b.idle(fmt.Sprintf("idle, %d Rollouts Healthy", n))
-
-	// 2. Every image changed at once → all Paused at the blue-green pause.
-	b.openWindow(phaseImage)
-	img := image(2)
-	t, res, err := b.runStep(ctx, step{
-		name: phaseImage, proto: &v1alpha1.Rollout{}, names: ros, count: n, desc: describeRollout,
-		check: pausedOn(img),
-		write: func(ctx context.Context, i int) error {
-			return b.cl.Patch(ctx, rolloutRef(b.ns, ros[i]), imagePatch(img))
-		},
-	})
-	if err != nil {
-		return err
-	}
-	b.addPhase(phaseImage, t)
-	newHash := map[string]string{}
-	var oldRS []string
-	for _, name := range ros {
-		ro := res.Last[name].(*v1alpha1.Rollout)
-		newHash[name] = ro.Status.CurrentPodHash
-		oldRS = append(oldRS, name+"-"+ro.Status.StableRS)
-	}
-	if err := b.settle(ctx); err != nil {
-		return err
-	}
-
-	// 3. Every Rollout promoted at once → all Healthy on the new revision;
-	// 4. then the old ReplicaSets scaled down after scaleDownDelaySeconds.
-	scaledDown, err := b.watchFor(ctx, &appsv1.ReplicaSet{}, oldRS, func(o client.Object) bool {
-		rs := o.(*appsv1.ReplicaSet)
-		return ptr.Deref(rs.Spec.Replicas, 1) == 0 && rs.Status.Replicas == 0
-	})
-	if err != nil {
-		return err
-	}
-	b.openWindow(phasePromote)
-	t, _, err = b.runStep(ctx, step{
-		name: phasePromote, proto: &v1alpha1.Rollout{}, names: ros, count: n, desc: describeRollout,
-		check: func(o client.Object) bool {
-			ro := o.(*v1alpha1.Rollout)
-			st := &ro.Status
-			return phaseOf(ro) == v1alpha1.RolloutPhaseHealthy && st.CurrentPodHash == newHash[ro.Name] &&
-				st.StableRS == st.CurrentPodHash && st.BlueGreen.ActiveSelector == st.CurrentPodHash
-		},
-		write: func(ctx context.Context, i int) error {
-			return b.cl.Status().Patch(ctx, rolloutRef(b.ns, ros[i]), promotePatch)
-		},
-	})
-	if err != nil {
-		return err
-	}
-	b.addPhase(phasePromote, t)
-	b.fleetPromote = [2]time.Time{t.start, t.done.Add(time.Second)}
-	// The promote window takes the events a controller sends just after
-	// its last status write, but ends before the first scale-down is due.
-	grace := min(time.Until(t.done.Add(500*time.Millisecond)), time.Until(t.start.Add(time.Duration(b.cfg.ScaleDownDelay)*time.Second-250*time.Millisecond)))
-	if err := sleepCtx(ctx, grace); err != nil {
-		return err
-	}
-	b.openWindow(phaseScaleDown)
-	sres, err := scaledDown.wait(ctx, b.cfg.PhaseTimeout, phaseScaleDown, describeReplicaSet)
-	if err != nil {
-		return err
-	}
-	sd := timing{
-		Seconds:   sres.Done.Sub(t.start).Seconds(),
-		PerObject: distOf(sres.since(t.start)),
-		start:     t.start, done: sres.Done,
-	}
-	logf("%s: %d ReplicaSets at 0 %.2fs after the first promote (per ReplicaSet p50 %.0fms p95 %.0fms)",
-		phaseScaleDown, n, sd.Seconds, sd.PerObject.P50, sd.PerObject.P95)
-	b.addPhase(phaseScaleDown, sd)
-	if err := b.settle(ctx); err != nil {
 		return err
 	}
 	b.idle(fmt.Sprintf("idle, %d Rollouts, after the cycle", n))
@@ -138,6 +58,136 @@ func (b *bench) fleet(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// release is one fleet's release, by the controller under test or by the
+// fleet's floor: the Rollouts (their Services exist), how each phase's
+// window opens, where its timing goes, and how to wait for quiet.
+type release struct {
+	names []string
+	role  string
+	// instanceID labels the Rollouts for one controller only.
+	instanceID string
+	// phase names a phase of this release (the controller's by default).
+	phase    func(string) string
+	window   func(name string)
+	add      func(name string, t timing)
+	settle   func(context.Context) error
+	healthy  func()
+	promoted func(timing)
+}
+
+func (r release) name(phase string) string {
+	if r.phase == nil {
+		return phase
+	}
+	return r.phase(phase)
+}
+
+// release runs the four phases of a fleet's release.
+func (b *bench) release(ctx context.Context, r release) error {
+	n := len(r.names)
+	ros := r.names
+
+	// 1. Created at once → all Healthy.
+	r.window(r.name(phaseCreate))
+	t, _, err := b.runStep(ctx, step{
+		name: r.name(phaseCreate), proto: &v1alpha1.Rollout{}, names: ros, count: n, desc: describeRollout,
+		check: func(o client.Object) bool { return phaseOf(o.(*v1alpha1.Rollout)) == v1alpha1.RolloutPhaseHealthy },
+		write: func(ctx context.Context, i int) error {
+			ro := blueGreen(b.ns, ros[i], r.role, int32(b.cfg.ScaleDownDelay))
+			if r.instanceID != "" {
+				ro.Labels[v1alpha1.InstanceIDLabelKey] = r.instanceID
+			}
+			return b.cl.Create(ctx, ro)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	r.add(r.name(phaseCreate), t)
+	if err := r.settle(ctx); err != nil {
+		return err
+	}
+	if r.healthy != nil {
+		r.healthy()
+	}
+
+	// 2. Every image changed at once → all Paused at the blue-green pause.
+	r.window(r.name(phaseImage))
+	img := image(2)
+	t, res, err := b.runStep(ctx, step{
+		name: r.name(phaseImage), proto: &v1alpha1.Rollout{}, names: ros, count: n, desc: describeRollout,
+		check: pausedOn(img),
+		write: func(ctx context.Context, i int) error {
+			return b.cl.Patch(ctx, rolloutRef(b.ns, ros[i]), imagePatch(img))
+		},
+	})
+	if err != nil {
+		return err
+	}
+	r.add(r.name(phaseImage), t)
+	newHash := map[string]string{}
+	var oldRS []string
+	for _, name := range ros {
+		ro := res.Last[name].(*v1alpha1.Rollout)
+		newHash[name] = ro.Status.CurrentPodHash
+		oldRS = append(oldRS, name+"-"+ro.Status.StableRS)
+	}
+	if err := r.settle(ctx); err != nil {
+		return err
+	}
+
+	// 3. Every Rollout promoted at once → all Healthy on the new revision;
+	// 4. then the old ReplicaSets scaled down after scaleDownDelaySeconds.
+	scaledDown, err := b.watchFor(ctx, &appsv1.ReplicaSet{}, oldRS, func(o client.Object) bool {
+		rs := o.(*appsv1.ReplicaSet)
+		return ptr.Deref(rs.Spec.Replicas, 1) == 0 && rs.Status.Replicas == 0
+	})
+	if err != nil {
+		return err
+	}
+	r.window(r.name(phasePromote))
+	t, _, err = b.runStep(ctx, step{
+		name: r.name(phasePromote), proto: &v1alpha1.Rollout{}, names: ros, count: n, desc: describeRollout,
+		check: func(o client.Object) bool {
+			ro := o.(*v1alpha1.Rollout)
+			st := &ro.Status
+			return phaseOf(ro) == v1alpha1.RolloutPhaseHealthy && st.CurrentPodHash == newHash[ro.Name] &&
+				st.StableRS == st.CurrentPodHash && st.BlueGreen.ActiveSelector == st.CurrentPodHash
+		},
+		write: func(ctx context.Context, i int) error {
+			return b.cl.Status().Patch(ctx, rolloutRef(b.ns, ros[i]), promotePatch)
+		},
+	})
+	if err != nil {
+		_, _ = scaledDown.wait(ctx, 0, "", nil)
+		return err
+	}
+	r.add(r.name(phasePromote), t)
+	if r.promoted != nil {
+		r.promoted(t)
+	}
+	// The promote window takes the events a controller sends just after
+	// its last status write, but ends before the first scale-down is due.
+	grace := min(time.Until(t.done.Add(500*time.Millisecond)), time.Until(t.start.Add(time.Duration(b.cfg.ScaleDownDelay)*time.Second-250*time.Millisecond)))
+	if err := sleepCtx(ctx, grace); err != nil {
+		return err
+	}
+	r.window(r.name(phaseScaleDown))
+	sres, err := scaledDown.wait(ctx, b.cfg.PhaseTimeout, r.name(phaseScaleDown), describeReplicaSet)
+	if err != nil {
+		return err
+	}
+	sd := timing{
+		Seconds:   sres.Done.Sub(t.start).Seconds(),
+		PerObject: distOf(sres.since(t.start)),
+		start:     t.start, done: sres.Done,
+	}
+	logf("%s: %d ReplicaSets at 0 %.2fs after the first promote (per ReplicaSet p50 %.0fms p95 %.0fms)",
+		r.name(phaseScaleDown), n, sd.Seconds, sd.PerObject.P50, sd.PerObject.P95)
+	r.add(r.name(phaseScaleDown), sd)
+	return r.settle(ctx)
 }
 
 // deleteFleet deletes every Rollout and Service of the run and waits until

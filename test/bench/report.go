@@ -80,21 +80,24 @@ type results struct {
 	Started time.Time `json:"started"`
 	Seconds float64   `json:"seconds"`
 	// Error is why the run stopped early; the figures before it stand.
-	Error         string          `json:"error,omitempty"`
-	Config        config          `json:"config"`
-	Machine       machine         `json:"machine"`
-	Cluster       string          `json:"cluster"`
-	Controller    string          `json:"controller"`
-	ControllerPID int             `json:"controllerPID"`
-	Identity      string          `json:"controllerIdentity"`
-	Rig           []rigResult     `json:"rig"`
-	Fleet         []*phaseResult  `json:"fleet"`
-	Latency       latencyResults  `json:"promoteLatency"`
-	Analysis      *analysisResult `json:"analysis,omitempty"`
-	Idle          []idleRSS       `json:"idleRSS"`
-	Windows       []windowResult  `json:"windows"`
-	Targets       []target        `json:"targets"`
-	Profiles      profiles        `json:"profiles"`
+	Error         string         `json:"error,omitempty"`
+	Config        config         `json:"config"`
+	Machine       machine        `json:"machine"`
+	Cluster       string         `json:"cluster"`
+	Controller    string         `json:"controller"`
+	ControllerPID int            `json:"controllerPID"`
+	Identity      string         `json:"controllerIdentity"`
+	Rig           []rigResult    `json:"rig"`
+	Fleet         []*phaseResult `json:"fleet"`
+	// Floor is the fleet's release by the fleet's floor (fleetfloor.go):
+	// its requests are the floor's own, its CPU the bench's.
+	Floor    []*phaseResult  `json:"fleetFloor,omitempty"`
+	Latency  latencyResults  `json:"promoteLatency"`
+	Analysis *analysisResult `json:"analysis,omitempty"`
+	Idle     []idleRSS       `json:"idleRSS"`
+	Windows  []windowResult  `json:"windows"`
+	Targets  []target        `json:"targets"`
+	Profiles profiles        `json:"profiles"`
 }
 
 type machine struct {
@@ -114,16 +117,22 @@ type phaseResult struct {
 	// of the phase the audit log holds: fewer than the Rollouts means
 	// the log lost requests, and the phase's request counts are not
 	// valid.
-	AuditedBenchWrites int          `json:"auditedBenchWrites"`
-	RigLimit           string       `json:"rigLimit,omitempty"`
-	RigSeconds         float64      `json:"rigLimitSeconds,omitempty"`
-	Ratio              float64      `json:"ratioToRig,omitempty"`
-	Controller         cost         `json:"controller"`
-	Requests           requestStats `json:"requests"`
-	PerRollout         float64      `json:"requestsPerRollout"`
-	EventsPerRo        float64      `json:"eventCreatesPerRollout"`
-	ReferencePer       float64      `json:"referenceRequestsPerRollout,omitempty"`
-	TargetPer          float64      `json:"targetRequestsPerRollout,omitempty"`
+	AuditedBenchWrites int     `json:"auditedBenchWrites"`
+	RigLimit           string  `json:"rigLimit,omitempty"`
+	RigSeconds         float64 `json:"rigLimitSeconds,omitempty"`
+	Ratio              float64 `json:"ratioToRig,omitempty"`
+	// FloorSeconds is the same phase by the fleet's floor, FloorRatio
+	// this phase's time over it.
+	FloorSeconds     float64      `json:"floorSeconds,omitempty"`
+	FloorRatio       float64      `json:"ratioToFloor,omitempty"`
+	FloorPerRollout  float64      `json:"floorRequestsPerRollout,omitempty"`
+	FloorEventsPerRo float64      `json:"floorEventCreatesPerRollout,omitempty"`
+	Controller       cost         `json:"controller"`
+	Requests         requestStats `json:"requests"`
+	PerRollout       float64      `json:"requestsPerRollout"`
+	EventsPerRo      float64      `json:"eventCreatesPerRollout"`
+	ReferencePer     float64      `json:"referenceRequestsPerRollout,omitempty"`
+	TargetPer        float64      `json:"targetRequestsPerRollout,omitempty"`
 }
 
 type cost struct {
@@ -338,13 +347,14 @@ func (r *results) fill(b *bench, log *auditLog) {
 			p.Ratio = p.Seconds / p.RigSeconds
 		}
 	}
-	if sum := r.release(); sum != nil {
+	if sum := releaseSum(r.Fleet, phasePromote, phaseScaleDown, phaseRelease); sum != nil {
 		sum.PerRollout = float64(sum.Requests.Total) / n
 		sum.EventsPerRo = float64(sum.Requests.EventCreates) / n
 		sum.ReferencePer = reference[phaseRelease]
 		sum.TargetPer = reference[phaseRelease] * targetFraction
 		r.Fleet = append(r.Fleet, sum)
 	}
+	r.fillFloor(b, log)
 
 	for _, lr := range []struct {
 		run  *latencyRun
@@ -379,34 +389,35 @@ func (p *phaseResult) auditNote() string {
 }
 
 // benchRolloutWrites counts the bench's writes to Rollouts the API server
-// received from start to done.
+// received from start to done (not the floors' status writes).
 func benchRolloutWrites(log *auditLog, start, done time.Time) int {
 	n := 0
 	for i := range log.bench {
 		e := &log.bench[i]
 		t := e.RequestReceivedTimestamp.Time
-		if strings.HasPrefix(e.Resource(), "rollouts") && !t.Before(start.Add(-time.Second)) && !t.After(done) {
+		if e.UserAgent == benchAgent && strings.HasPrefix(e.Resource(), "rollouts") && !t.Before(start.Add(-time.Second)) && !t.After(done) {
 			n++
 		}
 	}
 	return n
 }
 
-// release adds up the promote and scale-down phases.
-func (r *results) release() *phaseResult {
+// releaseSum adds up the promote and scale-down phases of phases, as a
+// phase named name.
+func releaseSum(phases []*phaseResult, promoteName, downName, name string) *phaseResult {
 	var promote, down *phaseResult
-	for _, p := range r.Fleet {
+	for _, p := range phases {
 		switch p.Name {
-		case phasePromote:
+		case promoteName:
 			promote = p
-		case phaseScaleDown:
+		case downName:
 			down = p
 		}
 	}
 	if promote == nil || down == nil {
 		return nil
 	}
-	sum := &phaseResult{Name: phaseRelease, Rollouts: promote.Rollouts, timing: down.timing,
+	sum := &phaseResult{Name: name, Rollouts: promote.Rollouts, timing: down.timing,
 		AuditedBenchWrites: min(promote.AuditedBenchWrites, down.AuditedBenchWrites)}
 	sum.Controller = cost{
 		CPUSeconds: promote.Controller.CPUSeconds + down.Controller.CPUSeconds,
@@ -424,6 +435,44 @@ func (r *results) release() *phaseResult {
 		}
 	}
 	return sum
+}
+
+// fillFloor counts the fleet floor's requests per phase and sets each
+// fleet phase's time over the floor's.
+func (r *results) fillFloor(b *bench, log *auditLog) {
+	if len(r.Floor) == 0 {
+		return
+	}
+	var floorReqs []auditEvent
+	for _, e := range log.bench {
+		if e.UserAgent == benchAgent+fleetFloorUASuffix {
+			floorReqs = append(floorReqs, e)
+		}
+	}
+	stats := attribute(floorReqs, b.windows)
+	n := float64(b.cfg.N)
+	for _, p := range r.Floor {
+		if c, ok := b.cpu.between(p.start, p.done); ok {
+			p.CPU = &c
+		}
+		p.AuditedBenchWrites = benchRolloutWrites(log, p.start, p.done)
+		p.Requests = *stats[p.Name]
+		p.PerRollout = float64(p.Requests.Total) / n
+		p.EventsPerRo = float64(p.Requests.EventCreates) / n
+	}
+	if sum := releaseSum(r.Floor, floorPhase(phasePromote), floorPhase(phaseScaleDown), floorPhase(phaseRelease)); sum != nil {
+		sum.PerRollout = float64(sum.Requests.Total) / n
+		sum.EventsPerRo = float64(sum.Requests.EventCreates) / n
+		r.Floor = append(r.Floor, sum)
+	}
+	for _, p := range r.Fleet {
+		for _, f := range r.Floor {
+			if f.Name == floorPhase(p.Name) && f.Seconds > 0 {
+				p.FloorSeconds, p.FloorRatio = f.Seconds, p.Seconds/f.Seconds
+				p.FloorPerRollout, p.FloorEventsPerRo = f.PerRollout, f.EventsPerRo
+			}
+		}
+	}
 }
 
 func (r *results) targets(b *bench) {
@@ -485,6 +534,12 @@ func (r *results) targets(b *bench) {
 	for _, p := range r.Fleet {
 		if p.Ratio > 0 {
 			add(target{Figure: "fleet time / rig limit, " + p.Name, Ours: p.Ratio, Target: targetRigRatio, Unit: "x", Met: p.Ratio <= targetRigRatio})
+		}
+	}
+	for _, p := range r.Fleet {
+		if p.FloorRatio > 0 {
+			add(target{Figure: "fleet time / the fleet's floor, " + p.Name, Ours: p.FloorRatio, Target: targetRigRatio, Unit: "x", Met: p.FloorRatio <= targetRigRatio,
+				Note: fmt.Sprintf("floor %.2fs", p.FloorSeconds)})
 		}
 	}
 }
@@ -551,18 +606,38 @@ func (r *results) print(out io.Writer) {
 	}
 
 	fmt.Fprintf(out, "\nFLEET (%d Rollouts, every change sent at once)\n", n)
-	fmt.Fprintln(tw, "  phase\tall done\tper Rollout p50/p95\trig limit\tratio (≤1.2)\tctrl CPU\tpeak RSS\treq/Rollout\ttarget\treference\tevent creates/Rollout\t409s")
+	fmt.Fprintln(tw, "  phase\tall done\tper Rollout p50/p95\trig limit\tratio (≤1.2)\tfloor\tratio (≤1.2)\tctrl CPU\tpeak RSS\treq/Rollout\ttarget\treference\tevent creates/Rollout\t409s")
 	for _, p := range r.Fleet {
-		rig, ratio := "—", "—"
+		rig, ratio, floor, floorRatio := "—", "—", "—", "—"
 		if p.Ratio > 0 {
 			rig, ratio = fmt.Sprintf("%.2fs", p.RigSeconds), fmt.Sprintf("%.2f%s", p.Ratio, mark(p.Ratio <= targetRigRatio))
 		}
-		fmt.Fprintf(tw, "  %s\t%.2fs\t%.0f/%.0fms\t%s\t%s\t%.2fs\t%.1f MiB\t%.2f%s\t≤%.2f\t%.1f\t%.2f\t%d\n",
-			p.Name, p.Seconds, p.PerObject.P50, p.PerObject.P95, rig, ratio, p.Controller.CPUSeconds, p.Controller.PeakRSSMiB,
+		if p.FloorRatio > 0 {
+			floor, floorRatio = fmt.Sprintf("%.2fs", p.FloorSeconds), fmt.Sprintf("%.2f%s", p.FloorRatio, mark(p.FloorRatio <= targetRigRatio))
+		}
+		fmt.Fprintf(tw, "  %s\t%.2fs\t%.0f/%.0fms\t%s\t%s\t%s\t%s\t%.2fs\t%.1f MiB\t%.2f%s\t≤%.2f\t%.1f\t%.2f\t%d\n",
+			p.Name, p.Seconds, p.PerObject.P50, p.PerObject.P95, rig, ratio, floor, floorRatio, p.Controller.CPUSeconds, p.Controller.PeakRSSMiB,
 			p.PerRollout, mark(p.PerRollout <= p.TargetPer), p.TargetPer, p.ReferencePer, p.EventsPerRo, p.Requests.Conflicts)
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "  (scale-down is timed from the first promote write; its rig limit is the Service-write limit + the delay + ReplicaSets scaled to 0)\n")
+	if len(r.Floor) > 0 {
+		fmt.Fprintf(out, "\nTHE FLEET'S FLOOR (the same release by a minimal controller in the bench: each required write once, the reference's Events, no throttling; before the controller started)\n")
+		fmt.Fprintln(tw, "  phase\tall done\tper Rollout p50/p95\trequests/Rollout\tof them Events\tbench CPU\tmachine busy")
+		for _, p := range r.Floor {
+			busy, cpu := "—", "—"
+			if p.CPU != nil {
+				busy, cpu = fmt.Sprintf("%.0f%%", 100*p.CPU.BusyFraction()), fmt.Sprintf("%.2fs", p.CPU.ByProcess["bench"])
+			}
+			fmt.Fprintf(tw, "  %s\t%.2fs\t%.0f/%.0fms\t%.2f\t%.2f\t%s\t%s\n", p.Name, p.Seconds, p.PerObject.P50, p.PerObject.P95, p.PerRollout, p.EventsPerRo, cpu, busy)
+		}
+		tw.Flush()
+		for _, p := range r.Floor {
+			if !p.auditComplete() {
+				fmt.Fprintf(out, "  %s: %s; its request counts are not valid\n", p.Name, p.auditNote())
+			}
+		}
+	}
 	for _, p := range r.Fleet {
 		if !p.auditComplete() {
 			fmt.Fprintf(out, "  %s: %s; its request counts are not valid\n", p.Name, p.auditNote())
@@ -717,6 +792,9 @@ func (r *results) printCPUSplit(out io.Writer) {
 	var rows []row
 	for _, g := range r.Rig {
 		rows = append(rows, row{"rig: " + g.Name, g.CPU})
+	}
+	for _, p := range r.Floor {
+		rows = append(rows, row{p.Name, p.CPU})
 	}
 	for _, p := range r.Fleet {
 		rows = append(rows, row{p.Name, p.CPU})

@@ -100,7 +100,9 @@ type rigResult struct {
 //   - Services' selectors patched at once until every change is seen by a
 //     watch (the floor of "promoted until Healthy": a Service write each);
 //   - Deployments created, then image-bumped, until rolled out: what
-//     Kubernetes' own Deployment controller achieves on this machine.
+//     Kubernetes' own Deployment controller achieves on this machine;
+//   - the fleet's whole release driven by the fleet's floor, a minimal
+//     controller in the bench (fleetfloor.go).
 func (b *bench) rig(ctx context.Context) error {
 	n := b.cfg.N
 	rs := names("rig-rs", n)
@@ -187,6 +189,13 @@ func (b *bench) rig(ctx context.Context) error {
 	add(rigDeployUpdate, fmt.Sprintf("%d Deployments' image changed at once → all rolled out (kube-controller-manager)", n), t)
 
 	b.openWindow("rig: clean-up")
+	if err := b.cleanRig(ctx); err != nil {
+		return err
+	}
+	if err := b.floorFleet(ctx); err != nil {
+		return err
+	}
+	b.openWindow("rig: clean-up after the floor")
 	return b.cleanRig(ctx)
 }
 
