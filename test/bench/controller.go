@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/switchyard-dev/switchyard/test/ctrlproc"
 )
 
@@ -92,8 +94,8 @@ func (c *controllerProc) stop() {
 	}
 }
 
-// cpuProfiler takes back-to-back CPU profiles of the controller (pprof
-// cannot end a profile early), to be merged into one.
+// cpuProfiler takes back-to-back CPU profiles of a process (pprof cannot
+// end a profile early), to be merged into one.
 type cpuProfiler struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -103,17 +105,39 @@ type cpuProfiler struct {
 
 const profileChunk = 5 * time.Second
 
+// profileFetch saves one CPU profile of the given seconds to path.
+type profileFetch func(ctx context.Context, seconds int, path string) error
+
+// startCPUProfile profiles the controller serving pprof at base.
 func startCPUProfile(ctx context.Context, base, dir, prefix string) *cpuProfiler {
+	return startProfiler(ctx, dir, prefix+"-cpu", func(ctx context.Context, seconds int, path string) error {
+		return fetch(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, seconds), path, time.Duration(seconds)*time.Second+30*time.Second)
+	})
+}
+
+// startAPIServerProfile profiles kube-apiserver through its own pprof
+// endpoint (the bench's identity may read it).
+func startAPIServerProfile(ctx context.Context, kube kubernetes.Interface, dir, prefix string) *cpuProfiler {
+	return startProfiler(ctx, dir, prefix, func(ctx context.Context, seconds int, path string) error {
+		data, err := kube.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", strconv.Itoa(seconds)).
+			Timeout(time.Duration(seconds)*time.Second + 30*time.Second).DoRaw(ctx)
+		if err != nil {
+			return fmt.Errorf("kube-apiserver CPU profile: %w", err)
+		}
+		return os.WriteFile(path, data, 0o644)
+	})
+}
+
+func startProfiler(ctx context.Context, dir, prefix string, get profileFetch) *cpuProfiler {
 	ctx, cancel := context.WithCancel(ctx)
 	p := &cpuProfiler{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		for i := 0; ctx.Err() == nil; i++ {
-			path := filepath.Join(dir, fmt.Sprintf("%s-cpu-%02d.pprof", prefix, i))
+			path := filepath.Join(dir, fmt.Sprintf("%s-%02d.pprof", prefix, i))
 			// The request is not tied to ctx: cancelling it mid-profile
 			// would lose the chunk. stop waits for the last one.
-			url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(profileChunk/time.Second))
-			if err := fetch(context.WithoutCancel(ctx), url, path, profileChunk+30*time.Second); err != nil {
+			if err := get(context.WithoutCancel(ctx), int(profileChunk/time.Second), path); err != nil {
 				p.err = err
 				return
 			}

@@ -33,7 +33,7 @@ func (b *bench) fleet(ctx context.Context) error {
 	if b.cfg.Pprof && b.ctrl.pprofURL != "" {
 		cpu = startCPUProfile(ctx, b.ctrl.pprofURL, b.cfg.Out, b.stamp)
 	}
-	err := b.release(ctx, release{
+	rel := release{
 		names: ros, role: roleFleet,
 		window: b.openWindow,
 		add:    b.addPhase,
@@ -42,7 +42,12 @@ func (b *bench) fleet(ctx context.Context) error {
 			b.idle(fmt.Sprintf("idle, %d Rollouts Healthy", n))
 		},
 		promoted: func(t timing) { b.fleetPromote = [2]time.Time{t.start, t.done.Add(time.Second)} },
-	})
+	}
+	if len(b.res.Floor) > 0 {
+		// Beside the floor's, for the difference.
+		rel.apiProfile, rel.apiProfilePath = "apiserver-fleet", &b.res.Profiles.APIServerFleet
+	}
+	err := b.release(ctx, rel)
 	if err != nil {
 		return err
 	}
@@ -75,6 +80,11 @@ type release struct {
 	settle   func(context.Context) error
 	healthy  func()
 	promoted func(timing)
+	// apiProfile, when set (with -pprof), names kube-apiserver's CPU
+	// profile over the release, saved as <stamp>-<apiProfile>.pprof into
+	// *apiProfilePath.
+	apiProfile     string
+	apiProfilePath *string
 }
 
 func (r release) name(phase string) string {
@@ -86,6 +96,17 @@ func (r release) name(phase string) string {
 
 // release runs the four phases of a fleet's release.
 func (b *bench) release(ctx context.Context, r release) error {
+	if r.apiProfile != "" && b.cfg.Pprof {
+		p := startAPIServerProfile(ctx, b.kube, b.cfg.Out, b.stamp+"-"+r.apiProfile)
+		defer func() {
+			out := filepath.Join(b.cfg.Out, b.stamp+"-"+r.apiProfile+".pprof")
+			if err := p.stop(ctx, out); err != nil {
+				logf("%s: %v", r.apiProfile, err)
+				return
+			}
+			*r.apiProfilePath = out
+		}()
+	}
 	n := len(r.names)
 	ros := r.names
 

@@ -542,7 +542,8 @@ func (b *bench) floorFleet(ctx context.Context) error {
 		add: func(name string, t timing) {
 			b.res.Floor = append(b.res.Floor, &phaseResult{Name: name, Rollouts: b.cfg.N, timing: t})
 		},
-		settle: f.settle,
+		settle:     f.settle,
+		apiProfile: "apiserver-floor", apiProfilePath: &b.res.Profiles.APIServerFloor,
 	})
 	if ferr := f.err(); ferr != nil {
 		err = ferr

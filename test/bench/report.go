@@ -201,6 +201,12 @@ type profiles struct {
 	CPUTop       string `json:"cpuTop,omitempty"`
 	HeapInuseTop string `json:"heapInuseTop,omitempty"`
 	HeapAllocTop string `json:"heapAllocTop,omitempty"`
+	// APIServerFloor and APIServerFleet are kube-apiserver's CPU profiles
+	// over the floor's release and the controller's (-pprof with the
+	// rig); APIServerDiffTop the second less the first.
+	APIServerFloor   string `json:"apiserverFloor,omitempty"`
+	APIServerFleet   string `json:"apiserverFleet,omitempty"`
+	APIServerDiffTop string `json:"apiserverDiffTop,omitempty"`
 	// PromotesTrace is the controller's execution trace over the first
 	// promotes of the blue-green latency phase (-exec-trace).
 	PromotesTrace string `json:"promotesTrace,omitempty"`
@@ -565,6 +571,11 @@ func (b *bench) profileTops(ctx context.Context) {
 			logf("%v", err)
 		}
 	}
+	if p.APIServerFloor != "" && p.APIServerFleet != "" {
+		if p.APIServerDiffTop, err = pprofTop(ctx, "", "", p.APIServerFloor, 30, p.APIServerFleet); err != nil {
+			logf("%v", err)
+		}
+	}
 	if p.HeapAfterDelete != "" {
 		if p.HeapAfterDeleteTop, err = pprofTop(ctx, bin, "inuse_space", "", 20, p.HeapAfterDelete); err != nil {
 			logf("%v", err)
@@ -760,6 +771,7 @@ func (r *results) print(out io.Writer) {
 		{"HEAP PROFILE, in use (idle, every Rollout deleted, after -idle-wait if given)", p.HeapAfterDelete, p.HeapAfterDeleteTop},
 		{"HEAP PROFILE, in use then less in use fresh (what the cycle left)", p.HeapAfterDelete, p.HeapHeldTop},
 		{"HEAP PROFILE, allocated since start", p.Heap, p.HeapAllocTop},
+		{"KUBE-APISERVER CPU PROFILE, the controller's release less the fleet floor's", p.APIServerFleet, p.APIServerDiffTop},
 	} {
 		if s.top == "" {
 			continue
