@@ -249,15 +249,18 @@ func (r *Reconciler) scale(ctx context.Context, s *scope, rs *appsv1.ReplicaSet,
 				klog.KObj(rs), live.UTC().Format(time.RFC3339), errCacheBehind)
 		}
 	}
-	patch := client.MergeFrom(rs.DeepCopy())
-	rs.Spec.Replicas = ptr.To(replicas)
-	if rs.Annotations == nil {
-		rs.Annotations = map[string]string{}
+	annotations := map[string]any{v1alpha1.DesiredReplicasAnnotation: desired}
+	if replicas == 0 && rs.Annotations[v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey] != "" {
+		annotations[v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey] = nil
 	}
-	rs.Annotations[v1alpha1.DesiredReplicasAnnotation] = desired
-	if replicas == 0 {
-		delete(rs.Annotations, v1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey)
+	patch, err := mergePatch(map[string]any{
+		"metadata": map[string]any{"annotations": annotations},
+		"spec":     map[string]any{"replicas": replicas},
+	}, "")
+	if err != nil {
+		return err
 	}
+	// rs becomes the API server's answer.
 	if err := r.Client.Patch(ctx, rs, patch); err != nil {
 		return fmt.Errorf("scale replicaset %s to %d: %w", klog.KObj(rs), replicas, err)
 	}
@@ -284,19 +287,19 @@ func (r *Reconciler) setScaleDownDeadline(ctx context.Context, rs *appsv1.Replic
 	if rs.Annotations[key] == value {
 		return nil
 	}
-	patch := client.MergeFrom(rs.DeepCopy())
+	lock := ""
 	if value != "" && scaleDownDeadline(rs) == nil {
 		// The first deadline written stands: on the version this pass
 		// read, so a deadline the cache does not show yet is not moved.
-		patch = client.MergeFromWithOptions(rs.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		lock = rs.ResourceVersion
 	}
-	if rs.Annotations == nil {
-		rs.Annotations = map[string]string{}
+	var annotation any
+	if value != "" {
+		annotation = value
 	}
-	if value == "" {
-		delete(rs.Annotations, key)
-	} else {
-		rs.Annotations[key] = value
+	patch, err := mergePatch(map[string]any{"metadata": map[string]any{"annotations": map[string]any{key: annotation}}}, lock)
+	if err != nil {
+		return err
 	}
 	if err := r.Client.Patch(ctx, rs, patch); err != nil {
 		if apierrors.IsConflict(err) {

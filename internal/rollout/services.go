@@ -37,15 +37,14 @@ func (r *Reconciler) pointService(ctx context.Context, s *scope, svc *corev1.Ser
 	if from == podHash && svc.Annotations[v1alpha1.ManagedByRolloutsKey] == s.ro.Name {
 		return nil
 	}
-	patch := client.MergeFrom(svc.DeepCopy())
-	if svc.Spec.Selector == nil {
-		svc.Spec.Selector = map[string]string{}
+	patch, err := mergePatch(map[string]any{
+		"metadata": map[string]any{"annotations": map[string]string{v1alpha1.ManagedByRolloutsKey: s.ro.Name}},
+		"spec":     map[string]any{"selector": map[string]string{v1alpha1.DefaultRolloutUniqueLabelKey: podHash}},
+	}, "")
+	if err != nil {
+		return err
 	}
-	svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey] = podHash
-	if svc.Annotations == nil {
-		svc.Annotations = map[string]string{}
-	}
-	svc.Annotations[v1alpha1.ManagedByRolloutsKey] = s.ro.Name
+	// svc becomes the API server's answer.
 	if err := r.Client.Patch(ctx, svc, patch); err != nil {
 		return fmt.Errorf("point service %s at %s: %w", klog.KObj(svc), podHash, err)
 	}

@@ -68,3 +68,39 @@ func TestHoldCounts(t *testing.T) {
 		t.Fatalf("a phase change: hold %s, want a write at once", got)
 	}
 }
+
+// TestStatusPatch: the status write sends what changed in the status, with
+// the resourceVersion read as its lock, and nothing when only Go's form
+// differs.
+func TestStatusPatch(t *testing.T) {
+	base := v1alpha1.RolloutStatus{
+		Phase: v1alpha1.RolloutPhasePaused, Message: "BlueGreenPause", ControllerPause: true, StableRS: "a", CurrentPodHash: "b",
+		PauseConditions: []v1alpha1.PauseCondition{{Reason: v1alpha1.PauseReasonBlueGreenPause}},
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*v1alpha1.RolloutStatus)
+		want   string
+	}{
+		{name: "promoted: the phase and the stable revision change, the message and the pause go",
+			change: func(st *v1alpha1.RolloutStatus) {
+				st.Phase, st.Message, st.ControllerPause, st.PauseConditions, st.StableRS = v1alpha1.RolloutPhaseHealthy, "", false, nil, "b"
+			},
+			want: `{"metadata":{"resourceVersion":"42"},"status":{"controllerPause":null,"message":null,"pauseConditions":null,"phase":"Healthy","stableRS":"b"}}`},
+		{name: "a nested field", change: func(st *v1alpha1.RolloutStatus) { st.BlueGreen.ActiveSelector = "b" },
+			want: `{"metadata":{"resourceVersion":"42"},"status":{"blueGreen":{"activeSelector":"b"}}}`},
+		{name: "an empty list for none: nothing to write", change: func(st *v1alpha1.RolloutStatus) { st.Conditions = []v1alpha1.RolloutCondition{} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := base.DeepCopy()
+			tc.change(now)
+			got, err := statusPatch(&base, now, "42")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("statusPatch = %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
