@@ -275,6 +275,7 @@ func run(ctx context.Context, cfg config) error {
 		logf("starting a local cluster (audit log on, pods Ready after %s)", cfg.ReadyDelay)
 		local, err = cluster.Start(ctx, cluster.Options{
 			AuditLog:    true,
+			Profiling:   cfg.Pprof,
 			ReadyDelay:  cfg.ReadyDelay,
 			PodsPerNode: max(500, cfg.N),
 			Log:         os.Stderr,

@@ -58,6 +58,9 @@ type Options struct {
 	// AuditLog writes kube-apiserver's audit log (metadata level) to
 	// Dir/audit.log, for attributing API requests to a client.
 	AuditLog bool
+	// Profiling serves kube-apiserver's pprof handlers (/debug/pprof) to
+	// its admins, for the benchmark's profiles of it.
+	Profiling bool
 	// Log receives progress lines. Default io.Discard.
 	Log io.Writer
 }
@@ -186,7 +189,7 @@ func (c *Cluster) start(ctx context.Context, bin string, opts Options) error {
 		"--max-requests-inflight=3000",
 		"--max-mutating-requests-inflight=1500",
 		"--enable-priority-and-fairness=false",
-		"--profiling=false",
+		fmt.Sprintf("--profiling=%t", opts.Profiling),
 	}
 	if opts.AuditLog {
 		policy := filepath.Join(c.Dir, "audit-policy.yaml")
