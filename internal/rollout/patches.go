@@ -11,10 +11,11 @@ import (
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 )
 
-// The controller's writes are JSON merge patches of the fields a pass
-// decided, built from those fields alone. client.MergeFrom would marshal
-// the whole object twice and diff them: for a Service or a ReplicaSet it
-// cost more CPU than the request it sends.
+// The writes every release makes (the status, a Service's switch, a
+// ReplicaSet's scale and scale-down deadline) are JSON merge patches built
+// from the fields they set. client.MergeFrom marshals the whole object
+// twice and diffs them: for a Service or a ReplicaSet that cost more CPU
+// than sending the request.
 
 // mergePatch is the JSON merge patch setting fields (a nil value removes
 // a key); with a resourceVersion it also locks on that version.
@@ -35,11 +36,10 @@ func mergePatch(fields map[string]any, resourceVersion string) (client.Patch, er
 }
 
 // statusPatch is the merge patch from one status to the next (nil when
-// their JSON is the same), locked to
-// the resourceVersion the pass read (a concurrent promote or abort makes it
-// conflict). Only the status is compared: the status subresource ignores
-// the rest, and marshalling whole Rollouts (the pod template) cost more than
-// the write.
+// their JSON is the same), locked to the resourceVersion the pass read (a
+// concurrent promote or abort makes it conflict). Only the status is
+// compared: the status subresource ignores the rest, and marshalling whole
+// Rollouts (the pod template) cost more than the write.
 func statusPatch(from, to *v1alpha1.RolloutStatus, resourceVersion string) ([]byte, error) {
 	before, err := json.Marshal(from)
 	if err != nil {

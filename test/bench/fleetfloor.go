@@ -51,12 +51,12 @@ import (
 const (
 	// fleetFloorInstanceID keeps every controller started without it (or
 	// with another) away from the floor's Rollouts.
-	fleetFloorInstanceID  = "bench-fleet-floor"
-	fleetFloorUASuffix    = "/fleet-floor"
-	fleetFloorPrefix      = "floor"
-	fleetFloorWorkers     = 10 // the controller's default --rollout-threads
-	fleetFloorEventWriter = 16 // the controller's Event writers
-	fleetFloorController  = "bench.switchyard.dev/fleet-floor"
+	fleetFloorInstanceID   = "bench-fleet-floor"
+	fleetFloorUASuffix     = "/fleet-floor"
+	fleetFloorPrefix       = "floor"
+	fleetFloorWorkers      = 10 // the controller's default --rollout-threads
+	fleetFloorEventWriters = 16 // the controller's Event writers
+	fleetFloorController   = "bench.switchyard.dev/fleet-floor"
 )
 
 // fleetFloor is the floor's controller.
@@ -73,6 +73,7 @@ type fleetFloor struct {
 	events  chan *eventsv1.Event
 	pending atomic.Int64
 	errs    chan error
+	done    <-chan struct{}
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -123,6 +124,7 @@ func startFleetFloor(ctx context.Context, b *bench) (*fleetFloor, error) {
 		// never waits for an Event's write.
 		events: make(chan *eventsv1.Event, max(1024, 8*b.cfg.N)),
 		errs:   make(chan error, 1),
+		done:   ctx.Done(),
 		stop:   stop,
 	}
 	go func() {
@@ -159,7 +161,7 @@ func startFleetFloor(ctx context.Context, b *bench) (*fleetFloor, error) {
 			}
 		})
 	}
-	for range fleetFloorEventWriter {
+	for range fleetFloorEventWriters {
 		f.wg.Go(func() { f.writeEvents(ctx) })
 	}
 	return f, nil
@@ -461,8 +463,7 @@ func withHash(in map[string]string, hash string) map[string]string {
 func (f *fleetFloor) event(ro *v1alpha1.Rollout, reason, note string) {
 	suffix := make([]byte, 8)
 	_, _ = rand.Read(suffix)
-	f.pending.Add(1)
-	f.events <- &eventsv1.Event{
+	ev := &eventsv1.Event{
 		ObjectMeta:          metav1.ObjectMeta{Namespace: ro.Namespace, Name: ro.Name + "." + hex.EncodeToString(suffix)},
 		EventTime:           metav1.NewMicroTime(time.Now()),
 		ReportingController: fleetFloorController,
@@ -475,6 +476,12 @@ func (f *fleetFloor) event(ro *v1alpha1.Rollout, reason, note string) {
 			APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout", Namespace: ro.Namespace, Name: ro.Name, UID: ro.UID,
 			ResourceVersion: ro.ResourceVersion,
 		},
+	}
+	f.pending.Add(1)
+	select {
+	case f.events <- ev:
+	case <-f.done:
+		f.pending.Add(-1)
 	}
 }
 
