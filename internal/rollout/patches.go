@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -40,7 +41,7 @@ func mergePatch(fields map[string]any, resourceVersion string) (client.Patch, er
 // concurrent promote or abort makes it conflict). Only the status is
 // compared: the status subresource ignores the rest, and marshalling whole
 // Rollouts (the pod template) cost more than the write.
-func statusPatch(from, to *v1alpha1.RolloutStatus, resourceVersion string) ([]byte, error) {
+func statusPatch(from, to *v1alpha1.RolloutStatus, resourceVersion string) (client.Patch, error) {
 	before, err := json.Marshal(from)
 	if err != nil {
 		return nil, fmt.Errorf("marshal status: %w", err)
@@ -57,8 +58,14 @@ func statusPatch(from, to *v1alpha1.RolloutStatus, resourceVersion string) ([]by
 		// Unequal in Go only (an empty list for none): nothing to write.
 		return nil, nil
 	}
-	return json.Marshal(map[string]any{
-		"metadata": map[string]string{"resourceVersion": resourceVersion},
-		"status":   json.RawMessage(diff),
-	})
+	return mergePatch(map[string]any{"status": json.RawMessage(diff)}, resourceVersion)
+}
+
+// rolloutMetadata is a Rollout's metadata alone, for writes and reads whose
+// answer is needed only for its resourceVersion or its existence: the API
+// server then encodes, and the client decodes, no more than the metadata.
+func rolloutMetadata(key types.NamespacedName) *metav1.PartialObjectMetadata {
+	meta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout"}}
+	meta.Name, meta.Namespace = key.Name, key.Namespace
+	return meta
 }

@@ -17,7 +17,6 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -343,9 +342,8 @@ func (r *Reconciler) writeStatus(ctx context.Context, s *scope) error {
 	// The answer is read as metadata only: the pass needs the new
 	// resourceVersion, not the whole Rollout decoded again (a third of the
 	// write's CPU here, and the API server's encoding of it).
-	meta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout"}}
-	meta.Name, meta.Namespace = s.ro.Name, s.ro.Namespace
-	if err := r.Client.Status().Patch(ctx, meta, client.RawPatch(types.MergePatchType, patch)); err != nil {
+	meta := rolloutMetadata(client.ObjectKeyFromObject(s.ro))
+	if err := r.Client.Status().Patch(ctx, meta, patch); err != nil {
 		return err
 	}
 	r.rememberOwnWrite(s, s.original.ResourceVersion, meta.ResourceVersion)

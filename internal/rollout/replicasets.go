@@ -212,10 +212,12 @@ func (r *Reconciler) annotateRollout(ctx context.Context, s *scope, key, value s
 	if s.ro.Annotations[key] == value {
 		return nil
 	}
-	meta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout"}}
-	meta.Name, meta.Namespace = s.ro.Name, s.ro.Namespace
-	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, key, value)
-	if err := r.Client.Patch(ctx, meta, client.RawPatch("application/merge-patch+json", patch)); err != nil {
+	patch, err := mergePatch(map[string]any{"metadata": map[string]any{"annotations": map[string]string{key: value}}}, "")
+	if err != nil {
+		return err
+	}
+	meta := rolloutMetadata(client.ObjectKeyFromObject(s.ro))
+	if err := r.Client.Patch(ctx, meta, patch); err != nil {
 		return fmt.Errorf("annotate rollout %s: %w", key, err)
 	}
 	// The status patch that ends the pass carries the resourceVersion it

@@ -139,8 +139,7 @@ func (r *Reconciler) releaseServicesOfDeleted(ctx context.Context, key types.Nam
 	if err := r.Client.List(ctx, &list, client.InNamespace(key.Namespace), client.MatchingFields{managedByIndex: key.Name}); err != nil || len(list.Items) == 0 {
 		return err
 	}
-	meta := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Rollout"}}
-	if err := r.APIReader.Get(ctx, key, meta); !apierrors.IsNotFound(err) {
+	if err := r.APIReader.Get(ctx, key, rolloutMetadata(key)); !apierrors.IsNotFound(err) {
 		return client.IgnoreNotFound(err)
 	}
 	return r.releaseServicesOf(ctx, key.Namespace, key.Name, nil)

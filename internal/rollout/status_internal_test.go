@@ -94,9 +94,15 @@ func TestStatusPatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			now := base.DeepCopy()
 			tc.change(now)
-			got, err := statusPatch(&base, now, "42")
+			patch, err := statusPatch(&base, now, "42")
 			if err != nil {
 				t.Fatal(err)
+			}
+			var got []byte
+			if patch != nil {
+				if got, err = patch.Data(nil); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if string(got) != tc.want {
 				t.Errorf("statusPatch = %s\nwant %s", got, tc.want)
