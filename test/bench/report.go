@@ -315,7 +315,6 @@ func (r *results) fill(b *bench, log *auditLog) {
 		r.Windows = append(r.Windows, windowResult{Name: "other", Requests: *o})
 	}
 
-	n := float64(b.cfg.N)
 	rigSeconds := func(name string) float64 {
 		if rr := r.rig(name); rr != nil {
 			return rr.Seconds
@@ -328,14 +327,8 @@ func (r *results) fill(b *bench, log *auditLog) {
 		}
 	}
 	for _, p := range r.Fleet {
-		if c, ok := b.cpu.between(p.start, p.done); ok {
-			p.CPU = &c
-		}
-		p.AuditedBenchWrites = benchRolloutWrites(log, p.start, p.done)
-		p.Requests = *stats[p.Name]
+		p.count(b, log, stats)
 		p.Controller = b.costs[p.Name]
-		p.PerRollout = float64(p.Requests.Total) / n
-		p.EventsPerRo = float64(p.Requests.EventCreates) / n
 		p.ReferencePer = reference[p.Name]
 		p.TargetPer = reference[p.Name] * targetFraction
 		switch p.Name {
@@ -354,8 +347,6 @@ func (r *results) fill(b *bench, log *auditLog) {
 		}
 	}
 	if sum := releaseSum(r.Fleet, phasePromote, phaseScaleDown, phaseRelease); sum != nil {
-		sum.PerRollout = float64(sum.Requests.Total) / n
-		sum.EventsPerRo = float64(sum.Requests.EventCreates) / n
 		sum.ReferencePer = reference[phaseRelease]
 		sum.TargetPer = reference[phaseRelease] * targetFraction
 		r.Fleet = append(r.Fleet, sum)
@@ -408,6 +399,22 @@ func benchRolloutWrites(log *auditLog, start, done time.Time) int {
 	return n
 }
 
+// count fills in a phase's requests (from stats, its window's), the
+// machine's CPU over it and the bench's writes the audit log holds.
+func (p *phaseResult) count(b *bench, log *auditLog, stats map[string]*requestStats) {
+	if c, ok := b.cpu.between(p.start, p.done); ok {
+		p.CPU = &c
+	}
+	p.AuditedBenchWrites = benchRolloutWrites(log, p.start, p.done)
+	p.Requests = *stats[p.Name]
+	p.perRollout()
+}
+
+func (p *phaseResult) perRollout() {
+	p.PerRollout = float64(p.Requests.Total) / float64(p.Rollouts)
+	p.EventsPerRo = float64(p.Requests.EventCreates) / float64(p.Rollouts)
+}
+
 // releaseSum adds up the promote and scale-down phases of phases, as a
 // phase named name.
 func releaseSum(phases []*phaseResult, promoteName, downName, name string) *phaseResult {
@@ -440,6 +447,7 @@ func releaseSum(phases []*phaseResult, promoteName, downName, name string) *phas
 			sum.Requests.ByVerb[k] += v
 		}
 	}
+	sum.perRollout()
 	return sum
 }
 
@@ -456,19 +464,10 @@ func (r *results) fillFloor(b *bench, log *auditLog) {
 		}
 	}
 	stats := attribute(floorReqs, b.windows)
-	n := float64(b.cfg.N)
 	for _, p := range r.Floor {
-		if c, ok := b.cpu.between(p.start, p.done); ok {
-			p.CPU = &c
-		}
-		p.AuditedBenchWrites = benchRolloutWrites(log, p.start, p.done)
-		p.Requests = *stats[p.Name]
-		p.PerRollout = float64(p.Requests.Total) / n
-		p.EventsPerRo = float64(p.Requests.EventCreates) / n
+		p.count(b, log, stats)
 	}
 	if sum := releaseSum(r.Floor, floorPhase(phasePromote), floorPhase(phaseScaleDown), floorPhase(phaseRelease)); sum != nil {
-		sum.PerRollout = float64(sum.Requests.Total) / n
-		sum.EventsPerRo = float64(sum.Requests.EventCreates) / n
 		r.Floor = append(r.Floor, sum)
 	}
 	for _, p := range r.Fleet {
