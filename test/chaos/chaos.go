@@ -536,6 +536,7 @@ func (r *run) killLoop(ctx context.Context) {
 			return
 		}
 		if rep.kill() {
+			r.d.faultOver(time.Now())
 			r.mu.Lock()
 			r.res.Kills = append(r.res.Kills, kill{At: time.Now(), Replica: rep.user, When: mode, InFlight: int(r.d.inFlight.Load())})
 			r.mu.Unlock()
@@ -598,6 +599,7 @@ func (r *run) failoverLoop(ctx context.Context) {
 		} else if ctx.Err() == nil {
 			f.NewLeader = "none within a minute"
 		}
+		r.d.faultOver(time.Now())
 		r.mu.Lock()
 		r.res.Failovers = append(r.res.Failovers, f)
 		r.mu.Unlock()
@@ -642,6 +644,7 @@ func (r *run) apiServerLoop(ctx context.Context) {
 			}
 			res.RecoveredSeconds = time.Since(at).Seconds()
 		}
+		r.d.faultOver(time.Now())
 		if err != nil {
 			res.Error = err.Error()
 			logf("%s: restart kube-apiserver: %v", r.fault, err)

@@ -32,8 +32,13 @@ type driver struct {
 	plugin     string
 	kubeconfig string
 	// bound is how long an update may take beyond its Rollout's own
-	// scale-down delay.
+	// scale-down delay, counted from the image change or from the end of
+	// the last fault, whichever is later: a fault that lands late in an
+	// update gives it the whole bound again (on a loaded machine a slow
+	// update draws more kube-apiserver restarts).
 	bound time.Duration
+	// lastFault is when the last fault ended (Unix nanoseconds).
+	lastFault atomic.Int64
 
 	pulse pulse
 	// inFlight counts updates issued and not yet converged.
@@ -111,11 +116,31 @@ func (d *driver) watchKinds(ctx context.Context) error {
 	return nil
 }
 
+// faultOver notes that a fault (a kill, a failover, a kube-apiserver
+// restart and its recovery) ended at t.
+func (d *driver) faultOver(t time.Time) {
+	for {
+		last := d.lastFault.Load()
+		if t.UnixNano() <= last || d.lastFault.CompareAndSwap(last, t.UnixNano()) {
+			return
+		}
+	}
+}
+
+// deadline is bound after the later of from and the last fault's end.
+func (d *driver) deadline(from time.Time, bound time.Duration) time.Time {
+	if last := time.Unix(0, d.lastFault.Load()); last.After(from) {
+		from = last
+	}
+	return from.Add(bound)
+}
+
 // until waits until cond holds, re-checking it on every change, for at
-// most timeout. act, if set, runs on every check before cond (to promote).
-func (d *driver) until(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
+// most bound from now or from the end of a fault that ends meanwhile.
+func (d *driver) until(ctx context.Context, bound time.Duration, cond func() (bool, error)) error {
+	start := time.Now()
+	timer := time.NewTimer(bound)
+	defer timer.Stop()
 	for {
 		next := d.pulse.next()
 		ok, err := cond()
@@ -127,8 +152,12 @@ func (d *driver) until(ctx context.Context, timeout time.Duration, cond func() (
 		}
 		select {
 		case <-next:
-		case <-deadline.C:
-			return fmt.Errorf("not within %s", timeout)
+		case <-timer.C:
+			left := time.Until(d.deadline(start, bound))
+			if left <= 0 {
+				return fmt.Errorf("not within %s of its start or the last fault's end", bound)
+			}
+			timer.Reset(left)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
