@@ -37,9 +37,11 @@ import (
 // that makes those writes once each, from its own informers, with no
 // client-side throttling, and nothing else:
 //   - per revision: the ReplicaSet (created at its size), the Rollout's
-//     revision annotation, the Services it switches, one status write when
-//     the revision is Healthy or Paused, and the reference's Events
-//     (issue 17 keeps them);
+//     revision annotation, the Services it switches, a status write when
+//     the revision starts (Progressing on the new pod hash: what the
+//     reference's users and Argo CD read while the revision runs; left out
+//     with -floor-progressing=false) and one when it is Healthy or Paused,
+//     and the reference's Events (issue 17 keeps them);
 //   - on the promote: the active Service, the old ReplicaSet's scale-down
 //     deadline, one status write, two Events;
 //   - after the delay: the old ReplicaSet scaled to 0, one Event, and the
@@ -66,6 +68,8 @@ type fleetFloor struct {
 	cache cache.Cache
 	queue workqueue.TypedRateLimitingInterface[string]
 	delay time.Duration
+	// progressing: write the status when a revision starts too.
+	progressing bool
 
 	mu    sync.Mutex
 	state map[string]*floorRollout
@@ -117,9 +121,10 @@ func startFleetFloor(ctx context.Context, b *bench) (*fleetFloor, error) {
 	ctx, stop := context.WithCancel(ctx)
 	f := &fleetFloor{
 		b: b, cl: cl, cache: c,
-		queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
-		delay: time.Duration(b.cfg.ScaleDownDelay) * time.Second,
-		state: map[string]*floorRollout{},
+		queue:       workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
+		delay:       time.Duration(b.cfg.ScaleDownDelay) * time.Second,
+		progressing: b.cfg.FloorProgressing,
+		state:       map[string]*floorRollout{},
 		// Unbounded in effect, as the controller's recorder's queue: a pass
 		// never waits for an Event's write.
 		events: make(chan *eventsv1.Event, max(1024, 8*b.cfg.N)),
@@ -284,6 +289,11 @@ func (f *fleetFloor) startRevision(ctx context.Context, ro *v1alpha1.Rollout, st
 	if err := f.patch(ctx, ro, map[string]any{"metadata": map[string]any{"annotations": map[string]string{v1alpha1.RevisionAnnotation: revision}}}); err != nil {
 		return err
 	}
+	if f.progressing {
+		if err := f.writeStatus(ctx, ro, floorProgressingStatus(ro, st.stable, hash, rs.Name)); err != nil {
+			return err
+		}
+	}
 	st.revision++
 	st.hash, st.paused = hash, false
 	f.event(ro, "RolloutUpdated", "Rollout updated to revision "+revision)
@@ -438,6 +448,30 @@ func floorStatus(ro *v1alpha1.Rollout, stable, current string, rs *appsv1.Replic
 	} else {
 		status["message"] = nil
 		status["pauseConditions"] = nil
+	}
+	return status
+}
+
+// floorProgressingStatus is the status the reference shows once a
+// revision's ReplicaSet is created and its pods are not yet available.
+func floorProgressingStatus(ro *v1alpha1.Rollout, stable, current, rsName string) map[string]any {
+	now := metav1.Now()
+	status := map[string]any{
+		"observedGeneration": strconv.FormatInt(ro.Generation, 10),
+		"phase":              v1alpha1.RolloutPhaseProgressing,
+		"message":            "updated replicas are still becoming available",
+		"currentPodHash":     current,
+		"updatedReplicas":    0,
+		"selector":           labels.SelectorFromSet(withHash(ro.Spec.Selector.MatchLabels, current)).String(),
+		"controllerPause":    false,
+		"pauseConditions":    nil,
+		"conditions": []v1alpha1.RolloutCondition{{
+			Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetCreated",
+			Message: fmt.Sprintf("Created new replica set %q", rsName), LastUpdateTime: now, LastTransitionTime: now,
+		}},
+	}
+	if stable != "" {
+		status["stableRS"] = stable
 	}
 	return status
 }

@@ -97,6 +97,10 @@ type config struct {
 	KeepAudit      bool          `json:"keepAudit"`
 	WarmUp         bool          `json:"warmUp"`
 	Cycles         int           `json:"cycles"`
+	// FloorProgressing has the fleet's floor write the status also when a
+	// revision starts (Progressing), as the reference's status shows while
+	// a revision runs; without it the floor writes it only at rest.
+	FloorProgressing bool `json:"floorProgressing"`
 	// SettleBeforePromote waits until the controller is quiet before each
 	// promote of the latency phase.
 	SettleBeforePromote bool `json:"settleBeforePromote"`
@@ -141,6 +145,7 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&c.PhaseTimeout, "phase-timeout", 0, "bound on each phase (default 2m + 200ms per Rollout)")
 	flag.DurationVar(&c.Timeout, "timeout", 0, "bound on the whole run (default 10m + 1.5s per Rollout)")
 	flag.BoolVar(&c.SkipRig, "skip-rig", false, "skip measuring the rig's own limits")
+	flag.BoolVar(&c.FloorProgressing, "floor-progressing", true, "the fleet's floor writes the status also when a revision starts (Progressing, what the reference's status shows while a revision runs); false: only when the revision is at rest (Healthy or Paused)")
 	flag.BoolVar(&c.WarmUp, "warm-up", true, "before the fleet, release one blue-green and one canary Rollout and delete them, then read the idle memory (the first release's one-time cost)")
 	flag.IntVar(&c.Cycles, "cycles", 1, "full cycles of the fleet (created, released, deleted); the ones after the first are timed only as a whole and read the idle memory after their deletion (and -idle-wait), to tell a leak from a one-time high-water mark")
 	flag.BoolVar(&c.SettleBeforePromote, "settle-before-promote", false, "in the latency phase, wait until the controller is quiet before each promote (Argo Rollouts needs it: it loses a promote sent while it is still pausing)")

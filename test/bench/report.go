@@ -632,7 +632,11 @@ func (r *results) print(out io.Writer) {
 	tw.Flush()
 	fmt.Fprintf(out, "  (scale-down is timed from the first promote write; its rig limit is the Service-write limit + the delay + ReplicaSets scaled to 0)\n")
 	if len(r.Floor) > 0 {
-		fmt.Fprintf(out, "\nTHE FLEET'S FLOOR (the same release by a minimal controller in the bench: each required write once, the reference's Events, no throttling; before the controller started)\n")
+		statusWrites := "the status when a revision starts and when it is at rest"
+		if !r.Config.FloorProgressing {
+			statusWrites = "the status only when a revision is at rest"
+		}
+		fmt.Fprintf(out, "\nTHE FLEET'S FLOOR (the same release by a minimal controller in the bench: each required write once, %s, the reference's Events, no throttling; before the controller started)\n", statusWrites)
 		fmt.Fprintln(tw, "  phase\tall done\tper Rollout p50/p95\trequests/Rollout\tof them Events\tbench CPU\tmachine busy")
 		for _, p := range r.Floor {
 			busy, cpu := "—", "—"
