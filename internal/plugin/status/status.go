@@ -117,8 +117,13 @@ func (o *Options) Run(cmd *cobra.Command) error {
 }
 
 func (o *Options) watch(parent context.Context) error {
-	ctx, cancel := watchtools.ContextWithOptionalTimeout(parent, o.Timeout)
+	timed, cancel := watchtools.ContextWithOptionalTimeout(parent, o.Timeout)
 	defer cancel()
+	// Once the answer is found, watchtools stops its informer while ctx
+	// is still live, and the watch's closing error could be logged on the
+	// user's terminal: the answer cancels ctx first, which quiets it.
+	ctx, answered := context.WithCancel(timed)
+	defer answered()
 	ctx = cli.QuietOnceDone(ctx)
 	var (
 		last     string
@@ -128,6 +133,7 @@ func (o *Options) watch(parent context.Context) error {
 	_, err := watchtools.UntilWithSync(ctx, o.rollouts.ListWatch(o.name), &unstructured.Unstructured{}, nil,
 		func(ev watch.Event) (bool, error) {
 			if ev.Type == watch.Deleted {
+				answered()
 				return false, fmt.Errorf("rollout '%s' was deleted", o.name)
 			}
 			u, ok := ev.Object.(*unstructured.Unstructured)
@@ -136,6 +142,7 @@ func (o *Options) watch(parent context.Context) error {
 			}
 			ro, err := cli.FromUnstructured(u)
 			if err != nil {
+				answered()
 				return false, err
 			}
 			p, msg := phase.ForClient(ro)
@@ -144,12 +151,16 @@ func (o *Options) watch(parent context.Context) error {
 				last = line
 			}
 			final, finalMsg = p, msg
-			return o.done(p), nil
+			if o.done(p) {
+				answered()
+				return true, nil
+			}
+			return false, nil
 		})
 	switch {
 	case err == nil:
 		return degraded(final, finalMsg)
-	case ctx.Err() != nil && parent.Err() == nil:
+	case timed.Err() != nil && parent.Err() == nil:
 		//lint:ignore ST1005 Argo's exact message; scripts match on it.
 		return errors.New("Rollout status watch exceeded timeout")
 	case parent.Err() != nil:
