@@ -130,32 +130,33 @@ func (o *Options) watch(parent context.Context) error {
 		final    v1alpha1.RolloutPhase
 		finalMsg string
 	)
+	condition := func(ev watch.Event) (bool, error) {
+		if ev.Type == watch.Deleted {
+			return false, fmt.Errorf("rollout '%s' was deleted", o.name)
+		}
+		u, ok := ev.Object.(*unstructured.Unstructured)
+		if !ok {
+			return false, nil // a bookmark or an error object: wait for the next event
+		}
+		ro, err := cli.FromUnstructured(u)
+		if err != nil {
+			return false, err
+		}
+		p, msg := phase.ForClient(ro)
+		if line := view.PhaseLine(p, msg); line != last {
+			fmt.Fprintln(o.Out, line)
+			last = line
+		}
+		final, finalMsg = p, msg
+		return o.done(p), nil
+	}
 	_, err := watchtools.UntilWithSync(ctx, o.rollouts.ListWatch(o.name), &unstructured.Unstructured{}, nil,
 		func(ev watch.Event) (bool, error) {
-			if ev.Type == watch.Deleted {
+			done, err := condition(ev)
+			if done || err != nil {
 				answered()
-				return false, fmt.Errorf("rollout '%s' was deleted", o.name)
 			}
-			u, ok := ev.Object.(*unstructured.Unstructured)
-			if !ok {
-				return false, nil // a bookmark or an error object: wait for the next event
-			}
-			ro, err := cli.FromUnstructured(u)
-			if err != nil {
-				answered()
-				return false, err
-			}
-			p, msg := phase.ForClient(ro)
-			if line := view.PhaseLine(p, msg); line != last {
-				fmt.Fprintln(o.Out, line)
-				last = line
-			}
-			final, finalMsg = p, msg
-			if o.done(p) {
-				answered()
-				return true, nil
-			}
-			return false, nil
+			return done, err
 		})
 	switch {
 	case err == nil:
