@@ -95,15 +95,24 @@ func (c *controllerProc) stop() {
 }
 
 // cpuProfiler takes back-to-back CPU profiles of a process (pprof cannot
-// end a profile early), to be merged into one.
+// end a profile early), to be merged into one, or into one per phase from
+// the chunks that overlap it.
 type cpuProfiler struct {
 	cancel context.CancelFunc
 	done   chan struct{}
-	files  []string
+	chunks []profileChunkFile
 	err    error
 }
 
-const profileChunk = 5 * time.Second
+// profileChunkFile is one chunk and when it was asked for and received.
+type profileChunkFile struct {
+	path       string
+	start, end time.Time
+}
+
+// profileChunk is short so that a phase of a few seconds (the promote at
+// N=100) has a profile of its own rather than one shared with the next.
+const profileChunk = time.Second
 
 // profileFetch saves one CPU profile of the given seconds to path.
 type profileFetch func(ctx context.Context, seconds int, path string) error
@@ -134,30 +143,80 @@ func startProfiler(ctx context.Context, dir, prefix string, get profileFetch) *c
 	go func() {
 		defer close(p.done)
 		for i := 0; ctx.Err() == nil; i++ {
-			path := filepath.Join(dir, fmt.Sprintf("%s-%02d.pprof", prefix, i))
+			path := filepath.Join(dir, fmt.Sprintf("%s-%04d.pprof", prefix, i))
+			start := time.Now()
 			// The request is not tied to ctx: cancelling it mid-profile
 			// would lose the chunk. stop waits for the last one.
 			if err := get(context.WithoutCancel(ctx), int(profileChunk/time.Second), path); err != nil {
 				p.err = err
 				return
 			}
-			p.files = append(p.files, path)
+			p.chunks = append(p.chunks, profileChunkFile{path: path, start: start, end: time.Now()})
 		}
 	}()
 	return p
 }
 
-// stop waits for the chunk in progress and merges the chunks into out.
-func (p *cpuProfiler) stop(ctx context.Context, out string) error {
+// phaseSpan is when a phase ran: its first write to its last object done.
+type phaseSpan struct {
+	phase      string
+	start, end time.Time
+}
+
+// stop waits for the chunk in progress, merges every chunk into out and,
+// for each span, the chunks that overlap it into a profile of its own (out
+// with the span's file suffix before .pprof). It returns those profiles
+// by phase, and removes the chunks.
+func (p *cpuProfiler) stop(ctx context.Context, out string, spans ...phaseSpan) (map[string]string, error) {
 	p.cancel()
 	<-p.done
+	defer func() {
+		for _, c := range p.chunks {
+			_ = os.Remove(c.path)
+		}
+	}()
 	if p.err != nil {
-		return p.err
+		return nil, p.err
 	}
-	if len(p.files) == 0 {
-		return fmt.Errorf("no CPU profile taken")
+	if len(p.chunks) == 0 {
+		return nil, fmt.Errorf("no CPU profile taken")
 	}
-	args := append([]string{"tool", "pprof", "-proto"}, p.files...)
+	if err := mergeProfiles(ctx, out, p.chunks); err != nil {
+		return nil, err
+	}
+	byPhase := map[string]string{}
+	for _, s := range spans {
+		var in []profileChunkFile
+		for _, c := range p.chunks {
+			if c.start.Before(s.end) && c.end.After(s.start) {
+				in = append(in, c)
+			}
+		}
+		if len(in) == 0 {
+			continue
+		}
+		path := strings.TrimSuffix(out, ".pprof") + "-" + phaseFileSuffix(s.phase) + ".pprof"
+		if err := mergeProfiles(ctx, path, in); err != nil {
+			return byPhase, err
+		}
+		byPhase[s.phase] = path
+	}
+	return byPhase, nil
+}
+
+// phaseFileSuffix is a phase's name as a file name's part.
+func phaseFileSuffix(phase string) string {
+	return strings.Join(strings.FieldsFunc(strings.ToLower(phase), func(r rune) bool {
+		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
+	}), "-")
+}
+
+// mergeProfiles merges chunks into one profile at out.
+func mergeProfiles(ctx context.Context, out string, chunks []profileChunkFile) error {
+	args := []string{"tool", "pprof", "-proto"}
+	for _, c := range chunks {
+		args = append(args, c.path)
+	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	f, err := os.Create(out)
 	if err != nil {
@@ -167,10 +226,7 @@ func (p *cpuProfiler) stop(ctx context.Context, out string) error {
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = f, &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("merge CPU profiles: %w: %s", err, stderr.String())
-	}
-	for _, c := range p.files {
-		_ = os.Remove(c)
+		return fmt.Errorf("merge CPU profiles into %s: %w: %s", out, err, stderr.String())
 	}
 	return nil
 }

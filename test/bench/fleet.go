@@ -46,8 +46,9 @@ func (b *bench) fleet(ctx context.Context) error {
 	if len(b.res.Floor) > 0 {
 		// Beside the floor's, for the difference.
 		rel.apiProfile, rel.apiProfilePath = "apiserver-fleet", &b.res.Profiles.APIServerFleet
+		rel.apiProfileByPhase = &b.res.Profiles.APIServerFleetByPhase
 	}
-	err := b.release(ctx, rel)
+	spans, err := b.release(ctx, rel)
 	if err != nil {
 		return err
 	}
@@ -56,11 +57,13 @@ func (b *bench) fleet(ctx context.Context) error {
 	if cpu != nil {
 		b.captureHeap(ctx, "heap", &b.res.Profiles.Heap)
 		out := filepath.Join(b.cfg.Out, b.stamp+"-cpu.pprof")
-		if err := cpu.stop(ctx, out); err != nil {
+		byPhase, err := cpu.stop(ctx, out, spans...)
+		if err != nil {
 			logf("CPU profile: %v", err)
 		} else {
 			b.res.Profiles.CPU = out
 		}
+		b.res.Profiles.CPUByPhase = byPhase
 	}
 	return nil
 }
@@ -82,9 +85,10 @@ type release struct {
 	promoted func(timing)
 	// apiProfile, when set (with -pprof), names kube-apiserver's CPU
 	// profile over the release, saved as <stamp>-<apiProfile>.pprof into
-	// *apiProfilePath.
-	apiProfile     string
-	apiProfilePath *string
+	// *apiProfilePath, and cut to each phase into *apiProfileByPhase.
+	apiProfile        string
+	apiProfilePath    *string
+	apiProfileByPhase *map[string]string
 }
 
 func (r release) name(phase string) string {
@@ -94,19 +98,44 @@ func (r release) name(phase string) string {
 	return r.phase(phase)
 }
 
-// release runs the four phases of a fleet's release.
-func (b *bench) release(ctx context.Context, r release) error {
+// release runs the four phases of a fleet's release and returns when each
+// ran, by the phase's name without the release's prefix.
+func (b *bench) release(ctx context.Context, r release) (spans []phaseSpan, err error) {
+	add := r.add
+	r.add = func(name string, t timing) {
+		add(name, t)
+		spans = append(spans, phaseSpan{phase: r.unprefixed(name), start: t.start, end: t.done})
+	}
 	if r.apiProfile != "" && b.cfg.Pprof {
 		p := startAPIServerProfile(ctx, b.kube, b.cfg.Out, b.stamp+"-"+r.apiProfile)
 		defer func() {
 			out := filepath.Join(b.cfg.Out, b.stamp+"-"+r.apiProfile+".pprof")
-			if err := p.stop(ctx, out); err != nil {
+			byPhase, err := p.stop(ctx, out, spans...)
+			if err != nil {
 				logf("%s: %v", r.apiProfile, err)
-				return
+			} else {
+				*r.apiProfilePath = out
 			}
-			*r.apiProfilePath = out
+			*r.apiProfileByPhase = byPhase
 		}()
 	}
+	// The phases' spans are appended while the release runs: the deferred
+	// profile cut reads them after.
+	err = b.runRelease(ctx, r)
+	return spans, err
+}
+
+// unprefixed is the phase whose name (with this release's prefix) is name.
+func (r release) unprefixed(name string) string {
+	for _, p := range []string{phaseCreate, phaseImage, phasePromote, phaseScaleDown} {
+		if r.name(p) == name {
+			return p
+		}
+	}
+	return name
+}
+
+func (b *bench) runRelease(ctx context.Context, r release) error {
 	n := len(r.names)
 	ros := r.names
 

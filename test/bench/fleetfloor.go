@@ -576,7 +576,7 @@ func (b *bench) floorFleet(ctx context.Context) error {
 		return err
 	}
 	defer f.close()
-	err = b.release(ctx, release{
+	_, err = b.release(ctx, release{
 		names: ros, role: roleRig, instanceID: fleetFloorInstanceID,
 		phase:  floorPhase,
 		window: b.openWindow,
@@ -585,6 +585,7 @@ func (b *bench) floorFleet(ctx context.Context) error {
 		},
 		settle:     f.settle,
 		apiProfile: "apiserver-floor", apiProfilePath: &b.res.Profiles.APIServerFloor,
+		apiProfileByPhase: &b.res.Profiles.APIServerFloorByPhase,
 	})
 	if ferr := f.err(); ferr != nil {
 		err = ferr

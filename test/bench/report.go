@@ -207,6 +207,17 @@ type profiles struct {
 	APIServerFloor   string `json:"apiserverFloor,omitempty"`
 	APIServerFleet   string `json:"apiserverFleet,omitempty"`
 	APIServerDiffTop string `json:"apiserverDiffTop,omitempty"`
+	// CPUByPhase, APIServerFloorByPhase and APIServerFleetByPhase are
+	// those profiles cut to each fleet phase (the chunks that overlap its
+	// first write to its last object done), by phase.
+	CPUByPhase            map[string]string `json:"cpuByPhase,omitempty"`
+	APIServerFloorByPhase map[string]string `json:"apiserverFloorByPhase,omitempty"`
+	APIServerFleetByPhase map[string]string `json:"apiserverFleetByPhase,omitempty"`
+	// PromoteCPUTop is the controller's profile of the fleet's promote
+	// alone, and PromoteAPIServerDiffTop kube-apiserver's in it less the
+	// floor's: the short phase the whole release's profile hides.
+	PromoteCPUTop           string `json:"promoteCpuTop,omitempty"`
+	PromoteAPIServerDiffTop string `json:"promoteApiserverDiffTop,omitempty"`
 	// PromotesTrace is the controller's execution trace over the first
 	// promotes of the blue-green latency phase (-exec-trace).
 	PromotesTrace string `json:"promotesTrace,omitempty"`
@@ -575,6 +586,16 @@ func (b *bench) profileTops(ctx context.Context) {
 			logf("%v", err)
 		}
 	}
+	if f := p.CPUByPhase[phasePromote]; f != "" {
+		if p.PromoteCPUTop, err = pprofTop(ctx, bin, "", "", 30, f); err != nil {
+			logf("%v", err)
+		}
+	}
+	if floor, fleet := p.APIServerFloorByPhase[phasePromote], p.APIServerFleetByPhase[phasePromote]; floor != "" && fleet != "" {
+		if p.PromoteAPIServerDiffTop, err = pprofTop(ctx, "", "", floor, 30, fleet); err != nil {
+			logf("%v", err)
+		}
+	}
 	if p.HeapAfterDelete != "" {
 		if p.HeapAfterDeleteTop, err = pprofTop(ctx, bin, "inuse_space", "", 20, p.HeapAfterDelete); err != nil {
 			logf("%v", err)
@@ -775,6 +796,8 @@ func (r *results) print(out io.Writer) {
 		{"HEAP PROFILE, in use then less in use fresh (what the cycle left)", p.HeapAfterDelete, p.HeapHeldTop},
 		{"HEAP PROFILE, allocated since start", p.Heap, p.HeapAllocTop},
 		{"KUBE-APISERVER CPU PROFILE, the controller's release less the fleet floor's", p.APIServerFleet, p.APIServerDiffTop},
+		{"CPU PROFILE (" + phasePromote + " alone)", p.CPUByPhase[phasePromote], p.PromoteCPUTop},
+		{"KUBE-APISERVER CPU PROFILE, " + phasePromote + " alone, the controller's less the fleet floor's", p.APIServerFleetByPhase[phasePromote], p.PromoteAPIServerDiffTop},
 	} {
 		if s.top == "" {
 			continue
