@@ -541,7 +541,9 @@ func TestNamespacedMode(t *testing.T) {
 	const ns = "team-a"
 	objs := mustRender(t, ns, map[string]any{"namespaced": true})
 	for k, u := range objs {
-		if k.kind == "ClusterRoleBinding" {
+		if k.kind == "ClusterRoleBinding" || k.kind == "ClusterRole" {
+			// A second release (another namespace's shard) would clash
+			// on it, and a namespace's admin could not create it.
 			t.Errorf("%s rendered in namespaced mode", k)
 		}
 		if k.kind == "RoleBinding" || k.kind == "ClusterRoleBinding" {
@@ -554,12 +556,32 @@ func TestNamespacedMode(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"switchyard", "switchyard-image-updater"} {
-		rb, ok := objs[key{"RoleBinding", ns, name}]
+		binding := name + "-namespaced"
+		rb, ok := objs[key{"RoleBinding", ns, binding}]
 		if !ok {
-			t.Fatalf("no RoleBinding %s/%s", ns, name)
+			t.Fatalf("no RoleBinding %s/%s", ns, binding)
 		}
 		if got, _, _ := unstructured.NestedString(rb.Object, "roleRef", "name"); got != name {
-			t.Errorf("RoleBinding %s grants %s", name, got)
+			t.Errorf("RoleBinding %s grants %s, want %s", binding, got, name)
+		}
+		if got, _, _ := unstructured.NestedString(rb.Object, "roleRef", "kind"); got != "Role" {
+			t.Errorf("RoleBinding %s grants a %s, want the Role in %s", binding, got, ns)
+		}
+		if _, ok := objs[key{"Role", ns, name}]; !ok {
+			t.Errorf("no Role %s/%s", ns, name)
+		}
+	}
+	// The controller's Role holds the notification rules too: nothing
+	// binds the cluster-wide mode's separate notifications Role.
+	rules, _, _ := unstructured.NestedSlice(objs[key{"Role", ns, "switchyard"}].Object, "rules")
+	var names []any
+	for _, r := range rules {
+		rn, _ := r.(map[string]any)["resourceNames"].([]any)
+		names = append(names, rn...)
+	}
+	for _, want := range []string{"argo-rollouts-notification-configmap", "argo-rollouts-notification-secret"} {
+		if !slices.Contains(names, any(want)) {
+			t.Errorf("Role %s/switchyard does not name %s: %v", ns, want, names)
 		}
 	}
 	for _, name := range []string{"switchyard-controller", "switchyard-image-updater"} {
