@@ -422,26 +422,16 @@ func (f *fleetFloor) writeStatus(ctx context.Context, ro *v1alpha1.Rollout, stat
 // at rest, Healthy or Paused on its preview.
 func floorStatus(ro *v1alpha1.Rollout, stable, current string, rs *appsv1.ReplicaSet, phase v1alpha1.RolloutPhase, paused bool) map[string]any {
 	now := metav1.Now()
-	cond := func(t v1alpha1.RolloutConditionType, reason, msg string) v1alpha1.RolloutCondition {
-		return v1alpha1.RolloutCondition{Type: t, Status: corev1.ConditionTrue, Reason: reason, Message: msg, LastUpdateTime: now, LastTransitionTime: now}
-	}
-	ready := rs.Status.ReadyReplicas
-	status := map[string]any{
-		"observedGeneration": strconv.FormatInt(ro.Generation, 10),
-		"phase":              phase,
-		"currentPodHash":     current,
-		"stableRS":           stable,
-		"replicas":           rs.Status.Replicas,
-		"updatedReplicas":    rs.Status.Replicas,
-		"readyReplicas":      ready,
-		"availableReplicas":  rs.Status.AvailableReplicas,
-		"selector":           labels.SelectorFromSet(withHash(ro.Spec.Selector.MatchLabels, current)).String(),
-		"blueGreen":          map[string]string{"activeSelector": stable, "previewSelector": current},
-		"controllerPause":    paused,
-		"conditions": []v1alpha1.RolloutCondition{
-			cond(v1alpha1.RolloutAvailable, "AvailableReason", "Rollout has minimum availability"),
-			cond(v1alpha1.RolloutProgressing, "NewReplicaSetAvailable", fmt.Sprintf("ReplicaSet %q has successfully progressed.", rs.Name)),
-		},
+	status := floorStatusOf(ro, current, phase, paused)
+	status["stableRS"] = stable
+	status["replicas"] = rs.Status.Replicas
+	status["updatedReplicas"] = rs.Status.Replicas
+	status["readyReplicas"] = rs.Status.ReadyReplicas
+	status["availableReplicas"] = rs.Status.AvailableReplicas
+	status["blueGreen"] = map[string]string{"activeSelector": stable, "previewSelector": current}
+	status["conditions"] = []v1alpha1.RolloutCondition{
+		floorCondition(v1alpha1.RolloutAvailable, "AvailableReason", "Rollout has minimum availability", now),
+		floorCondition(v1alpha1.RolloutProgressing, "NewReplicaSetAvailable", fmt.Sprintf("ReplicaSet %q has successfully progressed.", rs.Name), now),
 	}
 	if paused {
 		status["message"] = "BlueGreenPause"
@@ -455,25 +445,34 @@ func floorStatus(ro *v1alpha1.Rollout, stable, current string, rs *appsv1.Replic
 // floorProgressingStatus is the status the reference shows once a
 // revision's ReplicaSet is created and its pods are not yet available.
 func floorProgressingStatus(ro *v1alpha1.Rollout, stable, current, rsName string) map[string]any {
-	now := metav1.Now()
-	status := map[string]any{
-		"observedGeneration": strconv.FormatInt(ro.Generation, 10),
-		"phase":              v1alpha1.RolloutPhaseProgressing,
-		"message":            "updated replicas are still becoming available",
-		"currentPodHash":     current,
-		"updatedReplicas":    0,
-		"selector":           labels.SelectorFromSet(withHash(ro.Spec.Selector.MatchLabels, current)).String(),
-		"controllerPause":    false,
-		"pauseConditions":    nil,
-		"conditions": []v1alpha1.RolloutCondition{{
-			Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetCreated",
-			Message: fmt.Sprintf("Created new replica set %q", rsName), LastUpdateTime: now, LastTransitionTime: now,
-		}},
+	status := floorStatusOf(ro, current, v1alpha1.RolloutPhaseProgressing, false)
+	status["message"] = "updated replicas are still becoming available"
+	status["updatedReplicas"] = 0
+	status["pauseConditions"] = nil
+	status["conditions"] = []v1alpha1.RolloutCondition{
+		floorCondition(v1alpha1.RolloutProgressing, "NewReplicaSetCreated", fmt.Sprintf("Created new replica set %q", rsName), metav1.Now()),
 	}
 	if stable != "" {
 		status["stableRS"] = stable
 	}
 	return status
+}
+
+// floorStatusOf holds what every status the floor writes sets: the
+// generation observed, the revision's pod hash and selector, the phase and
+// whether the controller paused.
+func floorStatusOf(ro *v1alpha1.Rollout, current string, phase v1alpha1.RolloutPhase, paused bool) map[string]any {
+	return map[string]any{
+		"observedGeneration": strconv.FormatInt(ro.Generation, 10),
+		"phase":              phase,
+		"currentPodHash":     current,
+		"selector":           labels.SelectorFromSet(withHash(ro.Spec.Selector.MatchLabels, current)).String(),
+		"controllerPause":    paused,
+	}
+}
+
+func floorCondition(t v1alpha1.RolloutConditionType, reason, msg string, now metav1.Time) v1alpha1.RolloutCondition {
+	return v1alpha1.RolloutCondition{Type: t, Status: corev1.ConditionTrue, Reason: reason, Message: msg, LastUpdateTime: now, LastTransitionTime: now}
 }
 
 func floorHash(t *corev1.PodTemplateSpec) string {
