@@ -263,3 +263,30 @@ func TestBrowserShowsAPIErrors(t *testing.T) {
 	f.g.Expect(text(t, ctx, "#errors")).To(ContainSubstring(`abort ` + key + `: rollouts.argoproj.io "web" not found`))
 	screenshot(t, ctx, dir, "not-found.png")
 }
+
+// TestBrowserShowsAnalysis: a Rollout's AnalysisRuns and Experiments are
+// tables of its card, each run with its status and measurements.
+func TestBrowserShowsAnalysis(t *testing.T) {
+	t.Parallel()
+	ctx := browser(t)
+	dir := artifacts(t)
+	f := newFixture(t)
+	url, _ := f.serve(env.Kubeconfig, f.ns)
+	f.analysisFixture(f.create(canary(f.ns, "web")))
+	card := `section[data-key="` + f.ns + `/web"] `
+	do(t, ctx, dir,
+		chromedp.Navigate(url+"/"),
+		until(`document.querySelector(`+js(card+`tr[data-experiment="web-1-0"]`)+`) !== null`, 30*time.Second),
+	)
+	cells := func(row string) []string {
+		var out []string
+		for i := 1; i <= eval[int](t, ctx, `document.querySelectorAll(`+js(row+` td`)+`).length`); i++ {
+			out = append(out, text(t, ctx, fmt.Sprintf("%s td:nth-child(%d)", row, i)))
+		}
+		return out
+	}
+	f.g.Expect(text(t, ctx, card+`table.analysisruns caption`)).To(Equal("Analysis runs"))
+	f.g.Expect(cells(card + `tr[data-analysisrun="web-1-success-rate"]`)).To(Equal([]string{"#1", "web-1-success-rate", "Running", "2 successful, 1 failed"}))
+	f.g.Expect(cells(card + `tr[data-experiment="web-1-0"]`)).To(Equal([]string{"#1", "web-1-0", "Failed", `Metric "compare" assessed Failed`, "web-1-0-compare Failed"}))
+	screenshot(t, ctx, dir, "analysis.png")
+}

@@ -384,3 +384,77 @@ func TestAllNamespaces(t *testing.T) {
 	b.g.Expect(b.get("web").Status.Abort).To(BeTrue())
 	a.g.Expect(a.get("web").Status.Abort).To(BeFalse())
 }
+
+// analysisFixture gives the Rollout ro a background AnalysisRun of its
+// revision 1 with two measurements counted, and an Experiment (step) with
+// a run of its own, as the controllers would own them; no controller runs
+// here, so the test writes their status (the kinds have no status
+// subresource, as in the reference's CRDs, so it is created with them).
+func (f *fixture) analysisFixture(ro *v1alpha1.Rollout) {
+	f.t.Helper()
+	owner := []metav1.OwnerReference{*metav1.NewControllerRef(ro, v1alpha1.GroupVersion.WithKind("Rollout"))}
+	run := &v1alpha1.AnalysisRun{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: ro.Name + "-1-success-rate", OwnerReferences: owner,
+			Annotations: map[string]string{v1alpha1.RevisionAnnotation: "1"}},
+		Spec: v1alpha1.AnalysisRunSpec{Metrics: []v1alpha1.Metric{{
+			Name: "success-rate", Provider: v1alpha1.MetricProvider{Web: &v1alpha1.WebMetric{URL: "http://example.invalid"}},
+		}}},
+		Status: v1alpha1.AnalysisRunStatus{Phase: v1alpha1.AnalysisPhaseRunning, MetricResults: []v1alpha1.MetricResult{
+			{Name: "success-rate", Phase: v1alpha1.AnalysisPhaseRunning, Count: 3, Successful: 2, Failed: 1},
+		}},
+	}
+	f.g.Expect(k8sClient.Create(f.ctx, run)).To(Succeed())
+
+	l := map[string]string{"app": ro.Name, "role": "baseline"}
+	ex := &v1alpha1.Experiment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: ro.Name + "-1-0", OwnerReferences: owner,
+			Annotations: map[string]string{v1alpha1.RevisionAnnotation: "1"}},
+		Spec: v1alpha1.ExperimentSpec{Templates: []v1alpha1.TemplateSpec{{
+			Name: "baseline", Selector: &metav1.LabelSelector{MatchLabels: l}, Template: podTemplate(l, "demo:1"),
+		}}},
+		Status: v1alpha1.ExperimentStatus{Phase: v1alpha1.AnalysisPhaseFailed, Message: "Metric \"compare\" assessed Failed"},
+	}
+	f.g.Expect(k8sClient.Create(f.ctx, ex)).To(Succeed())
+	exRun := &v1alpha1.AnalysisRun{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: ex.Name + "-compare",
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(ex, v1alpha1.GroupVersion.WithKind("Experiment"))}},
+		Spec:   run.Spec,
+		Status: v1alpha1.AnalysisRunStatus{Phase: v1alpha1.AnalysisPhaseFailed},
+	}
+	f.g.Expect(k8sClient.Create(f.ctx, exRun)).To(Succeed())
+}
+
+// TestAnalysisAndExperimentsShown: the page's model has the Rollout's
+// AnalysisRuns, with their measurements counted, and its Experiments with
+// their own runs, as `get rollout` shows them; another Rollout's are not.
+func TestAnalysisAndExperimentsShown(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	url, _ := f.serve(env.Kubeconfig, f.ns)
+	f.analysisFixture(f.create(canary(f.ns, "web")))
+	f.create(canary(f.ns, "other"))
+
+	f.g.Eventually(func(g Gomega) {
+		snap := snapshot(g, url)
+		g.Expect(snap.Synced).To(BeTrue())
+		web := shown(snap, "web")
+		g.Expect(web).NotTo(BeNil())
+		g.Expect(web.AnalysisRuns).To(HaveLen(1))
+		run := web.AnalysisRuns[0]
+		g.Expect(run.Name).To(Equal("web-1-success-rate"))
+		g.Expect(run.Revision).To(Equal(1))
+		g.Expect(run.Status).To(Equal("Running"))
+		g.Expect([]int32{run.Successful, run.Failed, run.Inconclusive, run.Error}).To(Equal([]int32{2, 1, 0, 0}))
+		g.Expect(web.Experiments).To(HaveLen(1))
+		ex := web.Experiments[0]
+		g.Expect(ex.Name).To(Equal("web-1-0"))
+		g.Expect(string(ex.Phase)).To(Equal("Failed"))
+		g.Expect(ex.Runs).To(HaveLen(1))
+		g.Expect(ex.Runs[0].Name).To(Equal("web-1-0-compare"))
+		g.Expect(ex.Runs[0].Status).To(Equal("Failed"))
+		other := shown(snap, "other")
+		g.Expect(other).NotTo(BeNil())
+		g.Expect(other.AnalysisRuns).To(BeEmpty())
+		g.Expect(other.Experiments).To(BeEmpty())
+	}).Should(Succeed())
+}

@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
@@ -54,6 +55,10 @@ type Rollout struct {
 type watched struct {
 	resource string
 	informer cache.SharedIndexInformer
+	// optional resources (analysis, experiments) do not hold the page
+	// back: one the user may not read is reported, and the Rollouts are
+	// shown without it.
+	optional bool
 
 	mu sync.Mutex
 	// err and errVersion are the last list/watch error and the informer's
@@ -78,15 +83,19 @@ func (w *watched) currentError() error {
 	return w.err
 }
 
-// state watches Rollouts, ReplicaSets and pods and builds snapshots from
-// the informers' caches.
+// state watches Rollouts, ReplicaSets and pods, and the AnalysisRuns and
+// Experiments when their CRDs are installed, and builds snapshots from the
+// informers' caches.
 type state struct {
 	namespace string
 	rollouts  *watched
 	rss       *watched
 	pods      *watched
-	factory   informers.SharedInformerFactory
-	dynamic   dynamicinformer.DynamicSharedInformerFactory
+	// runs and experiments are nil when the cluster does not serve them.
+	runs        *watched
+	experiments *watched
+	factory     informers.SharedInformerFactory
+	dynamic     dynamicinformer.DynamicSharedInformerFactory
 
 	mu sync.Mutex
 	// changed is closed, and replaced, on every change: waiters select on it.
@@ -106,6 +115,13 @@ func newState(ns string, dyn dynamic.Interface, kube kubernetes.Interface) (*sta
 	s.rollouts = &watched{resource: "rollouts", informer: s.dynamic.ForResource(cli.RolloutGVR).Informer()}
 	s.rss = &watched{resource: "replicasets", informer: s.factory.Apps().V1().ReplicaSets().Informer()}
 	s.pods = &watched{resource: "pods", informer: s.factory.Core().V1().Pods().Informer()}
+	served := servedResources(kube)
+	if served[cli.AnalysisRunGVR.Resource] {
+		s.runs = &watched{resource: "analysisruns", optional: true, informer: s.dynamic.ForResource(cli.AnalysisRunGVR).Informer()}
+	}
+	if served[cli.ExperimentGVR.Resource] {
+		s.experiments = &watched{resource: "experiments", optional: true, informer: s.dynamic.ForResource(cli.ExperimentGVR).Informer()}
+	}
 	handler := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { s.notify() },
 		UpdateFunc: func(any, any) { s.notify() },
@@ -134,7 +150,34 @@ func newState(ns string, dyn dynamic.Interface, kube kubernetes.Interface) (*sta
 	return s, nil
 }
 
-func (s *state) all() []*watched { return []*watched{s.rollouts, s.rss, s.pods} }
+// servedResources are the resources of the Rollout API group the cluster
+// serves, by discovery. The Rollout CRD may be installed without the
+// AnalysisRun and Experiment ones; when discovery fails they are assumed
+// served, and a failing watch says why on the page.
+func servedResources(kube kubernetes.Interface) map[string]bool {
+	served := map[string]bool{}
+	list, err := kube.Discovery().ServerResourcesForGroupVersion(v1alpha1.GroupVersion.String())
+	if err != nil && !apierrors.IsNotFound(err) {
+		klog.V(1).InfoS("Dashboard discovery failed", "groupVersion", v1alpha1.GroupVersion.String(), "err", err.Error())
+		return map[string]bool{cli.AnalysisRunGVR.Resource: true, cli.ExperimentGVR.Resource: true}
+	}
+	if list != nil {
+		for _, r := range list.APIResources {
+			served[r.Name] = true
+		}
+	}
+	return served
+}
+
+func (s *state) all() []*watched {
+	out := []*watched{s.rollouts, s.rss, s.pods}
+	for _, w := range []*watched{s.runs, s.experiments} {
+		if w != nil {
+			out = append(out, w)
+		}
+	}
+	return out
+}
 
 // start runs the informers until ctx ends; stop waits for them.
 func (s *state) start(ctx context.Context) {
@@ -166,16 +209,23 @@ func (s *state) changes() <-chan struct{} {
 func (s *state) snapshot() *Snapshot {
 	snap := &Snapshot{Namespace: s.namespace, Synced: true, Rollouts: []Rollout{}, Errors: []string{}}
 	for _, w := range s.all() {
-		if !w.informer.HasSynced() {
+		err := w.currentError()
+		if !w.informer.HasSynced() && (!w.optional || err == nil) {
 			snap.Synced = false
 		}
-		if err := w.currentError(); err != nil {
+		if err != nil {
 			snap.Errors = append(snap.Errors, fmt.Sprintf("read %s: %s", w.resource, cli.Message(err)))
 		}
 	}
 	rel := view.Related{
 		ReplicaSets: cached[appsv1.ReplicaSet](s.rss.informer.GetStore()),
 		Pods:        cached[corev1.Pod](s.pods.informer.GetStore()),
+	}
+	if s.runs != nil {
+		rel.AnalysisRuns = decoded[v1alpha1.AnalysisRun](s.runs.informer.GetStore())
+	}
+	if s.experiments != nil {
+		rel.Experiments = decoded[v1alpha1.Experiment](s.experiments.informer.GetStore())
 	}
 	for _, obj := range s.rollouts.informer.GetStore().List() {
 		u, ok := obj.(*unstructured.Unstructured)
@@ -217,6 +267,27 @@ func cached[T any](store cache.Store) []T {
 		if t, ok := obj.(*T); ok {
 			out = append(out, *t)
 		}
+	}
+	return out
+}
+
+// decoded converts the dynamic informer's objects to T, leaving out any
+// the types cannot read (a run or Experiment of a newer API version is not
+// a reason to hide the Rollouts).
+func decoded[T any](store cache.Store) []T {
+	objs := store.List()
+	out := make([]T, 0, len(objs))
+	for _, obj := range objs {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			continue
+		}
+		t, err := cli.Decode[T](u)
+		if err != nil {
+			klog.V(1).InfoS("Dashboard cannot read object", "kind", u.GetKind(), "object", klog.KObj(u), "err", err.Error())
+			continue
+		}
+		out = append(out, *t)
 	}
 	return out
 }

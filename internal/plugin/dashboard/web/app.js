@@ -141,7 +141,66 @@
     }
     table.append(body);
     box.append(table);
+
+    if ((ro.AnalysisRuns || []).length > 0) box.append(runsTable(ro.AnalysisRuns, 'Analysis runs'));
+    if ((ro.Experiments || []).length > 0) box.append(experimentsTable(ro.Experiments));
     return box;
+  }
+
+  function revision(n) {
+    return n > 0 ? '#' + n : '—';
+  }
+
+  function runClass(status) {
+    if (status === 'Successful') return 'pod-ok';
+    if (status === 'Failed' || status === 'Error') return 'pod-bad';
+    return '';
+  }
+
+  // measurements says how a run's measurements came out, leaving out the
+  // kinds it has none of.
+  function measurements(run) {
+    const parts = [['successful', run.Successful], ['failed', run.Failed],
+      ['inconclusive', run.Inconclusive], ['error', run.Error]]
+      .filter(([, n]) => n > 0).map(([word, n]) => `${n} ${word}`);
+    return parts.length > 0 ? parts.join(', ') : 'none yet';
+  }
+
+  function runsTable(runs, caption) {
+    const table = el('table', { class: 'analysisruns' },
+      el('caption', { text: caption }),
+      el('thead', null, el('tr', null,
+        ...['Revision', 'AnalysisRun', 'Status', 'Measurements'].map((h) => el('th', { scope: 'col', text: h })))));
+    const body = el('tbody');
+    for (const run of runs) {
+      body.append(el('tr', { 'data-analysisrun': run.Name },
+        el('td', { text: revision(run.Revision) }),
+        el('td', { text: run.Name }),
+        el('td', { class: runClass(run.Status), text: run.Status || 'Pending' }),
+        el('td', { text: measurements(run) })));
+    }
+    table.append(body);
+    return table;
+  }
+
+  function experimentsTable(experiments) {
+    const table = el('table', { class: 'experiments' },
+      el('caption', { text: 'Experiments' }),
+      el('thead', null, el('tr', null,
+        ...['Revision', 'Experiment', 'Status', 'Message', 'Analysis runs'].map((h) => el('th', { scope: 'col', text: h })))));
+    const body = el('tbody');
+    for (const ex of experiments) {
+      const runs = el('ul', { class: 'pods' }, ...(ex.Runs || []).map((run) =>
+        el('li', null, el('span', { text: run.Name + ' ' }), el('span', { class: runClass(run.Status), text: run.Status || 'Pending' }))));
+      body.append(el('tr', { 'data-experiment': ex.Name },
+        el('td', { text: revision(ex.Revision) }),
+        el('td', { text: ex.Name }),
+        el('td', { class: runClass(ex.Phase), text: ex.Phase || 'Pending' }),
+        el('td', { text: ex.Message || '' }),
+        el('td', null, (ex.Runs || []).length > 0 ? runs : '—')));
+    }
+    table.append(body);
+    return table;
   }
 
   function newCard(ro, key) {
