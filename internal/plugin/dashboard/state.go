@@ -218,14 +218,22 @@ func (s *state) snapshot() *Snapshot {
 		}
 	}
 	rel := view.Related{
-		ReplicaSets: cached[appsv1.ReplicaSet](s.rss.informer.GetStore()),
-		Pods:        cached[corev1.Pod](s.pods.informer.GetStore()),
+		ReplicaSets: cli.Cached[appsv1.ReplicaSet](s.rss.informer.GetStore()),
+		Pods:        cli.Cached[corev1.Pod](s.pods.informer.GetStore()),
 	}
+	// A run or Experiment the types cannot read (a newer API version) is
+	// no reason to hide the Rollouts: it is left out.
+	var unread []error
 	if s.runs != nil {
-		rel.AnalysisRuns = decoded[v1alpha1.AnalysisRun](s.runs.informer.GetStore())
+		rel.AnalysisRuns, unread = cli.CachedDecoded[v1alpha1.AnalysisRun](s.runs.informer.GetStore())
 	}
 	if s.experiments != nil {
-		rel.Experiments = decoded[v1alpha1.Experiment](s.experiments.informer.GetStore())
+		var errs []error
+		rel.Experiments, errs = cli.CachedDecoded[v1alpha1.Experiment](s.experiments.informer.GetStore())
+		unread = append(unread, errs...)
+	}
+	for _, err := range unread {
+		klog.V(1).InfoS("Dashboard cannot read object", "err", err.Error())
 	}
 	for _, obj := range s.rollouts.informer.GetStore().List() {
 		u, ok := obj.(*unstructured.Unstructured)
@@ -258,38 +266,6 @@ func newRollout(u *unstructured.Unstructured, rel view.Related) Rollout {
 		r.Containers = append(r.Containers, c.Name)
 	}
 	return r
-}
-
-func cached[T any](store cache.Store) []T {
-	objs := store.List()
-	out := make([]T, 0, len(objs))
-	for _, obj := range objs {
-		if t, ok := obj.(*T); ok {
-			out = append(out, *t)
-		}
-	}
-	return out
-}
-
-// decoded converts the dynamic informer's objects to T, leaving out any
-// the types cannot read (a run or Experiment of a newer API version is not
-// a reason to hide the Rollouts).
-func decoded[T any](store cache.Store) []T {
-	objs := store.List()
-	out := make([]T, 0, len(objs))
-	for _, obj := range objs {
-		u, ok := obj.(*unstructured.Unstructured)
-		if !ok {
-			continue
-		}
-		t, err := cli.Decode[T](u)
-		if err != nil {
-			klog.V(1).InfoS("Dashboard cannot read object", "kind", u.GetKind(), "object", klog.KObj(u), "err", err.Error())
-			continue
-		}
-		out = append(out, *t)
-	}
-	return out
 }
 
 // stripManagedFields drops what the page never shows from cached objects.

@@ -140,16 +140,18 @@ func (o *Options) watch(parent context.Context) error {
 		if err != nil {
 			return err
 		}
-		rel := view.Related{ReplicaSets: cachedList[appsv1.ReplicaSet](rsInformer.GetStore()), Pods: cachedList[corev1.Pod](podInformer.GetStore())}
+		rel := view.Related{ReplicaSets: cli.Cached[appsv1.ReplicaSet](rsInformer.GetStore()), Pods: cli.Cached[corev1.Pod](podInformer.GetStore())}
 		if runInformer != nil {
-			if rel.AnalysisRuns, err = cachedDecoded[v1alpha1.AnalysisRun](runInformer.GetStore()); err != nil {
-				return err
+			var errs []error
+			if rel.AnalysisRuns, errs = cli.CachedDecoded[v1alpha1.AnalysisRun](runInformer.GetStore()); len(errs) > 0 {
+				return errs[0]
 			}
-			rel.Jobs = cachedList[batchv1.Job](jobInformer.GetStore())
+			rel.Jobs = cli.Cached[batchv1.Job](jobInformer.GetStore())
 		}
 		if exInformer != nil {
-			if rel.Experiments, err = cachedDecoded[v1alpha1.Experiment](exInformer.GetStore()); err != nil {
-				return err
+			var errs []error
+			if rel.Experiments, errs = cli.CachedDecoded[v1alpha1.Experiment](exInformer.GetStore()); len(errs) > 0 {
+				return errs[0]
 			}
 		}
 		v := view.NewRolloutFrom(ro, rel)
@@ -256,35 +258,6 @@ func hasExperimentSteps(ro *v1alpha1.Rollout) bool {
 		}
 	}
 	return false
-}
-
-// cachedDecoded decodes the objects of a dynamic informer's store.
-func cachedDecoded[T any](store cache.Store) ([]T, error) {
-	objs := store.List()
-	out := make([]T, 0, len(objs))
-	for _, obj := range objs {
-		u, ok := obj.(*unstructured.Unstructured)
-		if !ok {
-			continue
-		}
-		var t T
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &t); err != nil {
-			return nil, fmt.Errorf("read %s %s from cache: %w", u.GetKind(), u.GetName(), err)
-		}
-		out = append(out, t)
-	}
-	return out, nil
-}
-
-func cachedList[T any](store cache.Store) []T {
-	objs := store.List()
-	out := make([]T, 0, len(objs))
-	for _, obj := range objs {
-		if t, ok := obj.(*T); ok {
-			out = append(out, *t)
-		}
-	}
-	return out
 }
 
 // screen redraws a frame only when its text changed. On a terminal it
