@@ -20,10 +20,10 @@
 // client.Object: its metadata getters decode the metadata, and its
 // DeepCopyObject, which the cache reader calls before handing an object
 // out, decodes the whole object (or copies the decoded form a Compactor
-// keeps of the last objects it encoded). Readers of the cache therefore get the
-// usual typed objects and never see an Object; index functions and event
-// handlers given the cached object itself reach the typed one through
-// DeepCopyObject.
+// keeps of the objects it encoded last). Readers of the cache therefore
+// get the usual typed objects and never see an Object; index functions and
+// event handlers given the cached object itself reach the typed one
+// through DeepCopyObject, or what they need through Memo.
 package compactcache
 
 import (
@@ -32,12 +32,14 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	kjson "sigs.k8s.io/json"
 )
 
@@ -63,10 +65,12 @@ type Object[T any, PT Typed[T]] struct {
 	// index update keys the object by them.
 	namespace, name string
 	raw             []byte
-	// decoded is the object as Compact got it, kept while it is one of the
-	// last objects its Compactor encoded (nil otherwise): the reconcile a
-	// change brings copies it rather than decoding raw.
+	// decoded is the object as Compact got it, kept while its Compactor
+	// holds it (nil otherwise): the reads a change brings copy it rather
+	// than decode raw.
 	decoded atomic.Pointer[T]
+	// memo is what the Compactor's memo derived from the decoded object.
+	memo any
 }
 
 // Compact is a cache transform: a PT is encoded, anything else passes
@@ -87,23 +91,49 @@ func compact[T any, PT Typed[T]](obj PT) (*Object[T, PT], error) {
 	return &Object[T, PT]{namespace: obj.GetNamespace(), name: obj.GetName(), raw: raw}, nil
 }
 
-// Compactor is a cache transform like Compact that also keeps the last
-// objects it encoded decoded, so the first reads after a change (the
-// index functions, the pass the change brings) are copies rather than
-// decodes: a Rollout's JSON decode was the largest part of a promote's
-// pass before its Service write. Only the last few are kept, so a fleet
-// changing at once costs no more memory than one Rollout changing.
+// Compactor is a cache transform like Compact that also keeps the objects
+// it encoded last decoded for a while, so the reads a change brings (the
+// cache reads of the passes that follow, the event handlers' lookups) copy
+// rather than decode: a Rollout's JSON decode was the largest part of a
+// promote's pass before its Service write, and in a burst of a hundred
+// promotes most of those reads came after a few dozen other changes.
+//
+// At most keep objects are kept decoded, each for hold to 1.5 hold, and
+// only the latest version of each (nothing reads a replaced one whole): a
+// fleet changing at once costs a bounded amount of memory, and a
+// controller at rest holds none of it.
 type Compactor[T any, PT Typed[T]] struct {
+	hold  time.Duration
+	memo  func(PT) any
+	clock clock.WithDelayedExecution
+
 	mu sync.Mutex
-	// recent are the objects still holding their decoded form, oldest at
-	// next once full.
-	recent []*Object[T, PT]
+	// recent are the objects last encoded, oldest at next once full; an
+	// entry whose hold has passed is empty.
+	recent []recentObject[T, PT]
 	next   int
+	// latest is the last version of each object in recent: the one still
+	// holding its decoded form.
+	latest map[objectKey]*Object[T, PT]
+	// expiry is armed while recent holds an object.
+	expiry clock.Timer
 }
 
-// NewCompactor keeps the last keep objects decoded.
-func NewCompactor[T any, PT Typed[T]](keep int) *Compactor[T, PT] {
-	return &Compactor[T, PT]{recent: make([]*Object[T, PT], keep)}
+type objectKey struct{ namespace, name string }
+
+type recentObject[T any, PT Typed[T]] struct {
+	obj       *Object[T, PT]
+	encodedAt time.Time
+}
+
+// NewCompactor keeps the last keep objects decoded, each for at least hold
+// (0: until keep newer ones displace it). memo, if not nil, is computed
+// from each object as it is encoded and kept with it (Object.Memo).
+func NewCompactor[T any, PT Typed[T]](keep int, hold time.Duration, memo func(PT) any) *Compactor[T, PT] {
+	return &Compactor[T, PT]{
+		hold: hold, memo: memo, clock: clock.RealClock{},
+		recent: make([]recentObject[T, PT], keep), latest: make(map[objectKey]*Object[T, PT], keep),
+	}
 }
 
 // Transform is the cache transform.
@@ -113,23 +143,76 @@ func (c *Compactor[T, PT]) Transform(in any) (any, error) {
 		return in, nil
 	}
 	out, err := compact(obj)
-	if err != nil || len(c.recent) == 0 {
-		return out, err
+	if err != nil {
+		return nil, err
+	}
+	if c.memo != nil {
+		out.memo = c.memo(obj)
+	}
+	if len(c.recent) == 0 {
+		return out, nil
 	}
 	// The informer hands each decoded object to the transform and keeps
 	// only what the transform returns: obj is not shared, and nothing
 	// writes to it from here on.
 	out.decoded.Store((*T)(obj))
+	key := objectKey{out.namespace, out.name}
 	c.mu.Lock()
-	oldest := c.recent[c.next]
-	c.recent[c.next] = out
+	defer c.mu.Unlock()
+	if replaced := c.latest[key]; replaced != nil {
+		replaced.decoded.Store(nil)
+	}
+	c.latest[key] = out
+	c.forget(c.recent[c.next].obj)
+	c.recent[c.next] = recentObject[T, PT]{obj: out, encodedAt: c.clock.Now()}
 	c.next = (c.next + 1) % len(c.recent)
-	c.mu.Unlock()
-	if oldest != nil {
-		oldest.decoded.Store(nil)
+	if c.hold > 0 && c.expiry == nil {
+		c.expiry = c.clock.AfterFunc(c.hold, c.expire)
 	}
 	return out, nil
 }
+
+// forget drops obj's decoded form as its entry in recent goes.
+func (c *Compactor[T, PT]) forget(obj *Object[T, PT]) {
+	if obj == nil {
+		return
+	}
+	obj.decoded.Store(nil)
+	if key := (objectKey{obj.namespace, obj.name}); c.latest[key] == obj {
+		delete(c.latest, key)
+	}
+}
+
+// expire drops the decoded forms held for hold, and comes back while
+// some are left. It comes back after half a hold rather than at the next
+// one's due time, so a steady stream of changes wakes it twice a hold,
+// not once per change.
+func (c *Compactor[T, PT]) expire() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.clock.Now()
+	left := false
+	for i := range c.recent {
+		e := &c.recent[i]
+		if e.obj == nil {
+			continue
+		}
+		if now.Sub(e.encodedAt) < c.hold {
+			left = true
+			continue
+		}
+		c.forget(e.obj)
+		*e = recentObject[T, PT]{}
+	}
+	c.expiry = nil
+	if left {
+		c.expiry = c.clock.AfterFunc(c.hold/2, c.expire)
+	}
+}
+
+// Memo is what the Compactor's memo computed from the object when it was
+// encoded; nil without one.
+func (o *Object[T, PT]) Memo() any { return o.memo }
 
 // DeepCopyObject returns a new, typed copy of the object, which is what
 // the cache reader hands out: a deep copy of the decoded form while the

@@ -302,7 +302,7 @@ func checkCompactor[T any, PT compactcache.Typed[T]](t *testing.T, in PT) {
 	want := in.DeepCopyObject().(PT)
 	want.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
 
-	c := compactcache.NewCompactor[T, PT](1)
+	c := compactcache.NewCompactor[T, PT](1, 0, nil)
 	out, err := c.Transform(in)
 	if err != nil {
 		t.Fatal(err)

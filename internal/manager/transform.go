@@ -1,6 +1,8 @@
 package manager
 
 import (
+	"time"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -45,10 +47,19 @@ func slimCachedObject(in any) (any, error) {
 	return in, nil
 }
 
-// recentDecoded is how many of the objects each Compactor last encoded
-// it keeps decoded: enough for the passes a burst of changes brings, few
-// enough to be no memory to speak of.
-const recentDecoded = 16
+// How many of the objects each Compactor last encoded it keeps decoded,
+// and for how long: the passes and lookups a burst of changes brings read
+// them. Rollouts are JSON, whose decode costs about five copies: enough
+// are kept for the passes of a few hundred promotes at once (a hundred
+// promotes' passes come after up to a hundred other changes), about a
+// megabyte at most. ReplicaSets and Services are protobuf, which decodes
+// about as fast as it copies: a few are kept. None once the controller is
+// at rest.
+const (
+	recentRollouts = 256
+	recentBuiltIn  = 16
+	recentHold     = 10 * time.Second
+)
 
 // compactRollout, compactReplicaSet and compactService make the transforms
 // of the kinds a fleet has one or several of per Rollout: slimmed (a
@@ -56,19 +67,19 @@ const recentDecoded = 16
 // and held encoded (compactcache), the last few also decoded. Each cache
 // gets its own: a Compactor keeps state.
 func compactRollout() func(any) (any, error) {
-	c := compactcache.NewCompactor[v1alpha1.Rollout](recentDecoded)
+	c := compactcache.NewCompactor[v1alpha1.Rollout](recentRollouts, recentHold, rollout.IndexKeys)
 	return func(in any) (any, error) { return transformInTurn(in, slimCachedObject, c.Transform) }
 }
 
 func compactReplicaSet() func(any) (any, error) {
-	c := compactcache.NewCompactor[appsv1.ReplicaSet](recentDecoded)
+	c := compactcache.NewCompactor[appsv1.ReplicaSet](recentBuiltIn, recentHold, nil)
 	return func(in any) (any, error) {
 		return transformInTurn(in, slimCachedObject, rollout.SlimReplicaSet, c.Transform)
 	}
 }
 
 func compactService() func(any) (any, error) {
-	c := compactcache.NewCompactor[corev1.Service](recentDecoded)
+	c := compactcache.NewCompactor[corev1.Service](recentBuiltIn, recentHold, nil)
 	return func(in any) (any, error) { return transformInTurn(in, slimCachedObject, c.Transform) }
 }
 

@@ -72,40 +72,52 @@ func TestSlimReplicaSet(t *testing.T) {
 }
 
 // TestRolloutIndexesReadEncodedRollouts checks the index functions on what
-// the Rollout cache holds: the encoded Rollout, not the typed one.
+// the Rollout cache holds: the encoded Rollout with its keys kept
+// (IndexKeys), or without them, not the typed one.
 func TestRolloutIndexesReadEncodedRollouts(t *testing.T) {
 	ro := indexedTestRollout("app-stable")
-	encoded, err := compactcache.Compact[v1alpha1.Rollout](ro)
+	plain, err := compactcache.Compact[v1alpha1.Rollout](ro)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var d indexedRollouts
-	for name, keys := range map[string]func(*v1alpha1.Rollout) []string{
-		serviceIndex: indexServices, workloadIndex: indexWorkload,
-		templatesIndex: indexTemplates, routerObjectIndex: indexRouterObjects,
+	memoized, err := compactcache.NewCompactor(1, 0, IndexKeys).Transform(ro.DeepCopy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for place, name := range map[int]string{
+		servicesKeys: serviceIndex, workloadKeys: workloadIndex,
+		templatesKeys: templatesIndex, routerObjectsKeys: routerObjectIndex,
 	} {
-		index := d.by(keys)
+		index := rolloutIndex(place)
 		want := index(ro)
 		if len(want) == 0 {
 			t.Errorf("%s: no keys for the typed Rollout", name)
 		}
-		if got := index(encoded.(client.Object)); !cmp.Equal(want, got) {
-			t.Errorf("%s: encoded Rollout keyed %v, want %v", name, got, want)
+		for form, obj := range map[string]any{"encoded": plain, "encoded with its keys": memoized} {
+			if got := index(obj.(client.Object)); !cmp.Equal(want, got) {
+				t.Errorf("%s: %s Rollout keyed %v, want %v", name, form, got, want)
+			}
 		}
 	}
-	if got := d.by(indexServices)(&appsv1.ReplicaSet{}); got != nil {
+	if got := rolloutIndex(servicesKeys)(&appsv1.ReplicaSet{}); got != nil {
 		t.Errorf("another kind keyed %v", got)
 	}
 }
 
-// TestIndexedRolloutsDecodeOncePerUpdate follows the informer's calls on
-// updates: each index on the old object, then on the new.
-func TestIndexedRolloutsDecodeOncePerUpdate(t *testing.T) {
-	var d indexedRollouts
-	indexes := []client.IndexerFunc{d.by(indexServices), d.by(indexWorkload), d.by(indexTemplates), d.by(indexRouterObjects)}
+// TestRolloutIndexesDoNotDecode follows the informer's calls on updates
+// (each index on the old object, then on the new) through the Rollout
+// cache's transform: no index decodes a Rollout, and each version is
+// keyed by its own spec.
+func TestRolloutIndexesDoNotDecode(t *testing.T) {
+	var indexes []client.IndexerFunc
+	for place := range rolloutIndexCount {
+		indexes = append(indexes, rolloutIndex(place))
+	}
+	// Keep nothing decoded: the keys alone must do.
+	c := compactcache.NewCompactor(0, 0, IndexKeys)
 	decodes := 0
 	version := func(stable string) client.Object {
-		out, err := compactcache.Compact[v1alpha1.Rollout](indexedTestRollout(stable))
+		out, err := c.Transform(indexedTestRollout(stable))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,30 +126,33 @@ func TestIndexedRolloutsDecodeOncePerUpdate(t *testing.T) {
 	update := func(old, new client.Object) {
 		for _, index := range indexes {
 			index(old)
-			got := index(new)
-			if len(got) == 0 {
+			if got := index(new); len(got) == 0 {
 				t.Fatal("no keys")
 			}
 		}
 	}
 	v1, v2, v3 := version("s1"), version("s2"), version("s3")
 	update(v1, v2)
-	if decodes != 2 {
-		t.Errorf("first update: %d decodes, want 2", decodes)
-	}
 	update(v2, v3)
-	if decodes != 3 {
-		t.Errorf("second update: %d decodes in all, want 3", decodes)
+	if decodes != 0 {
+		t.Errorf("two updates decoded %d times, want 0", decodes)
 	}
-	if got := d.by(indexServices)(v3); !slices.Contains(got, "s3") {
+	if got := rolloutIndex(servicesKeys)(v1); !slices.Contains(got, "s1") || slices.Contains(got, "s3") {
+		t.Errorf("the first version keyed %v, want its own Service s1", got)
+	}
+	if got := rolloutIndex(servicesKeys)(v3); !slices.Contains(got, "s3") {
 		t.Errorf("the latest version keyed %v, want its Service s3", got)
 	}
 }
 
+// countingObject counts the decodes of a cached object and passes on its
+// kept keys.
 type countingObject struct {
 	client.Object
 	decodes *int
 }
+
+func (c *countingObject) Memo() any { return c.Object.(memoized).Memo() }
 
 func (c *countingObject) DeepCopyObject() runtime.Object {
 	*c.decodes++

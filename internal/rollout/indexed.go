@@ -1,61 +1,67 @@
 package rollout
 
 import (
-	"sync"
-
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
 )
 
-// indexedRollouts gives the Rollout field indexes the Rollout they key.
-// The cache holds Rollouts encoded (compactcache) and hands index
-// functions what it holds, whose DeepCopyObject decodes it. An update
-// runs every index on the old object and on the new one, and the next
-// update's old object is this one's new: remembering the last two decoded
-// makes that one decode per update instead of two per index.
-type indexedRollouts struct {
-	mu   sync.Mutex
-	last [2]decodedRollout
-	// older is the entry of last to replace next.
-	older int
+// The Rollout cache's field indexes, by their place in rolloutIndexKeys.
+const (
+	servicesKeys = iota
+	workloadKeys
+	templatesKeys
+	routerObjectsKeys
+	rolloutIndexCount
+)
+
+// rolloutIndexKeys are a Rollout's keys in each of the Rollout cache's
+// field indexes.
+type rolloutIndexKeys [rolloutIndexCount][]string
+
+// rolloutKeyFuncs compute each index's keys, by place.
+var rolloutKeyFuncs = [rolloutIndexCount]func(*v1alpha1.Rollout) []string{
+	servicesKeys:      indexServices,
+	workloadKeys:      indexWorkload,
+	templatesKeys:     indexTemplates,
+	routerObjectsKeys: indexRouterObjects,
 }
 
-type decodedRollout struct {
-	cached client.Object
-	ro     *v1alpha1.Rollout
+// IndexKeys is the memo of the Rollout cache's Compactor: a Rollout's keys
+// in every Rollout index, computed once, as the Rollout is encoded.
+//
+// The cache holds Rollouts encoded (compactcache), and an update runs
+// every index on the old object and on the new one. Without the keys kept
+// with the object, each index function would decode it: in a burst of
+// changes the old object's decoded form is long gone.
+func IndexKeys(ro *v1alpha1.Rollout) any {
+	var keys rolloutIndexKeys
+	for i, f := range rolloutKeyFuncs {
+		keys[i] = f(ro)
+	}
+	return &keys
 }
 
-// by makes an index function of keys, which must not change the Rollout:
-// the index functions share it.
-func (d *indexedRollouts) by(keys func(*v1alpha1.Rollout) []string) client.IndexerFunc {
+// memoized is what a cached object of the Compactor offers.
+type memoized interface{ Memo() any }
+
+// rolloutIndex is the field index function of the index at place: the
+// keys kept with the cached Rollout, or, for a Rollout cached without
+// them, computed from it.
+func rolloutIndex(place int) client.IndexerFunc {
 	return func(obj client.Object) []string {
-		if ro := d.rollout(obj); ro != nil {
-			return keys(ro)
+		if m, ok := obj.(memoized); ok {
+			if keys, ok := m.Memo().(*rolloutIndexKeys); ok {
+				return keys[place]
+			}
 		}
-		return nil
-	}
-}
-
-// rollout is the Rollout obj holds; nil for another kind.
-func (d *indexedRollouts) rollout(obj client.Object) *v1alpha1.Rollout {
-	if ro, ok := obj.(*v1alpha1.Rollout); ok {
-		return ro
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	// Cached objects are never changed, only replaced, so the same object
-	// decodes the same.
-	for _, e := range d.last {
-		if e.cached == obj {
-			return e.ro
+		ro, ok := obj.(*v1alpha1.Rollout)
+		if !ok {
+			// Encoded without the keys: its copy is the Rollout.
+			if ro, ok = obj.DeepCopyObject().(*v1alpha1.Rollout); !ok {
+				return nil
+			}
 		}
+		return rolloutKeyFuncs[place](ro)
 	}
-	ro, ok := obj.DeepCopyObject().(*v1alpha1.Rollout)
-	if !ok {
-		return nil
-	}
-	d.last[d.older] = decodedRollout{cached: obj, ro: ro}
-	d.older = 1 - d.older
-	return ro
 }

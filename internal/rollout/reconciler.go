@@ -70,8 +70,6 @@ type Reconciler struct {
 	cache           cache.Cache
 	workloadWatches sync.Map
 
-	// indexed decodes the cached Rollouts the field indexes key.
-	indexed indexedRollouts
 	// traffic serves traffic-routed canaries (routerwatch.go).
 	traffic trafficRouting
 
@@ -189,7 +187,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 // ReplicaSets, and the Services a Rollout names (so that creating a missing
 // Service or editing a selector is noticed).
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, serviceIndex, r.indexed.by(indexServices)); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, serviceIndex, rolloutIndex(servicesKeys)); err != nil {
 		return fmt.Errorf("index rollouts by service: %w", err)
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, ownerIndex, indexOwner); err != nil {
@@ -198,7 +196,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, orphanIndex, indexOrphan); err != nil {
 		return fmt.Errorf("index replicasets without a controller: %w", err)
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, workloadIndex, r.indexed.by(indexWorkload)); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, workloadIndex, rolloutIndex(workloadKeys)); err != nil {
 		return fmt.Errorf("index rollouts by workloadRef: %w", err)
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Service{}, managedByIndex, indexManagedBy); err != nil {
@@ -224,7 +222,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.AnalysisRun{}, runOwnerIndex, indexRunOwner); err != nil {
 			return fmt.Errorf("index analysisruns by owner: %w", err)
 		}
-		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, templatesIndex, r.indexed.by(indexTemplates)); err != nil {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, templatesIndex, rolloutIndex(templatesKeys)); err != nil {
 			return fmt.Errorf("index rollouts by analysis template: %w", err)
 		}
 		b = b.Owns(&v1alpha1.AnalysisRun{})

@@ -59,7 +59,7 @@ func (r *Reconciler) setupTrafficRouting(mgr ctrl.Manager) error {
 	if r.traffic.verifyRetry, err = tr.VerifyRetryInterval(nil); err != nil {
 		return err
 	}
-	return mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, routerObjectIndex, r.indexed.by(indexRouterObjects))
+	return mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Rollout{}, routerObjectIndex, rolloutIndex(routerObjectsKeys))
 }
 
 // indexRouterObjects keys a Rollout by the traffic router objects it names.
