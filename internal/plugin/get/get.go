@@ -140,7 +140,11 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if o.Watch {
 		return o.watch(cmd.Context())
 	}
-	ctx := cmd.Context()
+	return o.printOnce(cmd.Context())
+}
+
+// printOnce reads the Rollout and what it owns, and prints them.
+func (o *Options) printOnce(ctx context.Context) error {
 	ro, rss, pods, err := Load(ctx, o.rollouts, o.kube, o.name)
 	if err != nil {
 		return err

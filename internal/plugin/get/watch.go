@@ -126,10 +126,16 @@ func (o *Options) watch(parent context.Context) error {
 		synced = append(synced, inf.HasSynced)
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
-		if timedOut() {
+		switch {
+		case !timedOut():
+			return ctx.Err()
+		case o.UntilSettled:
 			return o.timeout()
 		}
-		return ctx.Err()
+		// --timeout-seconds ran out before the watch's first picture (a
+		// slow API server, many pods): show the Rollout once, as a watch
+		// that long would have, and end quietly.
+		return o.printOnce(parent)
 	}
 
 	screen := newScreen(o.Out)
