@@ -64,7 +64,8 @@ const (
 // compactRollout, compactReplicaSet and compactService make the transforms
 // of the kinds a fleet has one or several of per Rollout: slimmed (a
 // transform of their own replaces the default one, so they apply it too)
-// and held encoded (compactcache), the last few also decoded. Each cache
+// and held encoded (compactcache), the recently encoded also decoded for
+// a while (above); Rollouts with their index keys. Each cache
 // gets its own: a Compactor keeps state.
 func compactRollout() func(any) (any, error) {
 	c := compactcache.NewCompactor[v1alpha1.Rollout](recentRollouts, recentHold, rollout.IndexKeys)
