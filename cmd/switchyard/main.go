@@ -27,6 +27,7 @@ func main() {
 	var opts manager.Options
 	var qps float64
 	var burst int
+	var compression bool
 	// In a cluster there may be several replicas: elect a leader by default.
 	_, inCluster := os.LookupEnv("KUBERNETES_SERVICE_HOST")
 	var namespaces string
@@ -50,6 +51,7 @@ func main() {
 		"also read the notification ConfigMap and Secret from each Rollout's namespace")
 	flag.Float64Var(&qps, "qps", 50, "queries per second to the API server")
 	flag.IntVar(&burst, "burst", 100, "burst of queries to the API server")
+	flag.BoolVar(&compression, "api-compression", false, "accept gzip-compressed responses and watch streams from the API server (off: both sides spend CPU on every watch event for bandwidth a controller next to its API server does not need)")
 	printVersion := flag.Bool("version", false, "print the version and commit, and exit")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -82,6 +84,7 @@ func main() {
 		os.Exit(1)
 	}
 	cfg.QPS, cfg.Burst = float32(qps), burst
+	cfg.DisableCompression = !compression
 	cfg.UserAgent = "switchyard"
 	mgr, err := manager.New(cfg, opts)
 	if err != nil {

@@ -102,6 +102,9 @@ type floorRollout struct {
 func startFleetFloor(ctx context.Context, b *bench) (*fleetFloor, error) {
 	cfg := rest.CopyConfig(b.rest)
 	cfg.UserAgent = benchAgent + fleetFloorUASuffix
+	// Uncompressed watch streams, as the controller asks for by default
+	// (--api-compression=false): a floor with gzip would pay for it.
+	cfg.DisableCompression = true
 	cl, err := client.New(cfg, client.Options{Scheme: b.cl.Scheme()})
 	if err != nil {
 		return nil, err

@@ -57,6 +57,9 @@ func (b *bench) startFloor(ctx context.Context) (*floor, error) {
 	}
 	cfg := rest.CopyConfig(b.rest)
 	cfg.UserAgent = benchAgent + floorUASuffix
+	// Uncompressed watch streams, as the controller asks for by default
+	// (--api-compression=false): a floor with gzip would pay for it.
+	cfg.DisableCompression = true
 	cl, err := client.NewWithWatch(cfg, client.Options{Scheme: b.cl.Scheme()})
 	if err != nil {
 		return nil, err
