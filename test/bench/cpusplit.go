@@ -38,6 +38,23 @@ func (c cpuSplit) Other() float64 {
 	return max(o, 0)
 }
 
+// clusterProcesses are the local cluster's processes whose work in a
+// fleet phase does not depend on which controller drives it: the same
+// pods are scheduled, started and counted, the same objects stored.
+var clusterProcesses = []string{"etcd", "kube-controller-manager", "kube-scheduler", "kwok"}
+
+// ClusterCPU is the CPU seconds of clusterProcesses. Over the same phase
+// of the fleet's floor it tells how fast the machine ran: on a shared
+// machine the same work can take a quarter more CPU in one minute than
+// in the next, for every process at once.
+func (c cpuSplit) ClusterCPU() float64 {
+	var sum float64
+	for _, name := range clusterProcesses {
+		sum += c.ByProcess[name]
+	}
+	return sum
+}
+
 // BusyFraction is the share of the machine's capacity in use.
 func (c cpuSplit) BusyFraction() float64 {
 	if c.Seconds <= 0 || c.CPUs == 0 {

@@ -123,8 +123,13 @@ type phaseResult struct {
 	Ratio              float64 `json:"ratioToRig,omitempty"`
 	// FloorSeconds is the same phase by the fleet's floor, FloorRatio
 	// this phase's time over it.
-	FloorSeconds     float64      `json:"floorSeconds,omitempty"`
-	FloorRatio       float64      `json:"ratioToFloor,omitempty"`
+	FloorSeconds float64 `json:"floorSeconds,omitempty"`
+	FloorRatio   float64 `json:"ratioToFloor,omitempty"`
+	// ClusterCPURatio is the CPU of the cluster's processes whose work
+	// is the same for any controller (cpuSplit.ClusterCPU) in this phase
+	// over the floor's: above 1 the machine was slower than in the
+	// floor's phase, and FloorRatio holds that too.
+	ClusterCPURatio  float64      `json:"clusterCPURatioToFloor,omitempty"`
 	FloorPerRollout  float64      `json:"floorRequestsPerRollout,omitempty"`
 	FloorEventsPerRo float64      `json:"floorEventCreatesPerRollout,omitempty"`
 	Controller       cost         `json:"controller"`
@@ -485,6 +490,9 @@ func (r *results) fillFloor(b *bench, log *auditLog) {
 		for _, f := range r.Floor {
 			if f.Name == floorPhase(p.Name) && f.Seconds > 0 {
 				p.FloorSeconds, p.FloorRatio = f.Seconds, p.Seconds/f.Seconds
+				if p.CPU != nil && f.CPU != nil && f.CPU.ClusterCPU() > 0 {
+					p.ClusterCPURatio = p.CPU.ClusterCPU() / f.CPU.ClusterCPU()
+				}
 				p.FloorPerRollout, p.FloorEventsPerRo = f.PerRollout, f.EventsPerRo
 			}
 		}
@@ -637,17 +645,20 @@ func (r *results) print(out io.Writer) {
 	}
 
 	fmt.Fprintf(out, "\nFLEET (%d Rollouts, every change sent at once)\n", n)
-	fmt.Fprintln(tw, "  phase\tall done\tper Rollout p50/p95\trig limit\tratio (≤1.2)\tfloor\tratio (≤1.2)\tctrl CPU\tpeak RSS\treq/Rollout\ttarget\treference\tevent creates/Rollout\t409s")
+	fmt.Fprintln(tw, "  phase\tall done\tper Rollout p50/p95\trig limit\tratio (≤1.2)\tfloor\tratio (≤1.2)\tcluster CPU / floor's\tctrl CPU\tpeak RSS\treq/Rollout\ttarget\treference\tevent creates/Rollout\t409s")
 	for _, p := range r.Fleet {
-		rig, ratio, floor, floorRatio := "—", "—", "—", "—"
+		rig, ratio, floor, floorRatio, clusterRatio := "—", "—", "—", "—", "—"
 		if p.Ratio > 0 {
 			rig, ratio = fmt.Sprintf("%.2fs", p.RigSeconds), fmt.Sprintf("%.2f%s", p.Ratio, mark(p.Ratio <= targetRigRatio))
 		}
 		if p.FloorRatio > 0 {
 			floor, floorRatio = fmt.Sprintf("%.2fs", p.FloorSeconds), fmt.Sprintf("%.2f%s", p.FloorRatio, mark(p.FloorRatio <= targetRigRatio))
 		}
-		fmt.Fprintf(tw, "  %s\t%.2fs\t%.0f/%.0fms\t%s\t%s\t%s\t%s\t%.2fs\t%.1f MiB\t%.2f%s\t≤%.2f\t%.1f\t%.2f\t%d\n",
-			p.Name, p.Seconds, p.PerObject.P50, p.PerObject.P95, rig, ratio, floor, floorRatio, p.Controller.CPUSeconds, p.Controller.PeakRSSMiB,
+		if p.ClusterCPURatio > 0 {
+			clusterRatio = fmt.Sprintf("%.2f", p.ClusterCPURatio)
+		}
+		fmt.Fprintf(tw, "  %s\t%.2fs\t%.0f/%.0fms\t%s\t%s\t%s\t%s\t%s\t%.2fs\t%.1f MiB\t%.2f%s\t≤%.2f\t%.1f\t%.2f\t%d\n",
+			p.Name, p.Seconds, p.PerObject.P50, p.PerObject.P95, rig, ratio, floor, floorRatio, clusterRatio, p.Controller.CPUSeconds, p.Controller.PeakRSSMiB,
 			p.PerRollout, mark(p.PerRollout <= p.TargetPer), p.TargetPer, p.ReferencePer, p.EventsPerRo, p.Requests.Conflicts)
 	}
 	tw.Flush()
