@@ -119,9 +119,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		}
 		r.ownWrites.Delete(req.NamespacedName)
 	}
-	log := ctrl.LoggerFrom(ctx).WithValues("rollout", klog.KObj(ro))
-	ctx = ctrl.LoggerInto(ctx, log)
-
+	// The pass logs with controller-runtime's logger, which already names
+	// the Rollout (its "Rollout", "namespace" and "name" keys).
 	s := newScope(ro, r.Clock.Now())
 	r.notePromote(s)
 	defer func() {
