@@ -45,8 +45,8 @@ var clusterProcesses = []string{"etcd", "kube-controller-manager", "kube-schedul
 
 // ClusterCPU is the CPU seconds of clusterProcesses. Over the same phase
 // of the fleet's floor it tells how fast the machine ran: on a shared
-// machine the same work can take a quarter more CPU in one minute than
-// in the next, for every process at once.
+// machine the same work can take a fifth more CPU in one minute than in
+// the next.
 func (c cpuSplit) ClusterCPU() float64 {
 	var sum float64
 	for _, name := range clusterProcesses {

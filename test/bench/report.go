@@ -123,21 +123,24 @@ type phaseResult struct {
 	Ratio              float64 `json:"ratioToRig,omitempty"`
 	// FloorSeconds is the same phase by the fleet's floor, FloorRatio
 	// this phase's time over it.
-	FloorSeconds float64 `json:"floorSeconds,omitempty"`
-	FloorRatio   float64 `json:"ratioToFloor,omitempty"`
-	// ClusterCPURatio is the CPU of the cluster's processes whose work
-	// is the same for any controller (cpuSplit.ClusterCPU) in this phase
-	// over the floor's: above 1 the machine was slower than in the
-	// floor's phase, and FloorRatio holds that too.
-	ClusterCPURatio  float64      `json:"clusterCPURatioToFloor,omitempty"`
-	FloorPerRollout  float64      `json:"floorRequestsPerRollout,omitempty"`
-	FloorEventsPerRo float64      `json:"floorEventCreatesPerRollout,omitempty"`
-	Controller       cost         `json:"controller"`
-	Requests         requestStats `json:"requests"`
-	PerRollout       float64      `json:"requestsPerRollout"`
-	EventsPerRo      float64      `json:"eventCreatesPerRollout"`
-	ReferencePer     float64      `json:"referenceRequestsPerRollout,omitempty"`
-	TargetPer        float64      `json:"targetRequestsPerRollout,omitempty"`
+	FloorSeconds     float64 `json:"floorSeconds,omitempty"`
+	FloorRatio       float64 `json:"ratioToFloor,omitempty"`
+	FloorPerRollout  float64 `json:"floorRequestsPerRollout,omitempty"`
+	FloorEventsPerRo float64 `json:"floorEventCreatesPerRollout,omitempty"`
+	// ClusterCPURatio is the CPU of the cluster's processes given the
+	// same work by any controller (cpuSplit.ClusterCPU) in this phase,
+	// over theirs in the floor's: above 1, the same work cost more CPU,
+	// so the machine ran slower than in the floor's phase and FloorRatio
+	// holds that too. Where no pods are scheduled (the promote, the
+	// scale-down), kube-controller-manager's queue work dominates it and
+	// it follows the phase's length instead.
+	ClusterCPURatio float64      `json:"clusterCPURatioToFloor,omitempty"`
+	Controller      cost         `json:"controller"`
+	Requests        requestStats `json:"requests"`
+	PerRollout      float64      `json:"requestsPerRollout"`
+	EventsPerRo     float64      `json:"eventCreatesPerRollout"`
+	ReferencePer    float64      `json:"referenceRequestsPerRollout,omitempty"`
+	TargetPer       float64      `json:"targetRequestsPerRollout,omitempty"`
 }
 
 type cost struct {
