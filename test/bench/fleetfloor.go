@@ -154,6 +154,13 @@ func startFleetFloor(ctx context.Context, b *bench) (*fleetFloor, error) {
 		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 			AddFunc:    enqueue,
 			UpdateFunc: func(_, obj any) { enqueue(obj) },
+			// A deleted Rollout's pass forgets it.
+			DeleteFunc: func(obj any) {
+				if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+					obj = d.Obj
+				}
+				enqueue(obj)
+			},
 		}); err != nil {
 			stop()
 			return nil, err
@@ -573,23 +580,32 @@ func (b *bench) floorFleet(ctx context.Context) error {
 	if err := b.createServices(ctx, ros, roleRig); err != nil {
 		return err
 	}
-	f, err := startFleetFloor(ctx, b)
-	if err != nil {
-		return err
+	settle, failed := b.memoryFloorSettle, b.memoryFloorFailed
+	if b.memoryFloor == nil {
+		f, err := startFleetFloor(ctx, b)
+		if err != nil {
+			return err
+		}
+		defer f.close()
+		settle, failed = f.settle, f.err
+	} else {
+		if err := settle(ctx); err != nil {
+			return err
+		}
+		b.readMemoryFloor(memoryFloorFresh)
 	}
-	defer f.close()
-	_, err = b.release(ctx, release{
+	_, err := b.release(ctx, release{
 		names: ros, role: roleRig, instanceID: fleetFloorInstanceID,
 		phase:  floorPhase,
 		window: b.openWindow,
 		add: func(name string, t timing) {
 			b.res.Floor = append(b.res.Floor, &phaseResult{Name: name, Rollouts: b.cfg.N, timing: t})
 		},
-		settle:     f.settle,
+		settle:     settle,
 		apiProfile: "apiserver-floor", apiProfilePath: &b.res.Profiles.APIServerFloor,
 		apiProfileByPhase: &b.res.Profiles.APIServerFloorByPhase,
 	})
-	if ferr := f.err(); ferr != nil {
+	if ferr := failed(); ferr != nil {
 		err = ferr
 	}
 	if err != nil {
@@ -598,6 +614,12 @@ func (b *bench) floorFleet(ctx context.Context) error {
 	b.openWindow(floorPhase("deleted"))
 	if _, err := b.deleteAll(ctx); err != nil {
 		return fmt.Errorf("fleet floor: %w", err)
+	}
+	if b.memoryFloor != nil {
+		if err := settle(ctx); err != nil {
+			return fmt.Errorf("fleet floor: %w", err)
+		}
+		b.readMemoryFloor(memoryFloorDeleted)
 	}
 	return nil
 }

@@ -75,6 +75,10 @@ import (
 // the controller's in the audit log by it.
 const benchAgent = "rollout-bench"
 
+// benchQPS and benchBurst are the bench's client limits, far above what it
+// sends: the bench must never be the bottleneck.
+const benchQPS, benchBurst = 5000, 10000
+
 type config struct {
 	N              int           `json:"n"`
 	Updates        int           `json:"updates"`
@@ -117,6 +121,13 @@ type config struct {
 	// WalkTrace is an execution trace to walk the promotes of, instead of
 	// a run.
 	WalkTrace string `json:"-"`
+	// MemoryFloor runs the fleet's floor in a process of its own, whose
+	// idle memory is read.
+	MemoryFloor bool `json:"memoryFloor,omitempty"`
+	// memoryFloorChild makes this process the fleet's floor, on
+	// memoryFloorNamespace, answering on memoryFloorAddress.
+	memoryFloorChild                         bool
+	memoryFloorNamespace, memoryFloorAddress string
 }
 
 type stringList []string
@@ -156,7 +167,14 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&c.ExecTrace, "exec-trace", 0, "with -pprof, record the controller's Go execution trace for this long from the start of the blue-green promote-latency phase (OUT/STAMP-promotes.trace), and print each promote's way through the controller from it")
 	flag.StringVar(&c.WalkTrace, "walk-trace", "", "print the promotes' way through the controller in an execution trace written by -exec-trace, and exit")
 	flag.StringVar(&c.Model, "model", "", "print the scale model of earlier runs' JSON files (comma-separated, two fleet sizes at least) and exit")
+	flag.BoolVar(&c.MemoryFloor, "memory-floor", false, "run the fleet's floor in a process of its own and read its RSS before its fleet and at the controller's last idle reading (what any controller keeps for having driven the fleet); its phases' times then include a process's own costs")
+	flag.BoolVar(&c.memoryFloorChild, "memory-floor-child", false, "be the fleet's floor's process (the bench starts it with -memory-floor)")
+	flag.StringVar(&c.memoryFloorNamespace, "memory-floor-namespace", "", "the memory floor's namespace")
+	flag.StringVar(&c.memoryFloorAddress, "memory-floor-address", "", "the memory floor's readiness address")
 	flag.Parse()
+	if c.memoryFloorChild {
+		return c, nil
+	}
 	c.ControllerArgs = args
 	if c.N < 1 || c.Updates < 1 || c.Cycles < 1 {
 		return c, fmt.Errorf("-n, -updates and -cycles must be positive")
@@ -172,6 +190,9 @@ func parseFlags() (config, error) {
 	}
 	if c.ControllerPID != 0 && c.ControllerUser == "" && c.ControllerUA == "" {
 		return c, fmt.Errorf("-controller-pid needs -controller-user or -controller-user-agent")
+	}
+	if c.MemoryFloor && c.SkipRig {
+		return c, fmt.Errorf("-memory-floor needs the rig: the fleet's floor is one of its steps")
 	}
 	if c.ControllerPID != 0 && c.Pprof && c.PprofURL == "" {
 		return c, fmt.Errorf("-pprof with -controller-pid needs -pprof-url")
@@ -197,6 +218,13 @@ func main() {
 	if cfg.Model != "" {
 		if err := printScaleModel(os.Stdout, strings.Split(cfg.Model, ",")); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if cfg.memoryFloorChild {
+		if err := runMemoryFloor(cfg); err != nil {
+			fmt.Fprintf(os.Stderr, "memory floor: %v\n", err)
 			os.Exit(1)
 		}
 		return
@@ -229,6 +257,9 @@ type bench struct {
 	auditPath string
 	ctrl      *controllerProc
 	id        identity
+	// memoryFloor is the fleet's floor in a process of its own
+	// (-memory-floor), or nil.
+	memoryFloor *memoryFloorChild
 	// lastEvent is when the bench last saw an Event written (unix ns).
 	lastEvent atomic.Int64
 
@@ -309,7 +340,7 @@ func run(ctx context.Context, cfg config) error {
 		b.res.Cluster = "cluster of " + cfg.Kubeconfig
 	}
 	// The bench must never be the bottleneck: no client-side throttling.
-	admin.QPS, admin.Burst = 5000, 10000
+	admin.QPS, admin.Burst = benchQPS, benchBurst
 	admin.UserAgent = benchAgent
 	if b.kube, err = kubernetes.NewForConfig(admin); err != nil {
 		return err
@@ -336,6 +367,12 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 
+	if cfg.MemoryFloor {
+		if b.memoryFloor, err = b.startMemoryFloor(ctx, local, tmp); err != nil {
+			return err
+		}
+		defer b.memoryFloor.p.Stop(10 * time.Second)
+	}
 	if !cfg.SkipRig {
 		if cfg.ControllerPID != 0 {
 			b.ctrl = &controllerProc{proc: proc{pid: cfg.ControllerPID}}
@@ -369,6 +406,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	runErr := b.measure(ctx)
+	b.readMemoryFloor(memoryFloorLast)
 	b.closeWindow()
 
 	// What was measured is reported even when a phase failed (a stuck
@@ -656,7 +694,13 @@ func (b *bench) settle(ctx context.Context) error {
 	if b.ctrl == nil {
 		return nil
 	}
-	prev, err := b.ctrl.cpuSeconds()
+	return settleProcess(ctx, b.ctrl.proc, b.ctrl.alive, &b.lastEvent, "controller")
+}
+
+// settleProcess waits until p has been quiet for a second: at most 20ms
+// of CPU, and no Event written since lastEvent (unix ns).
+func settleProcess(ctx context.Context, p proc, alive func() error, lastEvent *atomic.Int64, what string) error {
+	prev, err := p.cpuSeconds()
 	if err != nil {
 		return err
 	}
@@ -668,19 +712,19 @@ func (b *bench) settle(ctx context.Context) error {
 			return ctx.Err()
 		case <-tick.C:
 		}
-		if err := b.ctrl.alive(); err != nil {
+		if err := alive(); err != nil {
 			return err
 		}
-		cur, err := b.ctrl.cpuSeconds()
+		cur, err := p.cpuSeconds()
 		if err != nil {
 			return err
 		}
-		if cur-prev <= 0.02 && time.Since(time.Unix(0, b.lastEvent.Load())) >= time.Second {
+		if cur-prev <= 0.02 && time.Since(time.Unix(0, lastEvent.Load())) >= time.Second {
 			return nil
 		}
 		prev = cur
 	}
-	logf("controller still busy after 30s; going on")
+	logf("%s still busy after 30s; going on", what)
 	return nil
 }
 

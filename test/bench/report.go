@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -95,9 +96,11 @@ type results struct {
 	Latency  latencyResults  `json:"promoteLatency"`
 	Analysis *analysisResult `json:"analysis,omitempty"`
 	Idle     []idleRSS       `json:"idleRSS"`
-	Windows  []windowResult  `json:"windows"`
-	Targets  []target        `json:"targets"`
-	Profiles profiles        `json:"profiles"`
+	// MemoryFloor is the fleet's floor's resident memory (-memory-floor).
+	MemoryFloor []rssSplit     `json:"memoryFloorRSS,omitempty"`
+	Windows     []windowResult `json:"windows"`
+	Targets     []target       `json:"targets"`
+	Profiles    profiles       `json:"profiles"`
 }
 
 type machine struct {
@@ -166,6 +169,15 @@ type idleRSS struct {
 	// stacks, span and GC metadata, the profiler's buckets and the rest
 	// of its own (mapped; most of it resident).
 	RuntimeMiB float64 `json:"goRuntimeMiB,omitempty"`
+}
+
+// rssSplit is a process's resident memory and its two parts, read at a
+// moment named Name.
+type rssSplit struct {
+	Name    string  `json:"name"`
+	RSSMiB  float64 `json:"rssMiB"`
+	AnonMiB float64 `json:"rssAnonMiB"`
+	FileMiB float64 `json:"rssFileMiB"`
 }
 
 type windowResult struct {
@@ -773,6 +785,7 @@ func (r *results) print(out io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%s\t%s\t%s\t%s\n", i.Name, i.RSSMiB, i.AnonMiB, i.FileMiB, live, objects, kept, runtimeOwn)
 	}
 	tw.Flush()
+	r.printMemoryFloor(out)
 
 	fmt.Fprintf(out, "\nEVERY WINDOW (controller CPU, peak RSS and requests, settling time included)\n")
 	fmt.Fprintln(tw, "  window\tseconds\tctrl CPU\tpeak RSS\trequests\tevent creates\t409s")
@@ -852,9 +865,13 @@ func (r *results) printCPUSplit(out io.Writer) {
 		rows = append(rows, row{p.Name, p.CPU})
 	}
 	cpus := 0
+	columns := cpuColumns
 	for _, w := range rows {
 		if w.cpu != nil {
 			cpus = w.cpu.CPUs
+			if _, ok := w.cpu.ByProcess[memoryFloorProcess]; ok && len(columns) == len(cpuColumns) {
+				columns = append(slices.Clip(columns), memoryFloorProcess)
+			}
 		}
 	}
 	if cpus == 0 {
@@ -863,7 +880,7 @@ func (r *results) printCPUSplit(out io.Writer) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(out, "\nWHERE THE CPU WENT (first write → last object done; CPU seconds; the machine has %d CPUs)\n", cpus)
 	header := "  step\tseconds\tmachine busy"
-	for _, c := range cpuColumns {
+	for _, c := range columns {
 		header += "\t" + c
 	}
 	fmt.Fprintln(tw, header+"\toutside the run")
@@ -872,7 +889,7 @@ func (r *results) printCPUSplit(out io.Writer) {
 			continue
 		}
 		line := fmt.Sprintf("  %s\t%.2f\t%.0f%%", w.name, w.cpu.Seconds, 100*w.cpu.BusyFraction())
-		for _, c := range cpuColumns {
+		for _, c := range columns {
 			if v, ok := w.cpu.ByProcess[c]; ok {
 				line += fmt.Sprintf("\t%.2f", v)
 			} else {
@@ -880,6 +897,27 @@ func (r *results) printCPUSplit(out io.Writer) {
 			}
 		}
 		fmt.Fprintln(tw, line+fmt.Sprintf("\t%.2f", w.cpu.Other()))
+	}
+	tw.Flush()
+}
+
+// printMemoryFloor sets the fleet's floor's memory (-memory-floor) beside
+// the controller's: each one's growth over its own fresh start.
+func (r *results) printMemoryFloor(out io.Writer) {
+	if len(r.MemoryFloor) == 0 {
+		return
+	}
+	fresh := r.MemoryFloor[0]
+	fmt.Fprintf(out, "\nTHE FLEET'S FLOOR'S MEMORY (-memory-floor: the floor in a process of its own, GOGC=%d)\n", memoryFloorGCPercent)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  when\tRSS\tanonymous\tfile-backed\tover its fresh start (anonymous)")
+	for _, m := range r.MemoryFloor {
+		fmt.Fprintf(tw, "  %s\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%+.1f MiB (%+.1f)\n", m.Name, m.RSSMiB, m.AnonMiB, m.FileMiB, m.RSSMiB-fresh.RSSMiB, m.AnonMiB-fresh.AnonMiB)
+	}
+	if ctrlFresh, ok := r.lastIdle(func(name string) bool { return name == idleFresh }); ok {
+		if after, ok := r.idleAfterCycle(); ok {
+			fmt.Fprintf(tw, "  the controller, %s, over its fresh start\t\t\t\t%+.1f MiB (%+.1f)\n", after.Name, after.RSSMiB-ctrlFresh.RSSMiB, after.AnonMiB-ctrlFresh.AnonMiB)
+		}
 	}
 	tw.Flush()
 }
