@@ -167,7 +167,7 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&c.ExecTrace, "exec-trace", 0, "with -pprof, record the controller's Go execution trace for this long from the start of the blue-green promote-latency phase (OUT/STAMP-promotes.trace), and print each promote's way through the controller from it")
 	flag.StringVar(&c.WalkTrace, "walk-trace", "", "print the promotes' way through the controller in an execution trace written by -exec-trace, and exit")
 	flag.StringVar(&c.Model, "model", "", "print the scale model of earlier runs' JSON files (comma-separated, two fleet sizes at least) and exit")
-	flag.BoolVar(&c.MemoryFloor, "memory-floor", false, "run the fleet's floor in a process of its own and read its RSS before its fleet and at the controller's last idle reading (what any controller keeps for having driven the fleet); its phases' times then include a process's own costs")
+	flag.BoolVar(&c.MemoryFloor, "memory-floor", false, "run the fleet's floor in a process of its own and read its RSS before its fleet, once its fleet is deleted and at the controller's last idle reading (what a controller doing the least keeps for having driven the fleet); the floor's phase times are then not those of a run without it")
 	flag.BoolVar(&c.memoryFloorChild, "memory-floor-child", false, "be the fleet's floor's process (the bench starts it with -memory-floor)")
 	flag.StringVar(&c.memoryFloorNamespace, "memory-floor-namespace", "", "the memory floor's namespace")
 	flag.StringVar(&c.memoryFloorAddress, "memory-floor-address", "", "the memory floor's readiness address")

@@ -27,9 +27,9 @@ import (
 // is. It is this binary again (-memory-floor-child), a controller built
 // on controller-runtime's cache and client-go as any controller of the API
 // would be, that makes each required write once and keeps nothing else.
-// Its RSS is read before its fleet's release and again at the
-// controller's last idle reading, when its own fleet has long been
-// deleted: what it still holds over its fresh start is what Go's runtime,
+// Its RSS is read before its fleet's release, once its fleet is deleted
+// and at the controller's last idle reading, when its own fleet has long
+// been deleted: what it still holds over its fresh start is what Go's runtime,
 // client-go and the kernel keep of a controller for having driven a fleet
 // at all, whatever the controller's own choices.
 const (
