@@ -733,15 +733,14 @@ func (b *bench) idle(name string) {
 	if b.ctrl == nil {
 		return
 	}
-	kib, err := b.ctrl.memKiB("VmRSS")
+	split, err := b.ctrl.rss()
 	if err != nil {
 		logf("read RSS: %v", err)
 		return
 	}
-	anon, _ := b.ctrl.memKiB("RssAnon")
-	file, _ := b.ctrl.memKiB("RssFile")
-	logf("controller RSS %s: %.1f MiB (%.1f anonymous, %.1f file)", name, mib(kib), mib(anon), mib(file))
-	rec := idleRSS{Name: name, RSSMiB: mib(kib), AnonMiB: mib(anon), FileMiB: mib(file)}
+	split.Name = name
+	logf("controller RSS %s: %.1f MiB (%.1f anonymous, %.1f file)", name, split.RSSMiB, split.AnonMiB, split.FileMiB)
+	rec := idleRSS{rssSplit: split}
 	if b.ctrl.pprofURL != "" {
 		// After RSS is read: the heap profile is taken after a GC, so
 		// HeapInuse is what is live (a leak shows there), the rest of

@@ -179,24 +179,12 @@ func (b *bench) memoryFloorFailed() error {
 	return b.memoryFloor.healthy(ctx)
 }
 
-// read is the floor's resident memory now.
-func (m *memoryFloorChild) read() (rssSplit, error) {
-	p := proc{pid: m.p.Pid}
-	kib, err := p.memKiB("VmRSS")
-	if err != nil {
-		return rssSplit{}, err
-	}
-	anon, _ := p.memKiB("RssAnon")
-	file, _ := p.memKiB("RssFile")
-	return rssSplit{RSSMiB: mib(kib), AnonMiB: mib(anon), FileMiB: mib(file)}, nil
-}
-
 // readMemoryFloor records the floor's resident memory under name.
 func (b *bench) readMemoryFloor(name string) {
 	if b.memoryFloor == nil {
 		return
 	}
-	rec, err := b.memoryFloor.read()
+	rec, err := proc{pid: b.memoryFloor.p.Pid}.rss()
 	if err != nil {
 		logf("read the memory floor's RSS: %v", err)
 		return

@@ -64,6 +64,17 @@ func (p proc) memKiB(field string) (int64, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, p.pid)
 }
 
+// rss reads the process's resident memory and its two parts.
+func (p proc) rss() (rssSplit, error) {
+	kib, err := p.memKiB("VmRSS")
+	if err != nil {
+		return rssSplit{}, err
+	}
+	anon, _ := p.memKiB("RssAnon")
+	file, _ := p.memKiB("RssFile")
+	return rssSplit{RSSMiB: mib(kib), AnonMiB: mib(anon), FileMiB: mib(file)}, nil
+}
+
 // resetPeak resets VmHWM to the current RSS (clear_refs "5"), so the peak
 // of one phase is not the peak of the process's life. It needs the rights
 // to write the process's clear_refs: false when it could not.

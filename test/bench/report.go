@@ -152,12 +152,8 @@ type cost struct {
 }
 
 type idleRSS struct {
-	Name   string  `json:"name"`
-	RSSMiB float64 `json:"rssMiB"`
-	// AnonMiB (heap, stacks) and FileMiB (the mapped binary) add up to
-	// RSSMiB.
-	AnonMiB float64 `json:"rssAnonMiB"`
-	FileMiB float64 `json:"rssFileMiB"`
+	// rssSplit's fields are this object's in the JSON, as before.
+	rssSplit
 	// HeapLiveMiB (spans in use after a GC), HeapObjectsMiB (the live
 	// objects in them; the rest is space between them) and HeapKeptMiB
 	// (free but not yet returned to the OS), when the controller serves
@@ -171,8 +167,8 @@ type idleRSS struct {
 	RuntimeMiB float64 `json:"goRuntimeMiB,omitempty"`
 }
 
-// rssSplit is a process's resident memory and its two parts, read at a
-// moment named Name.
+// rssSplit is a process's resident memory, read at a moment named Name:
+// AnonMiB (heap, stacks) and FileMiB (the mapped binary) add up to RSSMiB.
 type rssSplit struct {
 	Name    string  `json:"name"`
 	RSSMiB  float64 `json:"rssMiB"`
