@@ -860,18 +860,20 @@ func (r *results) printCPUSplit(out io.Writer) {
 	for _, p := range r.Fleet {
 		rows = append(rows, row{p.Name, p.CPU})
 	}
-	cpus := 0
-	columns := cpuColumns
+	cpus, withMemoryFloor := 0, false
 	for _, w := range rows {
 		if w.cpu != nil {
 			cpus = w.cpu.CPUs
-			if _, ok := w.cpu.ByProcess[memoryFloorProcess]; ok && len(columns) == len(cpuColumns) {
-				columns = append(slices.Clip(columns), memoryFloorProcess)
-			}
+			_, ok := w.cpu.ByProcess[memoryFloorProcess]
+			withMemoryFloor = withMemoryFloor || ok
 		}
 	}
 	if cpus == 0 {
 		return
+	}
+	columns := cpuColumns
+	if withMemoryFloor {
+		columns = append(slices.Clip(cpuColumns), memoryFloorProcess)
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(out, "\nWHERE THE CPU WENT (first write → last object done; CPU seconds; the machine has %d CPUs)\n", cpus)
