@@ -15,6 +15,7 @@ func TestForgetBoundsTheMaps(t *testing.T) {
 	for _, key := range []types.NamespacedName{gone, kept} {
 		r.ownWrites.Store(key, []string{"1"})
 		r.templateHashes.Store(key, templateHash{hash: "h"})
+		r.validSpecs.Store(key, specVersion{uid: "u", generation: 1})
 		r.equivalents.Store(equivalentKey{rollout: key, uid: "u", hash: "a"}, "rs-a")
 		r.equivalents.Store(equivalentKey{rollout: key, uid: "u", hash: "b"}, "rs-b")
 	}
@@ -30,6 +31,9 @@ func TestForgetBoundsTheMaps(t *testing.T) {
 	}
 	if n := count(&r.templateHashes); n != 1 {
 		t.Errorf("templateHashes has %d entries, want 1", n)
+	}
+	if n := count(&r.validSpecs); n != 1 {
+		t.Errorf("validSpecs has %d entries, want 1", n)
 	}
 	if n := count(&r.equivalents); n != 2 {
 		t.Errorf("equivalents has %d entries, want 2 (kept's)", n)

@@ -27,6 +27,13 @@ const (
 	orphanIndex  = "replicaset.orphan"
 )
 
+// specVersion is one version of a Rollout's spec: the Rollout's UID and
+// generation, which the API server raises with every change to the spec.
+type specVersion struct {
+	uid        types.UID
+	generation int64
+}
+
 // indexServices lists the Services a Rollout names, for the Service watch.
 func indexServices(ro *v1alpha1.Rollout) []string { return referencedServices(ro) }
 
@@ -71,9 +78,19 @@ func referencedServices(ro *v1alpha1.Rollout) []string {
 
 // validate checks the spec without I/O. An invalid spec stops the pass
 // before any write to ReplicaSets or Services: running pods are left alone.
+// A spec found valid is not checked again until its generation changes
+// (validSpecs).
 func (r *Reconciler) validate(ctx context.Context, s *scope) (ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(s.ro)
+	checked := specVersion{uid: s.ro.UID, generation: s.ro.Generation}
+	if v, ok := r.validSpecs.Load(key); ok && v.(specVersion) == checked {
+		return ctrl.Result{}, nil
+	}
 	errs := validation.Rollout(s.ro)
 	if len(errs) == 0 {
+		if checked.generation > 0 {
+			r.validSpecs.Store(key, checked)
+		}
 		return ctrl.Result{}, nil
 	}
 	s.invalid = errs.ToAggregate().Error()

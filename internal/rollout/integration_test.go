@@ -266,6 +266,42 @@ func TestInvalidSpecLeavesRunningPodsAlone(t *testing.T) {
 	}).Should(Equal(int32(1)), "the update resumes and pauses at the seed's pause step")
 }
 
+// TestSpecEditedInvalid: a healthy Rollout whose spec is edited into one the
+// controller refuses (a selector expression the template's labels do not
+// match: checked at reconcile time, not by the CRD) gets
+// InvalidSpec naming the field, although its earlier spec was found valid
+// and that finding is remembered; putting the spec back clears it.
+func TestSpecEditedInvalid(t *testing.T) {
+	t.Parallel()
+	ns, g := newNamespace(t)
+	ctx := context.Background()
+	ro := seed(t, g, "canary-rollout.yaml", ns)
+	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+	g.Eventually(get(ns, ro.Name)).Should(WithTransform(func(ro *v1alpha1.Rollout) v1alpha1.RolloutPhase {
+		if ro == nil {
+			return ""
+		}
+		return ro.Status.Phase
+	}, Equal(v1alpha1.RolloutPhaseHealthy)))
+
+	live := get(ns, ro.Name)()
+	live.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"front"}}}
+	g.Expect(k8sClient.Update(ctx, live)).To(Succeed())
+	g.Eventually(get(ns, ro.Name)).Should(WithTransform(invalidSpec, ContainSubstring("spec.template.metadata.labels")))
+
+	live = get(ns, ro.Name)()
+	live.Spec.Selector.MatchExpressions = nil
+	g.Expect(k8sClient.Update(ctx, live)).To(Succeed())
+	g.Eventually(func() *v1alpha1.RolloutCondition {
+		ro := get(ns, ro.Name)()
+		if ro == nil {
+			return &v1alpha1.RolloutCondition{}
+		}
+		return ro.Status.GetCondition(v1alpha1.RolloutInvalidSpec)
+	}).Should(BeNil())
+	g.Expect(get(ns, ro.Name)().Status.Phase).To(Equal(v1alpha1.RolloutPhaseHealthy))
+}
+
 // TestRestartAt replaces every pod created before spec.restartAt, one at a
 // time (maxUnavailable 0), and records status.restartedAt.
 func TestRestartAt(t *testing.T) {

@@ -63,6 +63,10 @@ type Reconciler struct {
 	// generation (templateHash): the template's JSON encoding, hashed,
 	// was a tenth of a pass that changes nothing.
 	templateHashes sync.Map
+	// validSpecs maps a Rollout to the version of its spec (specVersion)
+	// last found valid: run cold, as on a promote after a quiet while, the
+	// checks were a fifth of the pass before its Service write.
+	validSpecs sync.Map
 
 	// controller and cache let watches start lazily: a workloadRef's kind
 	// is watched once some Rollout references it (workloadWatches).

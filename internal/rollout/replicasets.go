@@ -428,6 +428,7 @@ type equivalentKey struct {
 // in-memory maps stay bounded by the Rollouts that exist.
 func (r *Reconciler) forget(key types.NamespacedName) {
 	r.templateHashes.Delete(key)
+	r.validSpecs.Delete(key)
 	r.ownWrites.Delete(key)
 	r.countsSince.Delete(key)
 	r.promotes.Delete(key)
