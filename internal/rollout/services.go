@@ -31,16 +31,19 @@ func selectedHash(svc *corev1.Service) string {
 
 // pointService makes svc select the pods of one ReplicaSet by adding the
 // pod-template hash to its selector, and marks it managed by the Rollout.
-// The patch touches only that key and the annotation.
+// The patch touches only that key and, when not yet set, the annotation.
 func (r *Reconciler) pointService(ctx context.Context, s *scope, svc *corev1.Service, podHash string) error {
 	from := selectedHash(svc)
 	if from == podHash && svc.Annotations[v1alpha1.ManagedByRolloutsKey] == s.ro.Name {
 		return nil
 	}
-	patch, err := mergePatch(map[string]any{
-		"metadata": map[string]any{"annotations": map[string]string{v1alpha1.ManagedByRolloutsKey: s.ro.Name}},
-		"spec":     map[string]any{"selector": map[string]string{v1alpha1.DefaultRolloutUniqueLabelKey: podHash}},
-	}, "")
+	change := map[string]any{"spec": map[string]any{"selector": map[string]string{v1alpha1.DefaultRolloutUniqueLabelKey: podHash}}}
+	if svc.Annotations[v1alpha1.ManagedByRolloutsKey] != s.ro.Name {
+		// Once set, the annotation stays out of the switch's patch, which
+		// is then what any controller's switch would send.
+		change["metadata"] = map[string]any{"annotations": map[string]string{v1alpha1.ManagedByRolloutsKey: s.ro.Name}}
+	}
+	patch, err := mergePatch(change, "")
 	if err != nil {
 		return err
 	}
