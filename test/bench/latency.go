@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -85,6 +86,11 @@ func (b *bench) latencyBlueGreen(ctx context.Context, f *floor) error {
 	const name = blueGreenName
 	b.openWindow(phaseLatencyBG)
 	trace := b.startExecTrace(ctx)
+	var cpu *cpuProfiler
+	if b.cfg.Pprof && b.ctrl.pprofURL != "" {
+		// The promotes' passes, which the fleet's profile drowns.
+		cpu = startCPUProfile(ctx, b.ctrl.pprofURL, b.cfg.Out, b.stamp+"-latency-blue-green")
+	}
 	run := &latencyRun{Updates: b.cfg.Updates, from: time.Now()}
 	for i := range b.cfg.Updates {
 		ro, err := b.update(ctx, name, image(100+i))
@@ -125,6 +131,14 @@ func (b *bench) latencyBlueGreen(ctx context.Context, f *floor) error {
 		}
 	}
 	run.to = time.Now()
+	if cpu != nil {
+		out := filepath.Join(b.cfg.Out, b.stamp+"-cpu-latency-blue-green.pprof")
+		if _, err := cpu.stop(ctx, out); err != nil {
+			logf("CPU profile of %s: %v", phaseLatencyBG, err)
+		} else {
+			b.res.Profiles.LatencyBlueGreenCPU = out
+		}
+	}
 	way, err := trace.walk(ctx)
 	if err != nil {
 		return err

@@ -146,7 +146,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&c.ControllerUser, "controller-user", "", "user name of the controller in the audit log (default switchyard-bench for the controller the bench starts)")
 	flag.StringVar(&c.ControllerUA, "controller-user-agent", "", "user-agent prefix of the controller in the audit log (when it has no identity of its own)")
 	flag.Var(&args, "controller-arg", "extra flag for the controller the bench starts (repeatable), e.g. -controller-arg=--qps=200")
-	flag.BoolVar(&c.Pprof, "pprof", false, "capture the controller's CPU profile (fleet phases) and heap profile (idle with N Rollouts) into the output directory")
+	flag.BoolVar(&c.Pprof, "pprof", false, "capture the controller's CPU profile (fleet phases, and the blue-green latency phase on its own) and heap profile (idle with N Rollouts) into the output directory")
 	flag.StringVar(&c.PprofURL, "pprof-url", "", "base URL of an external controller's net/http/pprof (with -pprof)")
 	flag.StringVar(&c.Out, "out", "bench-results", "directory for the JSON results and profiles")
 	flag.DurationVar(&c.ReadyDelay, "ready-delay", time.Second, "time a simulated pod is Running before it is Ready (local cluster only)")

@@ -237,6 +237,11 @@ type profiles struct {
 	// PromotesTrace is the controller's execution trace over the first
 	// promotes of the blue-green latency phase (-exec-trace).
 	PromotesTrace string `json:"promotesTrace,omitempty"`
+	// LatencyBlueGreenCPU is the controller's CPU profile over the
+	// blue-green latency phase (its updates and promotes, one at a time),
+	// and LatencyBlueGreenCPUTop its top by cumulative time.
+	LatencyBlueGreenCPU    string `json:"latencyBlueGreenCpu,omitempty"`
+	LatencyBlueGreenCPUTop string `json:"latencyBlueGreenCpuTop,omitempty"`
 }
 
 // dist is a distribution of durations, in milliseconds.
@@ -610,6 +615,11 @@ func (b *bench) profileTops(ctx context.Context) {
 			logf("%v", err)
 		}
 	}
+	if p.LatencyBlueGreenCPU != "" {
+		if p.LatencyBlueGreenCPUTop, err = pprofTop(ctx, bin, "", "", 30, p.LatencyBlueGreenCPU); err != nil {
+			logf("%v", err)
+		}
+	}
 	if floor, fleet := p.APIServerFloorByPhase[phasePromote], p.APIServerFleetByPhase[phasePromote]; floor != "" && fleet != "" {
 		if p.PromoteAPIServerDiffTop, err = pprofTop(ctx, "", "", floor, 30, fleet); err != nil {
 			logf("%v", err)
@@ -821,6 +831,7 @@ func (r *results) print(out io.Writer) {
 		{"KUBE-APISERVER CPU PROFILE, the controller's release less the fleet floor's", p.APIServerFleet, p.APIServerDiffTop},
 		{"CPU PROFILE (" + phasePromote + " alone)", p.CPUByPhase[phasePromote], p.PromoteCPUTop},
 		{"KUBE-APISERVER CPU PROFILE, " + phasePromote + " alone, the controller's less the fleet floor's", p.APIServerFleetByPhase[phasePromote], p.PromoteAPIServerDiffTop},
+		{"CPU PROFILE (" + phaseLatencyBG + ")", p.LatencyBlueGreenCPU, p.LatencyBlueGreenCPUTop},
 	} {
 		if s.top == "" {
 			continue
