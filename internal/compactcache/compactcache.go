@@ -19,8 +19,8 @@
 // handlers and the controller-runtime cache reader all take as any other
 // client.Object: its metadata getters decode the metadata, and its
 // DeepCopyObject, which the cache reader calls before handing an object
-// out, decodes the whole object (or copies the decoded form a Compactor
-// keeps of the objects it encoded last). Readers of the cache therefore
+// out, decodes the whole object; both read the decoded form instead while
+// a Compactor keeps it (the objects it encoded last). Readers of the cache therefore
 // get the usual typed objects and never see an Object; index functions and
 // event handlers given the cached object itself reach the typed one
 // through DeepCopyObject, or what they need through Memo.
@@ -309,6 +309,16 @@ func objectMeta(obj any) (*metav1.ObjectMeta, error) {
 // hands out.
 func (o *Object[T, PT]) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
+// metadata is the object's metadata: the decoded object's, while its
+// Compactor holds it (the handlers and indexers a change runs read the
+// new object's metadata several times), else decoded from raw.
+func (o *Object[T, PT]) metadata() metav1.Object {
+	if d := o.decoded.Load(); d != nil {
+		return PT(d)
+	}
+	return o.meta()
+}
+
 // meta decodes the metadata alone.
 func (o *Object[T, PT]) meta() *metav1.ObjectMeta {
 	m := &metav1.ObjectMeta{}
@@ -351,26 +361,30 @@ func readOnly() { panic("compactcache: a cached object is read-only") }
 
 func (o *Object[T, PT]) GetNamespace() string       { return o.namespace }
 func (o *Object[T, PT]) GetName() string            { return o.name }
-func (o *Object[T, PT]) GetGenerateName() string    { return o.meta().GenerateName }
-func (o *Object[T, PT]) GetUID() types.UID          { return o.meta().UID }
-func (o *Object[T, PT]) GetResourceVersion() string { return o.meta().ResourceVersion }
-func (o *Object[T, PT]) GetGeneration() int64       { return o.meta().Generation }
+func (o *Object[T, PT]) GetGenerateName() string    { return o.metadata().GetGenerateName() }
+func (o *Object[T, PT]) GetUID() types.UID          { return o.metadata().GetUID() }
+func (o *Object[T, PT]) GetResourceVersion() string { return o.metadata().GetResourceVersion() }
+func (o *Object[T, PT]) GetGeneration() int64       { return o.metadata().GetGeneration() }
 
 // GetSelfLink is empty: the API server no longer sets selfLink.
-func (o *Object[T, PT]) GetSelfLink() string                { return "" }
-func (o *Object[T, PT]) GetCreationTimestamp() metav1.Time  { return o.meta().CreationTimestamp }
-func (o *Object[T, PT]) GetDeletionTimestamp() *metav1.Time { return o.meta().DeletionTimestamp }
-func (o *Object[T, PT]) GetDeletionGracePeriodSeconds() *int64 {
-	return o.meta().DeletionGracePeriodSeconds
+func (o *Object[T, PT]) GetSelfLink() string { return "" }
+func (o *Object[T, PT]) GetCreationTimestamp() metav1.Time {
+	return o.metadata().GetCreationTimestamp()
 }
-func (o *Object[T, PT]) GetLabels() map[string]string      { return o.meta().Labels }
-func (o *Object[T, PT]) GetAnnotations() map[string]string { return o.meta().Annotations }
-func (o *Object[T, PT]) GetFinalizers() []string           { return o.meta().Finalizers }
+func (o *Object[T, PT]) GetDeletionTimestamp() *metav1.Time {
+	return o.metadata().GetDeletionTimestamp()
+}
+func (o *Object[T, PT]) GetDeletionGracePeriodSeconds() *int64 {
+	return o.metadata().GetDeletionGracePeriodSeconds()
+}
+func (o *Object[T, PT]) GetLabels() map[string]string      { return o.metadata().GetLabels() }
+func (o *Object[T, PT]) GetAnnotations() map[string]string { return o.metadata().GetAnnotations() }
+func (o *Object[T, PT]) GetFinalizers() []string           { return o.metadata().GetFinalizers() }
 func (o *Object[T, PT]) GetOwnerReferences() []metav1.OwnerReference {
-	return o.meta().OwnerReferences
+	return o.metadata().GetOwnerReferences()
 }
 func (o *Object[T, PT]) GetManagedFields() []metav1.ManagedFieldsEntry {
-	return o.meta().ManagedFields
+	return o.metadata().GetManagedFields()
 }
 
 func (o *Object[T, PT]) SetNamespace(string)                        { readOnly() }

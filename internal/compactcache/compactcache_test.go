@@ -110,13 +110,7 @@ func checkObject[T any, PT compactcache.Typed[T]](t *testing.T, in PT) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := metav1.ObjectMeta{
-		Name: acc.GetName(), Namespace: acc.GetNamespace(), UID: acc.GetUID(), ResourceVersion: acc.GetResourceVersion(),
-		Generation: acc.GetGeneration(), CreationTimestamp: acc.GetCreationTimestamp(), DeletionTimestamp: acc.GetDeletionTimestamp(),
-		DeletionGracePeriodSeconds: acc.GetDeletionGracePeriodSeconds(), Labels: acc.GetLabels(), Annotations: acc.GetAnnotations(),
-		Finalizers: acc.GetFinalizers(), OwnerReferences: acc.GetOwnerReferences(), GenerateName: acc.GetGenerateName(),
-	}
-	if diff := cmp.Diff(*any(in).(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta), got); diff != "" {
+	if diff := cmp.Diff(objectMeta(in), getters(acc)); diff != "" {
 		t.Errorf("metadata (-want +got):\n%s", diff)
 	}
 	if want, got := metav1.GetControllerOf(in), metav1.GetControllerOf(cached); !cmp.Equal(want, got) {
@@ -274,6 +268,22 @@ func TestRolloutCorpusRoundTrips(t *testing.T) {
 // TestCompactorCopiesAsDecoded checks that a copy of the kept decoded form
 // is the object a decode of the encoding gives, for the test objects and
 // every Rollout of the corpus, and that copies stay independent.
+// getters is the metadata as the getters of metav1.Object answer it.
+func getters(acc metav1.Object) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name: acc.GetName(), Namespace: acc.GetNamespace(), UID: acc.GetUID(), ResourceVersion: acc.GetResourceVersion(),
+		Generation: acc.GetGeneration(), CreationTimestamp: acc.GetCreationTimestamp(), DeletionTimestamp: acc.GetDeletionTimestamp(),
+		DeletionGracePeriodSeconds: acc.GetDeletionGracePeriodSeconds(), Labels: acc.GetLabels(), Annotations: acc.GetAnnotations(),
+		Finalizers: acc.GetFinalizers(), OwnerReferences: acc.GetOwnerReferences(), GenerateName: acc.GetGenerateName(),
+		ManagedFields: acc.GetManagedFields(),
+	}
+}
+
+// objectMeta is obj's own metadata.
+func objectMeta(obj any) metav1.ObjectMeta {
+	return *obj.(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta)
+}
+
 func TestCompactorCopiesAsDecoded(t *testing.T) {
 	t.Run("protobuf", func(t *testing.T) { checkCompactor(t, testReplicaSet()) })
 	t.Run("envelope", func(t *testing.T) { checkCompactor(t, testRollout()) })
@@ -316,6 +326,10 @@ func checkCompactor[T any, PT compactcache.Typed[T]](t *testing.T, in PT) {
 	if again := cached.DeepCopyObject().(PT); again.GetLabels()["changed"] != "" {
 		t.Error("a change to a copy reached the cached object")
 	}
+	// The getters read the decoded form while it is kept.
+	if diff := cmp.Diff(objectMeta(want), getters(cached.(metav1.Object))); diff != "" {
+		t.Errorf("metadata while decoded (-want +got):\n%s", diff)
+	}
 
 	// A newer object takes the only place: the first is decoded from its
 	// encoding from then on, and reads the same.
@@ -326,5 +340,8 @@ func checkCompactor[T any, PT compactcache.Typed[T]](t *testing.T, in PT) {
 	}
 	if diff := cmp.Diff(want, cached.DeepCopyObject()); diff != "" {
 		t.Errorf("decoded after the decoded form was dropped (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(objectMeta(want), getters(cached.(metav1.Object))); diff != "" {
+		t.Errorf("metadata after the decoded form was dropped (-want +got):\n%s", diff)
 	}
 }
