@@ -20,10 +20,10 @@
 // client.Object: its metadata getters decode the metadata, and its
 // DeepCopyObject, which the cache reader calls before handing an object
 // out, decodes the whole object; both read the decoded form instead while
-// a Compactor keeps it (the objects it encoded last). Readers of the cache therefore
-// get the usual typed objects and never see an Object; index functions and
-// event handlers given the cached object itself reach the typed one
-// through DeepCopyObject, or what they need through Memo.
+// a Compactor keeps it (the objects it encoded last). Readers of the cache
+// therefore get the usual typed objects and never see an Object; index
+// functions and event handlers given the cached object itself reach the
+// typed one through DeepCopyObject, or what they need through Memo.
 package compactcache
 
 import (

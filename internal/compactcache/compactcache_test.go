@@ -265,9 +265,6 @@ func TestRolloutCorpusRoundTrips(t *testing.T) {
 	}
 }
 
-// TestCompactorCopiesAsDecoded checks that a copy of the kept decoded form
-// is the object a decode of the encoding gives, for the test objects and
-// every Rollout of the corpus, and that copies stay independent.
 // getters is the metadata as the getters of metav1.Object answer it.
 func getters(acc metav1.Object) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
@@ -284,6 +281,10 @@ func objectMeta(obj any) metav1.ObjectMeta {
 	return *obj.(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta)
 }
 
+// TestCompactorCopiesAsDecoded checks that a copy of the kept decoded form
+// is the object a decode of the encoding gives, for the test objects and
+// every Rollout of the corpus, that copies stay independent, and that the
+// metadata getters answer alike with the decoded form kept and dropped.
 func TestCompactorCopiesAsDecoded(t *testing.T) {
 	t.Run("protobuf", func(t *testing.T) { checkCompactor(t, testReplicaSet()) })
 	t.Run("envelope", func(t *testing.T) { checkCompactor(t, testRollout()) })

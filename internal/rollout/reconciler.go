@@ -65,7 +65,7 @@ type Reconciler struct {
 	templateHashes sync.Map
 	// validSpecs maps a Rollout to the version of its spec (specVersion)
 	// last found valid: run cold, as on a promote after a quiet while, the
-	// checks were a fifth of the pass before its Service write.
+	// checks were a quarter of the pass before its Service write.
 	validSpecs sync.Map
 
 	// controller and cache let watches start lazily: a workloadRef's kind
