@@ -223,12 +223,7 @@ func TestInvalidSpecLeavesRunningPodsAlone(t *testing.T) {
 	ctx := context.Background()
 	ro := seed(t, g, "canary-rollout.yaml", ns)
 	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
-	g.Eventually(get(ns, ro.Name)).Should(WithTransform(func(ro *v1alpha1.Rollout) v1alpha1.RolloutPhase {
-		if ro == nil {
-			return ""
-		}
-		return ro.Status.Phase
-	}, Equal(v1alpha1.RolloutPhaseHealthy)))
+	g.Eventually(phase(ns, ro.Name)).Should(Equal(string(v1alpha1.RolloutPhaseHealthy)))
 
 	snapshot := func() map[string]string {
 		var rsList appsv1.ReplicaSetList
@@ -277,12 +272,7 @@ func TestSpecEditedInvalid(t *testing.T) {
 	ctx := context.Background()
 	ro := seed(t, g, "canary-rollout.yaml", ns)
 	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
-	g.Eventually(get(ns, ro.Name)).Should(WithTransform(func(ro *v1alpha1.Rollout) v1alpha1.RolloutPhase {
-		if ro == nil {
-			return ""
-		}
-		return ro.Status.Phase
-	}, Equal(v1alpha1.RolloutPhaseHealthy)))
+	g.Eventually(phase(ns, ro.Name)).Should(Equal(string(v1alpha1.RolloutPhaseHealthy)))
 
 	live := get(ns, ro.Name)()
 	live.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"front"}}}
