@@ -61,9 +61,18 @@ const (
 	fleetFloorController   = "bench.switchyard.dev/fleet-floor"
 )
 
+// floorIdentity tells one floor controller's objects and requests from
+// another's: the instance id its Rollouts and ReplicaSets carry (its cache
+// holds those alone) and its client's user agent suffix.
+type floorIdentity struct{ instanceID, uaSuffix string }
+
+// fleetFloorIdentity is the fleet's floor's.
+var fleetFloorIdentity = floorIdentity{instanceID: fleetFloorInstanceID, uaSuffix: fleetFloorUASuffix}
+
 // fleetFloor is the floor's controller.
 type fleetFloor struct {
 	b     *bench
+	id    floorIdentity
 	cl    client.Client
 	cache cache.Cache
 	queue workqueue.TypedRateLimitingInterface[string]
@@ -99,9 +108,9 @@ type floorRollout struct {
 	settled   bool
 }
 
-func startFleetFloor(ctx context.Context, b *bench) (*fleetFloor, error) {
+func startFleetFloor(ctx context.Context, b *bench, id floorIdentity) (*fleetFloor, error) {
 	cfg := rest.CopyConfig(b.rest)
-	cfg.UserAgent = benchAgent + fleetFloorUASuffix
+	cfg.UserAgent = benchAgent + id.uaSuffix
 	// Uncompressed watch streams, as the controller asks for by default
 	// (--api-compression=false): a floor with gzip would pay for it.
 	cfg.DisableCompression = true
@@ -109,7 +118,7 @@ func startFleetFloor(ctx context.Context, b *bench) (*fleetFloor, error) {
 	if err != nil {
 		return nil, err
 	}
-	mine := labels.SelectorFromSet(labels.Set{v1alpha1.InstanceIDLabelKey: fleetFloorInstanceID})
+	mine := labels.SelectorFromSet(labels.Set{v1alpha1.InstanceIDLabelKey: id.instanceID})
 	c, err := cache.New(cfg, cache.Options{
 		Scheme:            b.cl.Scheme(),
 		DefaultNamespaces: map[string]cache.Config{b.ns: {}},
@@ -123,7 +132,7 @@ func startFleetFloor(ctx context.Context, b *bench) (*fleetFloor, error) {
 	}
 	ctx, stop := context.WithCancel(ctx)
 	f := &fleetFloor{
-		b: b, cl: cl, cache: c,
+		b: b, id: id, cl: cl, cache: c,
 		queue:       workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		delay:       time.Duration(b.cfg.ScaleDownDelay) * time.Second,
 		progressing: b.cfg.FloorProgressing,
@@ -291,7 +300,7 @@ func (f *fleetFloor) startRevision(ctx context.Context, ro *v1alpha1.Rollout, st
 			Template: *ro.Spec.Template.DeepCopy(),
 		},
 	}
-	rs.Labels[v1alpha1.InstanceIDLabelKey] = fleetFloorInstanceID
+	rs.Labels[v1alpha1.InstanceIDLabelKey] = f.id.instanceID
 	rs.Spec.Template.Labels = withHash(ro.Spec.Template.Labels, hash)
 	if err := f.cl.Create(ctx, rs); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create %s: %w", rs.Name, err)
@@ -387,6 +396,12 @@ func (f *fleetFloor) settleOld(ctx context.Context, ro *v1alpha1.Rollout, st *fl
 		return err
 	}
 	if old.Status.Replicas > 0 {
+		return nil
+	}
+	if st.stable != st.hash {
+		// A newer revision started meanwhile (the latency phase's come
+		// sooner than the delay): its own status writes count its pods.
+		st.settled = true
 		return nil
 	}
 	if err := f.writeStatus(ctx, ro, floorStatus(ro, st.hash, st.hash, rs, v1alpha1.RolloutPhaseHealthy, false)); err != nil {
@@ -582,7 +597,7 @@ func (b *bench) floorFleet(ctx context.Context) error {
 	}
 	settle, failed := b.memoryFloorSettle, b.memoryFloorFailed
 	if b.memoryFloor == nil {
-		f, err := startFleetFloor(ctx, b)
+		f, err := startFleetFloor(ctx, b, fleetFloorIdentity)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -150,4 +151,95 @@ func (f *floor) close(ctx context.Context) error {
 	ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: f.b.ns, Name: floorName}}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: f.b.ns, Name: activeService(floorName)}}
 	return errors.Join(rerr, client.IgnoreNotFound(f.b.cl.Delete(ctx, ro)), client.IgnoreNotFound(f.b.cl.Delete(ctx, svc)))
+}
+
+// The promote latency's second floor: the same promote served by a
+// controller written the usual way, the fleet's floor (fleetfloor.go) with
+// one Rollout of its own, in a process of its own as the controller is.
+// Its promote comes through controller-runtime's informer and cache, a
+// work queue and a pass that reads the Rollout and its ReplicaSet from the
+// cache, then the Service write: the way every controller of the API
+// takes, whatever it does in its pass. The reactor above is how fast the
+// cluster can be; this is how fast such a controller is doing nothing but
+// the writes.
+const (
+	ctrlFloorName = "lat-ctrl-floor"
+)
+
+// ctrlFloorIdentity is the controller floor's.
+var ctrlFloorIdentity = floorIdentity{instanceID: "bench-latency-floor", uaSuffix: "/latency-floor"}
+
+// ctrlFloor is the controller floor's Rollout and process, for one latency
+// phase.
+type ctrlFloor struct {
+	b *bench
+	p *memoryFloorChild
+}
+
+// startCtrlFloor starts the controller floor and creates its Rollout and
+// Services; it returns once the Rollout is Healthy.
+func (b *bench) startCtrlFloor(ctx context.Context) (*ctrlFloor, error) {
+	p, err := b.startMemoryFloor(ctx, latencyFloorChild)
+	if err != nil {
+		return nil, err
+	}
+	c := &ctrlFloor{b: b, p: p}
+	if err := b.createServices(ctx, []string{ctrlFloorName}, roleLat); err != nil {
+		return nil, errors.Join(err, c.close(ctx))
+	}
+	ro := blueGreen(b.ns, ctrlFloorName, roleLat, int32(b.cfg.ScaleDownDelay))
+	ro.Labels[v1alpha1.InstanceIDLabelKey] = ctrlFloorIdentity.instanceID
+	if err := b.create(ctx, ro); err != nil {
+		return nil, errors.Join(fmt.Errorf("controller floor: %w", err), c.err(ctx), c.close(ctx))
+	}
+	return c, nil
+}
+
+// release updates the controller floor's Rollout to img, waits until its
+// controller has paused it, promotes it and waits until the active
+// Service selects the new revision. Before the promote and after the
+// switch it waits until the floor is quiet (its Events written, none in
+// the namespace for a second), as the controller's promotes come when it
+// is: its writes are in no promote's way.
+func (c *ctrlFloor) release(ctx context.Context, img string) error {
+	ro, err := c.b.update(ctx, ctrlFloorName, img)
+	if err != nil {
+		return errors.Join(fmt.Errorf("controller floor: %w", err), c.err(ctx))
+	}
+	if err := c.p.settled(ctx, &c.b.lastEvent); err != nil {
+		return err
+	}
+	hash := ro.Status.CurrentPodHash
+	switched, err := c.b.watchFor(ctx, &corev1.Service{}, []string{activeService(ctrlFloorName)}, func(o client.Object) bool {
+		return o.(*corev1.Service).Spec.Selector[hashLabel] == hash
+	})
+	if err != nil {
+		return err
+	}
+	if err := c.b.cl.Status().Patch(ctx, rolloutRef(c.b.ns, ctrlFloorName), promotePatch); err != nil {
+		_, _ = switched.wait(ctx, 0, "", nil)
+		return fmt.Errorf("promote controller floor: %w", err)
+	}
+	if _, err := switched.wait(ctx, c.b.cfg.PhaseTimeout, "controller floor's Service switched", nil); err != nil {
+		return errors.Join(err, c.err(ctx))
+	}
+	return c.p.settled(ctx, &c.b.lastEvent)
+}
+
+// err is the floor's failure, if any, to add to a wait's.
+func (c *ctrlFloor) err(ctx context.Context) error {
+	return c.p.healthy(ctx)
+}
+
+// close stops the controller floor and deletes its Rollout (its
+// ReplicaSets go with it) and Services.
+func (c *ctrlFloor) close(ctx context.Context) error {
+	c.p.p.Stop(5 * time.Second)
+	ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: c.b.ns, Name: ctrlFloorName}}
+	errs := []error{client.IgnoreNotFound(c.b.cl.Delete(ctx, ro))}
+	for _, name := range []string{activeService(ctrlFloorName), previewService(ctrlFloorName)} {
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: c.b.ns, Name: name}}
+		errs = append(errs, client.IgnoreNotFound(c.b.cl.Delete(ctx, svc)))
+	}
+	return errors.Join(errs...)
 }

@@ -27,9 +27,15 @@ type latencyRun struct {
 	Audit *dist `json:"promoteToServiceWriteMs,omitempty"`
 	Write *dist `json:"serviceWriteMs,omitempty"`
 	// Floor and FloorWrite are the same for the floor's reactor (floor.go):
-	// what any controller's switch costs on this cluster.
-	Floor      *dist `json:"floorPromoteToServiceWriteMs,omitempty"`
-	FloorWrite *dist `json:"floorServiceWriteMs,omitempty"`
+	// what any controller's switch costs on this cluster. CtrlFloor and
+	// CtrlFloorWrite are the controller floor's (floor.go): what a
+	// controller on controller-runtime doing nothing but the writes takes.
+	Floor          *dist `json:"floorPromoteToServiceWriteMs,omitempty"`
+	FloorWrite     *dist `json:"floorServiceWriteMs,omitempty"`
+	CtrlFloor      *dist `json:"controllerFloorPromoteToServiceWriteMs,omitempty"`
+	CtrlFloorWrite *dist `json:"controllerFloorServiceWriteMs,omitempty"`
+	// OverCtrlFloor is Audit less CtrlFloor, promote by promote.
+	OverCtrlFloor *dist `json:"overControllerFloorMs,omitempty"`
 	// Reaction (canary) is new ReplicaSet fully available → stable
 	// ReplicaSet at zero: the controller's share of a full promote.
 	Reaction *dist `json:"availableToStableZeroMs,omitempty"`
@@ -67,10 +73,14 @@ func (b *bench) latency(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := b.settle(ctx); err != nil {
+	cf, err := b.startCtrlFloor(ctx)
+	if err != nil {
 		return errors.Join(err, f.close(ctx))
 	}
-	if err := errors.Join(b.latencyBlueGreen(ctx, f), f.close(ctx)); err != nil {
+	if err := b.settle(ctx); err != nil {
+		return errors.Join(err, f.close(ctx), cf.close(ctx))
+	}
+	if err := errors.Join(b.latencyBlueGreen(ctx, f, cf), f.close(ctx), cf.close(ctx)); err != nil {
 		return err
 	}
 	if err := b.settle(ctx); err != nil {
@@ -80,9 +90,9 @@ func (b *bench) latency(ctx context.Context) error {
 }
 
 // latencyBlueGreen times the controller's promotes, each after one of
-// the floor's: both Rollouts are then paused alike and the controller is
-// quiet.
-func (b *bench) latencyBlueGreen(ctx context.Context, f *floor) error {
+// each floor's: the reactor's Rollout is then paused alike, and the
+// controller and the controller floor are quiet.
+func (b *bench) latencyBlueGreen(ctx context.Context, f *floor, cf *ctrlFloor) error {
 	const name = blueGreenName
 	b.openWindow(phaseLatencyBG)
 	trace := b.startExecTrace(ctx)
@@ -95,6 +105,9 @@ func (b *bench) latencyBlueGreen(ctx context.Context, f *floor) error {
 	for i := range b.cfg.Updates {
 		ro, err := b.update(ctx, name, image(100+i))
 		if err != nil {
+			return err
+		}
+		if err := cf.release(ctx, image(100+i)); err != nil {
 			return err
 		}
 		if err := f.pauseLike(ctx, ro); err != nil {

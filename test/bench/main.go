@@ -128,6 +128,8 @@ type config struct {
 	// memoryFloorNamespace, answering on memoryFloorAddress.
 	memoryFloorChild                         bool
 	memoryFloorNamespace, memoryFloorAddress string
+	// floorChildRole is which floor the child serves.
+	floorChildRole string
 }
 
 type stringList []string
@@ -171,6 +173,7 @@ func parseFlags() (config, error) {
 	flag.BoolVar(&c.memoryFloorChild, "memory-floor-child", false, "be the fleet's floor's process (the bench starts it with -memory-floor)")
 	flag.StringVar(&c.memoryFloorNamespace, "memory-floor-namespace", "", "the memory floor's namespace")
 	flag.StringVar(&c.memoryFloorAddress, "memory-floor-address", "", "the memory floor's readiness address")
+	flag.StringVar(&c.floorChildRole, "floor-child-role", fleetFloorChild, "which floor the floor's process serves: "+fleetFloorChild+" (-memory-floor) or "+latencyFloorChild+" (the latency phase's controller floor)")
 	flag.Parse()
 	if c.memoryFloorChild {
 		return c, nil
@@ -260,6 +263,10 @@ type bench struct {
 	// memoryFloor is the fleet's floor in a process of its own
 	// (-memory-floor), or nil.
 	memoryFloor *memoryFloorChild
+	// local is the local cluster the run started, if any; tmp the run's
+	// scratch directory.
+	local *cluster.Cluster
+	tmp   string
 	// lastEvent is when the bench last saw an Event written (unix ns).
 	lastEvent atomic.Int64
 
@@ -300,6 +307,7 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	b.tmp = tmp
 	b.res = newResults(cfg, began)
 	b.cpu = startCPUSampler(100 * time.Millisecond)
 	defer b.cpu.stop()
@@ -324,6 +332,7 @@ func run(ctx context.Context, cfg config) error {
 				logf("stop local cluster: %v", err)
 			}
 		}()
+		b.local = local
 		for name, pid := range local.PIDs() {
 			b.cpu.track(name, pid)
 		}
@@ -368,7 +377,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	if cfg.MemoryFloor {
-		if b.memoryFloor, err = b.startMemoryFloor(ctx, local, tmp); err != nil {
+		if b.memoryFloor, err = b.startMemoryFloor(ctx, fleetFloorChild); err != nil {
 			return err
 		}
 		defer b.memoryFloor.p.Stop(10 * time.Second)

@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/switchyard-dev/switchyard/api/v1alpha1"
-	"github.com/switchyard-dev/switchyard/test/cluster"
 	"github.com/switchyard-dev/switchyard/test/ctrlproc"
 )
 
@@ -33,7 +34,6 @@ import (
 // client-go and the kernel keep of a controller for having driven a fleet
 // at all, whatever the controller's own choices.
 const (
-	memoryFloorUser = "switchyard-bench-memory-floor"
 	// memoryFloorProcess names it in the CPU split.
 	memoryFloorProcess = "memory floor"
 	// memoryFloorGCPercent is the controller's default GOGC, so the two
@@ -48,16 +48,29 @@ const (
 	memoryFloorLast    = "at the controller's last idle reading"
 )
 
-// memoryFloorChild is the floor's process as the bench sees it.
+// What a floor's process serves (-floor-child-role): the fleet's floor
+// (-memory-floor), or the latency phase's controller floor (floor.go),
+// which runs in a process of its own as the controller does, so that a
+// promote wakes it as it wakes the controller rather than finding it in
+// the bench's busy process.
+const (
+	fleetFloorChild   = "fleet"
+	latencyFloorChild = "latency"
+)
+
+// memoryFloorChild is a floor's process as the bench sees it.
 type memoryFloorChild struct {
-	p    *ctrlproc.Process
-	url  string
-	logs string
+	p *ctrlproc.Process
+	// url answers 500 once the floor has failed; settledURL 503 while
+	// it has work queued or Events unsent.
+	url, settledURL string
+	// name is the floor's in messages, logs the file of its output.
+	name, logs string
 }
 
-// runMemoryFloor is the child's main: the fleet's floor on the namespace
-// of cfg, answering on cfg.memoryFloorAddress's /readyz (500 once it has
-// failed) until SIGTERM.
+// runMemoryFloor is the child's main: the floor of cfg's role on the
+// namespace of cfg, answering on cfg.memoryFloorAddress's /readyz (500
+// once it has failed) and /settled until SIGTERM.
 func runMemoryFloor(cfg config) error {
 	debug.SetGCPercent(memoryFloorGCPercent)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -81,7 +94,11 @@ func runMemoryFloor(cfg config) error {
 	}
 	// The floor reads of the bench only what this gives it.
 	b := &bench{cfg: cfg, ns: cfg.memoryFloorNamespace, rest: rest, cl: cl}
-	f, err := startFleetFloor(ctx, b)
+	id := fleetFloorIdentity
+	if cfg.floorChildRole == latencyFloorChild {
+		id = ctrlFloorIdentity
+	}
+	f, err := startFleetFloor(ctx, b, id)
 	if err != nil {
 		return err
 	}
@@ -90,11 +107,21 @@ func runMemoryFloor(cfg config) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := f.err(); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
-	})}
+	})
+	mux.HandleFunc("/settled", func(w http.ResponseWriter, _ *http.Request) {
+		switch {
+		case f.err() != nil:
+			http.Error(w, f.err().Error(), http.StatusInternalServerError)
+		case f.queue.Len() > 0 || f.pending.Load() > 0:
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		}
+	})
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: mux}
 	go func() { _ = srv.Serve(ln) }()
 	<-ctx.Done()
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -103,16 +130,20 @@ func runMemoryFloor(cfg config) error {
 	return f.err()
 }
 
-// startMemoryFloor starts the fleet's floor in a process of its own and
+// startMemoryFloor starts the floor of role in a process of its own and
 // waits until its caches are synced.
-func (b *bench) startMemoryFloor(ctx context.Context, local *cluster.Cluster, tmp string) (*memoryFloorChild, error) {
+func (b *bench) startMemoryFloor(ctx context.Context, role string) (*memoryFloorChild, error) {
 	kubeconfig := b.cfg.Kubeconfig
-	if local != nil {
-		user, err := local.UserConfig(memoryFloorUser, "system:masters")
+	name := role + "-floor"
+	if role == fleetFloorChild {
+		name = "memory-floor"
+	}
+	if b.local != nil {
+		user, err := b.local.UserConfig("switchyard-bench-"+name, "system:masters")
 		if err != nil {
-			return nil, fmt.Errorf("issue the memory floor's client certificate: %w", err)
+			return nil, fmt.Errorf("issue the %s's client certificate: %w", name, err)
 		}
-		kubeconfig = filepath.Join(tmp, "memory-floor.kubeconfig")
+		kubeconfig = filepath.Join(b.tmp, name+".kubeconfig")
 		if err := ctrlproc.WriteKubeconfig(kubeconfig, user); err != nil {
 			return nil, err
 		}
@@ -126,28 +157,66 @@ func (b *bench) startMemoryFloor(ctx context.Context, local *cluster.Cluster, tm
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	m := &memoryFloorChild{url: "http://" + addr + "/readyz", logs: filepath.Join(b.cfg.Out, b.stamp+"-memory-floor.log")}
+	m := &memoryFloorChild{
+		url: "http://" + addr + "/readyz", settledURL: "http://" + addr + "/settled", name: strings.ReplaceAll(name, "-", " "),
+		logs: filepath.Join(b.cfg.Out, b.stamp+"-"+name+".log"),
+	}
 	args := []string{
-		"-memory-floor-child", "-kubeconfig", kubeconfig,
+		"-memory-floor-child", "-floor-child-role", role, "-kubeconfig", kubeconfig,
 		"-memory-floor-namespace", b.ns, "-memory-floor-address", addr,
 		"-n", fmt.Sprint(b.cfg.N), "-scale-down-delay", fmt.Sprint(b.cfg.ScaleDownDelay),
 		fmt.Sprintf("-floor-progressing=%t", b.cfg.FloorProgressing),
 	}
 	if m.p, err = ctrlproc.Start(self, args, m.logs); err != nil {
-		return nil, fmt.Errorf("start the memory floor: %w", err)
+		return nil, fmt.Errorf("start the %s: %w", name, err)
 	}
 	if err := m.p.WaitReady(ctx, m.url, time.Minute); err != nil {
 		m.p.Stop(5 * time.Second)
-		return nil, fmt.Errorf("memory floor: %w (log in %s)", err, m.logs)
+		return nil, fmt.Errorf("%s: %w (log in %s)", name, err, m.logs)
 	}
-	b.cpu.track(memoryFloorProcess, m.p.Pid)
+	if role == fleetFloorChild {
+		b.cpu.track(memoryFloorProcess, m.p.Pid)
+	}
 	return m, nil
+}
+
+// settled waits until the floor has no work queued and no Event unsent,
+// and no Event has arrived for a second (read every 100 ms, for at most
+// 30 seconds), as fleetFloor.settle does in the bench's process.
+func (m *memoryFloorChild) settled(ctx context.Context, lastEvent *atomic.Int64) error {
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		if err := m.healthy(ctx); err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.settledURL, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && time.Since(time.Unix(0, lastEvent.Load())) >= time.Second {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	logf("%s still busy after 30s; going on (log in %s)", m.name, m.logs)
+	return nil
 }
 
 // healthy fails once the floor's process has exited or its floor failed.
 func (m *memoryFloorChild) healthy(ctx context.Context) error {
 	if err := m.p.Alive(); err != nil {
-		return fmt.Errorf("memory floor: %w (log in %s)", err, m.logs)
+		return fmt.Errorf("%s: %w (log in %s)", m.name, err, m.logs)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.url, nil)
 	if err != nil {
@@ -155,11 +224,11 @@ func (m *memoryFloorChild) healthy(ctx context.Context) error {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("memory floor: %w", err)
+		return fmt.Errorf("%s: %w", m.name, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("memory floor failed (log in %s)", m.logs)
+		return fmt.Errorf("%s failed (log in %s)", m.name, m.logs)
 	}
 	return nil
 }
