@@ -173,13 +173,13 @@ var ctrlFloorIdentity = floorIdentity{instanceID: "bench-latency-floor", uaSuffi
 // phase.
 type ctrlFloor struct {
 	b *bench
-	p *memoryFloorChild
+	p *floorProcess
 }
 
 // startCtrlFloor starts the controller floor and creates its Rollout and
 // Services; it returns once the Rollout is Healthy.
 func (b *bench) startCtrlFloor(ctx context.Context) (*ctrlFloor, error) {
-	p, err := b.startMemoryFloor(ctx, latencyFloorChild)
+	p, err := b.startFloorProcess(ctx, latencyFloorChild)
 	if err != nil {
 		return nil, err
 	}

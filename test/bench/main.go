@@ -124,12 +124,10 @@ type config struct {
 	// MemoryFloor runs the fleet's floor in a process of its own, whose
 	// idle memory is read.
 	MemoryFloor bool `json:"memoryFloor,omitempty"`
-	// memoryFloorChild makes this process the fleet's floor, on
-	// memoryFloorNamespace, answering on memoryFloorAddress.
-	memoryFloorChild                         bool
-	memoryFloorNamespace, memoryFloorAddress string
-	// floorChildRole is which floor the child serves.
-	floorChildRole string
+	// floorChild makes this process a floor (floorChildRole's), on
+	// floorChildNamespace, answering on floorChildAddress.
+	floorChild                                             bool
+	floorChildRole, floorChildNamespace, floorChildAddress string
 }
 
 type stringList []string
@@ -170,12 +168,12 @@ func parseFlags() (config, error) {
 	flag.StringVar(&c.WalkTrace, "walk-trace", "", "print the promotes' way through the controller in an execution trace written by -exec-trace, and exit")
 	flag.StringVar(&c.Model, "model", "", "print the scale model of earlier runs' JSON files (comma-separated, two fleet sizes at least) and exit")
 	flag.BoolVar(&c.MemoryFloor, "memory-floor", false, "run the fleet's floor in a process of its own and read its RSS before its fleet, once its fleet is deleted and at the controller's last idle reading (what a controller doing the least keeps for having driven the fleet); the floor's phase times are then not those of a run without it")
-	flag.BoolVar(&c.memoryFloorChild, "memory-floor-child", false, "be the fleet's floor's process (the bench starts it with -memory-floor)")
-	flag.StringVar(&c.memoryFloorNamespace, "memory-floor-namespace", "", "the memory floor's namespace")
-	flag.StringVar(&c.memoryFloorAddress, "memory-floor-address", "", "the memory floor's readiness address")
+	flag.BoolVar(&c.floorChild, "floor-child", false, "be a floor's process (the bench starts it with -memory-floor, and for the latency phase's controller floor)")
+	flag.StringVar(&c.floorChildNamespace, "floor-child-namespace", "", "the floor's namespace")
+	flag.StringVar(&c.floorChildAddress, "floor-child-address", "", "the floor's readiness address")
 	flag.StringVar(&c.floorChildRole, "floor-child-role", fleetFloorChild, "which floor the floor's process serves: "+fleetFloorChild+" (-memory-floor) or "+latencyFloorChild+" (the latency phase's controller floor)")
 	flag.Parse()
-	if c.memoryFloorChild {
+	if c.floorChild {
 		return c, nil
 	}
 	c.ControllerArgs = args
@@ -225,8 +223,8 @@ func main() {
 		}
 		return
 	}
-	if cfg.memoryFloorChild {
-		if err := runMemoryFloor(cfg); err != nil {
+	if cfg.floorChild {
+		if err := runFloorProcess(cfg); err != nil {
 			fmt.Fprintf(os.Stderr, "memory floor: %v\n", err)
 			os.Exit(1)
 		}
@@ -262,7 +260,7 @@ type bench struct {
 	id        identity
 	// memoryFloor is the fleet's floor in a process of its own
 	// (-memory-floor), or nil.
-	memoryFloor *memoryFloorChild
+	memoryFloor *floorProcess
 	// local is the local cluster the run started, if any; tmp the run's
 	// scratch directory.
 	local *cluster.Cluster
@@ -377,7 +375,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	if cfg.MemoryFloor {
-		if b.memoryFloor, err = b.startMemoryFloor(ctx, fleetFloorChild); err != nil {
+		if b.memoryFloor, err = b.startFloorProcess(ctx, fleetFloorChild); err != nil {
 			return err
 		}
 		defer b.memoryFloor.p.Stop(10 * time.Second)

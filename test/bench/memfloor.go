@@ -25,7 +25,7 @@ import (
 
 // The memory floor (-memory-floor): the fleet's floor run in a process of
 // its own, so that its resident memory can be read as the controller's
-// is. It is this binary again (-memory-floor-child), a controller built
+// is. It is this binary again (-floor-child), a controller built
 // on controller-runtime's cache and client-go as any controller of the API
 // would be, that makes each required write once and keeps nothing else.
 // Its RSS is read before its fleet's release, once its fleet is deleted
@@ -58,8 +58,8 @@ const (
 	latencyFloorChild = "latency"
 )
 
-// memoryFloorChild is a floor's process as the bench sees it.
-type memoryFloorChild struct {
+// floorProcess is a floor's process as the bench sees it.
+type floorProcess struct {
 	p *ctrlproc.Process
 	// url answers 500 once the floor has failed; settledURL 503 while
 	// it has work queued or Events unsent.
@@ -68,10 +68,10 @@ type memoryFloorChild struct {
 	name, logs string
 }
 
-// runMemoryFloor is the child's main: the floor of cfg's role on the
-// namespace of cfg, answering on cfg.memoryFloorAddress's /readyz (500
+// runFloorProcess is the child's main: the floor of cfg's role on the
+// namespace of cfg, answering on cfg.floorChildAddress's /readyz (500
 // once it has failed) and /settled until SIGTERM.
-func runMemoryFloor(cfg config) error {
+func runFloorProcess(cfg config) error {
 	debug.SetGCPercent(memoryFloorGCPercent)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -93,7 +93,7 @@ func runMemoryFloor(cfg config) error {
 		return err
 	}
 	// The floor reads of the bench only what this gives it.
-	b := &bench{cfg: cfg, ns: cfg.memoryFloorNamespace, rest: rest, cl: cl}
+	b := &bench{cfg: cfg, ns: cfg.floorChildNamespace, rest: rest, cl: cl}
 	id := fleetFloorIdentity
 	if cfg.floorChildRole == latencyFloorChild {
 		id = ctrlFloorIdentity
@@ -103,7 +103,7 @@ func runMemoryFloor(cfg config) error {
 		return err
 	}
 	defer f.close()
-	ln, err := net.Listen("tcp", cfg.memoryFloorAddress)
+	ln, err := net.Listen("tcp", cfg.floorChildAddress)
 	if err != nil {
 		return err
 	}
@@ -130,9 +130,9 @@ func runMemoryFloor(cfg config) error {
 	return f.err()
 }
 
-// startMemoryFloor starts the floor of role in a process of its own and
+// startFloorProcess starts the floor of role in a process of its own and
 // waits until its caches are synced.
-func (b *bench) startMemoryFloor(ctx context.Context, role string) (*memoryFloorChild, error) {
+func (b *bench) startFloorProcess(ctx context.Context, role string) (*floorProcess, error) {
 	kubeconfig := b.cfg.Kubeconfig
 	name := role + "-floor"
 	if role == fleetFloorChild {
@@ -157,13 +157,13 @@ func (b *bench) startMemoryFloor(ctx context.Context, role string) (*memoryFloor
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	m := &memoryFloorChild{
+	m := &floorProcess{
 		url: "http://" + addr + "/readyz", settledURL: "http://" + addr + "/settled", name: strings.ReplaceAll(name, "-", " "),
 		logs: filepath.Join(b.cfg.Out, b.stamp+"-"+name+".log"),
 	}
 	args := []string{
-		"-memory-floor-child", "-floor-child-role", role, "-kubeconfig", kubeconfig,
-		"-memory-floor-namespace", b.ns, "-memory-floor-address", addr,
+		"-floor-child", "-floor-child-role", role, "-kubeconfig", kubeconfig,
+		"-floor-child-namespace", b.ns, "-floor-child-address", addr,
 		"-n", fmt.Sprint(b.cfg.N), "-scale-down-delay", fmt.Sprint(b.cfg.ScaleDownDelay),
 		fmt.Sprintf("-floor-progressing=%t", b.cfg.FloorProgressing),
 	}
@@ -183,7 +183,7 @@ func (b *bench) startMemoryFloor(ctx context.Context, role string) (*memoryFloor
 // settled waits until the floor has no work queued and no Event unsent,
 // and no Event has arrived for a second (read every 100 ms, for at most
 // 30 seconds), as fleetFloor.settle does in the bench's process.
-func (m *memoryFloorChild) settled(ctx context.Context, lastEvent *atomic.Int64) error {
+func (m *floorProcess) settled(ctx context.Context, lastEvent *atomic.Int64) error {
 	deadline := time.Now().Add(30 * time.Second)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -214,7 +214,7 @@ func (m *memoryFloorChild) settled(ctx context.Context, lastEvent *atomic.Int64)
 }
 
 // healthy fails once the floor's process has exited or its floor failed.
-func (m *memoryFloorChild) healthy(ctx context.Context) error {
+func (m *floorProcess) healthy(ctx context.Context) error {
 	if err := m.p.Alive(); err != nil {
 		return fmt.Errorf("%s: %w (log in %s)", m.name, err, m.logs)
 	}
