@@ -162,9 +162,7 @@ func (f *floor) close(ctx context.Context) error {
 // takes, whatever it does in its pass. The reactor above is how fast the
 // cluster can be; this is how fast such a controller is doing nothing but
 // the writes.
-const (
-	ctrlFloorName = "lat-ctrl-floor"
-)
+const ctrlFloorName = "lat-ctrl-floor"
 
 // ctrlFloorIdentity is the controller floor's.
 var ctrlFloorIdentity = floorIdentity{instanceID: "bench-latency-floor", uaSuffix: "/latency-floor"}
