@@ -557,18 +557,34 @@ func (f *fleetFloor) writeEvents(ctx context.Context) {
 	}
 }
 
-// settle waits until the floor has no work queued and no Event unsent,
-// and no Event has arrived for a second (read every 100 ms, for at most
-// 30 seconds).
+// settle waits until the floor is idle and no Event has arrived for a
+// second (settleFloor).
 func (f *fleetFloor) settle(ctx context.Context) error {
+	return settleFloor(ctx, "floor", &f.b.lastEvent, f.idle)
+}
+
+// idle is whether the floor has no work queued and no Event unsent; its
+// failure, if it has failed.
+func (f *fleetFloor) idle() (bool, error) {
+	if err := f.err(); err != nil {
+		return false, err
+	}
+	return f.queue.Len() == 0 && f.pending.Load() == 0, nil
+}
+
+// settleFloor waits until idle says a floor has no work queued and no
+// Event unsent, and no Event has arrived since lastEvent for a second
+// (read every 100 ms, for at most 30 seconds); what names the floor.
+func settleFloor(ctx context.Context, what string, lastEvent *atomic.Int64, idle func() (bool, error)) error {
 	deadline := time.Now().Add(30 * time.Second)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for time.Now().Before(deadline) {
-		if err := f.err(); err != nil {
+		done, err := idle()
+		if err != nil {
 			return err
 		}
-		if f.queue.Len() == 0 && f.pending.Load() == 0 && time.Since(time.Unix(0, f.b.lastEvent.Load())) >= time.Second {
+		if done && time.Since(time.Unix(0, lastEvent.Load())) >= time.Second {
 			return nil
 		}
 		select {
@@ -577,7 +593,7 @@ func (f *fleetFloor) settle(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
-	logf("floor still busy after 30s; going on")
+	logf("%s still busy after 30s; going on", what)
 	return nil
 }
 

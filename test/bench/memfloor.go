@@ -114,10 +114,10 @@ func runFloorProcess(cfg config) error {
 		}
 	})
 	mux.HandleFunc("/settled", func(w http.ResponseWriter, _ *http.Request) {
-		switch {
-		case f.err() != nil:
-			http.Error(w, f.err().Error(), http.StatusInternalServerError)
-		case f.queue.Len() > 0 || f.pending.Load() > 0:
+		switch idle, err := f.idle(); {
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		case !idle:
 			http.Error(w, "busy", http.StatusServiceUnavailable)
 		}
 	})
@@ -180,57 +180,49 @@ func (b *bench) startFloorProcess(ctx context.Context, role string) (*floorProce
 	return m, nil
 }
 
-// settled waits until the floor has no work queued and no Event unsent,
-// and no Event has arrived for a second (read every 100 ms, for at most
-// 30 seconds), as fleetFloor.settle does in the bench's process.
+// settled waits until the floor's process is idle and no Event has
+// arrived for a second (settleFloor), as fleetFloor.settle does in the
+// bench's process.
 func (m *floorProcess) settled(ctx context.Context, lastEvent *atomic.Int64) error {
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for time.Now().Before(deadline) {
-		if err := m.healthy(ctx); err != nil {
-			return err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.settledURL, nil)
+	return settleFloor(ctx, fmt.Sprintf("%s (log in %s)", m.name, m.logs), lastEvent, func() (bool, error) {
+		// /settled answers 500 once the floor has failed, as /readyz does.
+		code, err := m.get(ctx, m.settledURL)
 		if err != nil {
-			return err
+			return false, err
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return fmt.Errorf("%s: %w", m.name, err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK && time.Since(time.Unix(0, lastEvent.Load())) >= time.Second {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
-	logf("%s still busy after 30s; going on (log in %s)", m.name, m.logs)
-	return nil
+		return code == http.StatusOK, nil
+	})
 }
 
 // healthy fails once the floor's process has exited or its floor failed.
 func (m *floorProcess) healthy(ctx context.Context) error {
-	if err := m.p.Alive(); err != nil {
-		return fmt.Errorf("%s: %w (log in %s)", m.name, err, m.logs)
+	code, err := m.get(ctx, m.url)
+	if err == nil && code != http.StatusOK {
+		err = fmt.Errorf("%s failed (log in %s)", m.name, m.logs)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.url, nil)
+	return err
+}
+
+// get asks one of the floor's process's endpoints and returns its status
+// code; it fails if the process has exited or answers 500 (its floor
+// failed).
+func (m *floorProcess) get(ctx context.Context, url string) (int, error) {
+	if err := m.p.Alive(); err != nil {
+		return 0, fmt.Errorf("%s: %w (log in %s)", m.name, err, m.logs)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %w", m.name, err)
+		return 0, fmt.Errorf("%s: %w", m.name, err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s failed (log in %s)", m.name, m.logs)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusInternalServerError {
+		return 0, fmt.Errorf("%s failed (log in %s)", m.name, m.logs)
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 // memoryFloorSettle waits until the floor's process has been quiet for a
