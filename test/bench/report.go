@@ -967,9 +967,10 @@ func (r *results) printMemoryFloor(out io.Writer) {
 	}
 	tw.Flush()
 	if r.Config.Pprof {
-		// The profiles and the heap statistics read after each reading
-		// are the controller's only: symbolising them pages in more of
-		// its binary and grows its heap.
+		// Only the controller is profiled (CPU profiles through the
+		// fleet, a heap profile at each reading): writing a profile pages
+		// in its binary's symbol tables, and the CPU profiler's buffer is
+		// on its heap while a profile runs.
 		fmt.Fprintln(out, "  (profiled run: the controller's readings after its fresh one include the profiler's own memory, the floor's do not; compare the two without -pprof)")
 	}
 }
