@@ -225,7 +225,7 @@ func main() {
 	}
 	if cfg.floorChild {
 		if err := runFloorProcess(cfg); err != nil {
-			fmt.Fprintf(os.Stderr, "memory floor: %v\n", err)
+			fmt.Fprintf(os.Stderr, "%s floor: %v\n", cfg.floorChildRole, err)
 			os.Exit(1)
 		}
 		return
