@@ -43,6 +43,13 @@ type Observed struct {
 	// Service): the active switch waits for them, not only for the
 	// ReplicaSet's status.
 	NewReadyEndpoints int32
+	// ActiveEndpoints counts, per ReplicaSet hash, the pods the active
+	// Service's EndpointSlices list as ready: where production traffic
+	// goes now. The slices follow a switch of the Service's selector only
+	// as fast as the endpoint controller does, seconds late when it lost
+	// its watch. Read for the ReplicaSets a plan retires (Retiring); nil
+	// before.
+	ActiveEndpoints map[string]int32
 
 	AutoPromotionEnabled bool
 	AutoPromotionSeconds int32
@@ -126,6 +133,7 @@ const (
 	WaitPostPromotion   = "post-promotion analysis"
 	WaitInconclusive    = "a person to decide on an inconclusive analysis"
 	WaitStableAvailable = "stable ReplicaSet to be available again"
+	WaitActiveEndpoints = "the active Service's endpoints to leave the pods to scale down"
 	endpointRecheckTime = 500 * time.Millisecond
 )
 
@@ -158,7 +166,60 @@ func Decide(o Observed) Plan {
 		p.update(o)
 	}
 	p.scaleDownOthers(o)
+	p.holdServing(o)
 	return p
+}
+
+// Retiring lists, by hash, the ReplicaSets the plan scales down that the
+// active Service does not select once the plan is applied: their pods may
+// still be its endpoints.
+func (p Plan) Retiring(o Observed) []string {
+	selected := p.ActiveSelector
+	if selected == "" {
+		selected = o.ActiveSelector
+	}
+	var out []string
+	for h, n := range p.Scale {
+		if rs, ok := o.replicaSet(h); ok && n < rs.Replicas && h != selected {
+			out = append(out, h)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// holdServing keeps a retiring ReplicaSet at its size while the active
+// Service's endpoints still list its pods as ready: its delay may be over,
+// but the endpoint controller has not caught up with the switch, and
+// scaling it down now would take pods out from under production traffic.
+func (p *Plan) holdServing(o Observed) {
+	for _, h := range p.Retiring(o) {
+		if o.ActiveEndpoints[h] == 0 {
+			continue
+		}
+		rs, _ := o.replicaSet(h)
+		p.Scale[h] = rs.Replicas
+		if p.Waiting == "" {
+			p.Waiting = WaitActiveEndpoints
+		}
+		p.requeue(endpointRecheckTime)
+	}
+}
+
+// replicaSet finds the observed ReplicaSet with hash h.
+func (o Observed) replicaSet(h string) (ReplicaSet, bool) {
+	if o.New.Hash == h {
+		return o.New, true
+	}
+	if o.Stable != nil && o.Stable.Hash == h {
+		return *o.Stable, true
+	}
+	for _, rs := range o.Others {
+		if rs.Hash == h {
+			return rs, true
+		}
+	}
+	return ReplicaSet{}, false
 }
 
 // goLive points the Services at the new revision, which is (or becomes)

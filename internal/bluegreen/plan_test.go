@@ -224,6 +224,48 @@ func TestDecide(t *testing.T) {
 		},
 		want: Plan{Scale: map[string]int32{"new": 1, "old": 0}},
 	}, {
+		name: "after the deadline, the active Service's endpoints still on the old pods: they stay",
+		mutate: func(o *Observed) {
+			o.Replicas, o.PreviewReplicas = 3, 3
+			o.New.Replicas, o.New.Available = 3, 3
+			o.Others = []ReplicaSet{{Hash: "old", Revision: 1, Replicas: 3, Available: 3, ScaleDownAt: at(-time.Second)}}
+			o.Stable = &ReplicaSet{Hash: "new", Revision: 2, Replicas: 3, Available: 3}
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+			o.ActiveEndpoints = map[string]int32{"old": 2}
+		},
+		want: Plan{Scale: map[string]int32{"new": 3, "old": 3}, Waiting: WaitActiveEndpoints, RequeueAfter: endpointRecheckTime},
+	}, {
+		name: "after the deadline, the active Service's endpoints moved to the new pods: the old go",
+		mutate: func(o *Observed) {
+			o.Replicas, o.PreviewReplicas = 3, 3
+			o.New.Replicas, o.New.Available = 3, 3
+			o.Others = []ReplicaSet{{Hash: "old", Revision: 1, Replicas: 3, Available: 3, ScaleDownAt: at(-time.Second)}}
+			o.Stable = &ReplicaSet{Hash: "new", Revision: 2, Replicas: 3, Available: 3}
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+			o.ActiveEndpoints = map[string]int32{"old": 0, "new": 3}
+		},
+		want: Plan{Scale: map[string]int32{"new": 3, "old": 0}},
+	}, {
+		name: "abort after a switch: the new pods stay while the active Service's endpoints list them",
+		mutate: func(o *Observed) {
+			o.Abort = true
+			o.New.Replicas, o.New.Available, o.New.ScaleDownAt = 1, 1, at(-time.Second)
+			o.PreviewSelector = "old"
+			o.ActiveEndpoints = map[string]int32{"new": 1}
+		},
+		want: Plan{Scale: map[string]int32{"old": 1, "new": 1}, ActiveSelector: "old", PreviewSelector: "old",
+			Waiting: WaitActiveEndpoints, RequeueAfter: endpointRecheckTime},
+	}, {
+		name: "spec.replicas lowered on the live revision: its listed endpoints do not hold it",
+		mutate: func(o *Observed) {
+			o.Replicas, o.PreviewReplicas = 2, 2
+			o.New = ReplicaSet{Hash: "new", Revision: 2, Replicas: 3, Available: 3}
+			o.Stable = &ReplicaSet{Hash: "new", Revision: 2, Replicas: 3, Available: 3}
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+			o.ActiveEndpoints = map[string]int32{"new": 3}
+		},
+		want: Plan{Scale: map[string]int32{"new": 2}},
+	}, {
 		name: "scaleDownDelayRevisionLimit scales the oldest delayed ReplicaSets at once",
 		mutate: func(o *Observed) {
 			limit := int32(1)
@@ -377,6 +419,44 @@ func TestDecide(t *testing.T) {
 			opts := cmpopts.EquateEmpty()
 			if diff := cmp.Diff(tt.want, got, opts); diff != "" {
 				t.Errorf("Decide() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRetiring(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Observed)
+		want   []string
+	}{
+		{"update in flight: nothing shrinks", func(o *Observed) {}, nil},
+		{"previous revision past its deadline", func(o *Observed) {
+			o.New.Replicas, o.New.Available = 1, 1
+			o.Stable = &ReplicaSet{Hash: "new", Revision: 2, Replicas: 1, Available: 1}
+			o.Others = []ReplicaSet{
+				{Hash: "b", Revision: 1, Replicas: 1, ScaleDownAt: at(-time.Second)},
+				{Hash: "a", Revision: 0, Replicas: 1, ScaleDownAt: at(-time.Second)},
+				{Hash: "gone", Revision: 0},
+			}
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+		}, []string{"a", "b"}},
+		{"aborted revision past its abort delay", func(o *Observed) {
+			o.Abort = true
+			o.New.Replicas, o.New.Available, o.New.ScaleDownAt = 1, 1, at(-time.Second)
+		}, []string{"new"}},
+		{"the active revision shrinking is not retiring", func(o *Observed) {
+			o.New = ReplicaSet{Hash: "new", Revision: 2, Replicas: 3, Available: 3}
+			o.Stable = &ReplicaSet{Hash: "new", Revision: 2, Replicas: 3, Available: 3}
+			o.ActiveSelector, o.PreviewSelector = "new", "new"
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := seed()
+			tt.mutate(&o)
+			if diff := cmp.Diff(tt.want, Decide(o).Retiring(o), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("Retiring() mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -47,6 +47,16 @@ func (r *Reconciler) runBlueGreen(ctx context.Context, s *scope) (ctrl.Result, e
 		o.NewReadyEndpoints = n
 		plan = bluegreen.Decide(o)
 	}
+	if retiring := plan.Retiring(o); len(retiring) > 0 && active != nil {
+		// Only before a scale-down are the active Service's endpoints
+		// read: pods it still routes to are kept until they leave.
+		counts, err := r.activeEndpoints(ctx, s, active, retiring)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		o.ActiveEndpoints = counts
+		plan = bluegreen.Decide(o)
+	}
 	ctrl.LoggerFrom(ctx).V(1).Info("blue-green plan", "waiting", plan.Waiting, "active", plan.ActiveSelector, "preview", plan.PreviewSelector, "promoted", plan.Promoted)
 
 	// 1. Scale up.
@@ -208,4 +218,22 @@ func (r *Reconciler) newReadyEndpoints(ctx context.Context, s *scope, preview *c
 		return r.readyEndpoints(ctx, preview, s.newRS)
 	}
 	return r.readyPods(ctx, s.newRS)
+}
+
+// activeEndpoints counts, for each ReplicaSet hash, the pods the active
+// Service's EndpointSlices list as ready.
+func (r *Reconciler) activeEndpoints(ctx context.Context, s *scope, active *corev1.Service, hashes []string) (map[string]int32, error) {
+	counts := make(map[string]int32, len(hashes))
+	for _, h := range hashes {
+		rs := s.replicaSetByHash(h)
+		if rs == nil {
+			continue
+		}
+		n, err := r.readyEndpoints(ctx, active, rs)
+		if err != nil {
+			return nil, err
+		}
+		counts[h] = n
+	}
+	return counts, nil
 }
