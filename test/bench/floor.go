@@ -177,7 +177,7 @@ type ctrlFloor struct {
 // startCtrlFloor starts the controller floor and creates its Rollout and
 // Services; it returns once the Rollout is Healthy.
 func (b *bench) startCtrlFloor(ctx context.Context) (*ctrlFloor, error) {
-	p, err := b.startFloorProcess(ctx, latencyFloorChild)
+	p, err := b.startFloorProcess(ctx, latencyFloorRole)
 	if err != nil {
 		return nil, err
 	}

@@ -171,7 +171,7 @@ func parseFlags() (config, error) {
 	flag.BoolVar(&c.floorChild, "floor-child", false, "be a floor's process (the bench starts it with -memory-floor, and for the latency phase's controller floor)")
 	flag.StringVar(&c.floorChildNamespace, "floor-child-namespace", "", "the floor's namespace")
 	flag.StringVar(&c.floorChildAddress, "floor-child-address", "", "the floor's readiness address")
-	flag.StringVar(&c.floorChildRole, "floor-child-role", fleetFloorChild, "which floor the floor's process serves: "+fleetFloorChild+" (-memory-floor) or "+latencyFloorChild+" (the latency phase's controller floor)")
+	flag.StringVar(&c.floorChildRole, "floor-child-role", fleetFloorRole.flag, "which floor the floor's process serves: "+fleetFloorRole.flag+" (-memory-floor) or "+latencyFloorRole.flag+" (the latency phase's controller floor)")
 	flag.Parse()
 	if c.floorChild {
 		return c, nil
@@ -224,8 +224,13 @@ func main() {
 		return
 	}
 	if cfg.floorChild {
-		if err := runFloorProcess(cfg); err != nil {
-			fmt.Fprintf(os.Stderr, "%s floor: %v\n", cfg.floorChildRole, err)
+		role, err := floorRoleOf(cfg.floorChildRole)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(2)
+		}
+		if err := runFloorProcess(cfg, role); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", role.name, err)
 			os.Exit(1)
 		}
 		return
@@ -375,7 +380,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	if cfg.MemoryFloor {
-		if b.memoryFloor, err = b.startFloorProcess(ctx, fleetFloorChild); err != nil {
+		if b.memoryFloor, err = b.startFloorProcess(ctx, fleetFloorRole); err != nil {
 			return err
 		}
 		defer b.memoryFloor.p.Stop(10 * time.Second)

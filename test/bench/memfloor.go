@@ -48,15 +48,38 @@ const (
 	memoryFloorLast    = "at the controller's last idle reading"
 )
 
-// What a floor's process serves (-floor-child-role): the fleet's floor
-// (-memory-floor), or the latency phase's controller floor (floor.go),
-// which runs in a process of its own as the controller does, so that a
-// promote wakes it as it wakes the controller rather than finding it in
-// the bench's busy process.
-const (
-	fleetFloorChild   = "fleet"
-	latencyFloorChild = "latency"
+// floorRole is what a floor's process serves (-floor-child-role): the
+// fleet's floor (-memory-floor), or the latency phase's controller floor
+// (floor.go), which runs in a process of its own as the controller does, so
+// that a promote wakes it as it wakes the controller rather than finding it
+// in the bench's busy process.
+type floorRole struct {
+	// flag is its -floor-child-role value.
+	flag string
+	// id tells its objects and requests from another floor's.
+	id floorIdentity
+	// name is its name in messages and, dashed, in file names.
+	name string
+	// trackCPU counts its CPU in the CPU split, under its name (the
+	// memory floor's phases report it beside the controller's).
+	trackCPU bool
+}
+
+// The floors that run in a process of their own.
+var (
+	fleetFloorRole   = floorRole{flag: "fleet", id: fleetFloorIdentity, name: memoryFloorProcess, trackCPU: true}
+	latencyFloorRole = floorRole{flag: "latency", id: ctrlFloorIdentity, name: "latency floor"}
 )
+
+// floorRoleOf is the floor a -floor-child-role value names.
+func floorRoleOf(flag string) (floorRole, error) {
+	for _, r := range []floorRole{fleetFloorRole, latencyFloorRole} {
+		if r.flag == flag {
+			return r, nil
+		}
+	}
+	return floorRole{}, fmt.Errorf("unknown -floor-child-role %q (%s or %s)", flag, fleetFloorRole.flag, latencyFloorRole.flag)
+}
 
 // floorProcess is a floor's process as the bench sees it.
 type floorProcess struct {
@@ -71,7 +94,7 @@ type floorProcess struct {
 // runFloorProcess is the child's main: the floor of cfg's role on the
 // namespace of cfg, answering on cfg.floorChildAddress's /readyz (500
 // once it has failed) and /settled until SIGTERM.
-func runFloorProcess(cfg config) error {
+func runFloorProcess(cfg config, role floorRole) error {
 	debug.SetGCPercent(memoryFloorGCPercent)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -94,11 +117,7 @@ func runFloorProcess(cfg config) error {
 	}
 	// The floor reads of the bench only what this gives it.
 	b := &bench{cfg: cfg, ns: cfg.floorChildNamespace, rest: rest, cl: cl}
-	id := fleetFloorIdentity
-	if cfg.floorChildRole == latencyFloorChild {
-		id = ctrlFloorIdentity
-	}
-	f, err := startFleetFloor(ctx, b, id)
+	f, err := startFleetFloor(ctx, b, role.id)
 	if err != nil {
 		return err
 	}
@@ -132,12 +151,9 @@ func runFloorProcess(cfg config) error {
 
 // startFloorProcess starts the floor of role in a process of its own and
 // waits until its caches are synced.
-func (b *bench) startFloorProcess(ctx context.Context, role string) (*floorProcess, error) {
+func (b *bench) startFloorProcess(ctx context.Context, role floorRole) (*floorProcess, error) {
 	kubeconfig := b.cfg.Kubeconfig
-	name := role + "-floor"
-	if role == fleetFloorChild {
-		name = "memory-floor"
-	}
+	name := strings.ReplaceAll(role.name, " ", "-")
 	if b.local != nil {
 		user, err := b.local.UserConfig("switchyard-bench-"+name, "system:masters")
 		if err != nil {
@@ -158,11 +174,11 @@ func (b *bench) startFloorProcess(ctx context.Context, role string) (*floorProce
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	m := &floorProcess{
-		url: "http://" + addr + "/readyz", settledURL: "http://" + addr + "/settled", name: strings.ReplaceAll(name, "-", " "),
+		url: "http://" + addr + "/readyz", settledURL: "http://" + addr + "/settled", name: role.name,
 		logs: filepath.Join(b.cfg.Out, b.stamp+"-"+name+".log"),
 	}
 	args := []string{
-		"-floor-child", "-floor-child-role", role, "-kubeconfig", kubeconfig,
+		"-floor-child", "-floor-child-role", role.flag, "-kubeconfig", kubeconfig,
 		"-floor-child-namespace", b.ns, "-floor-child-address", addr,
 		"-n", fmt.Sprint(b.cfg.N), "-scale-down-delay", fmt.Sprint(b.cfg.ScaleDownDelay),
 		fmt.Sprintf("-floor-progressing=%t", b.cfg.FloorProgressing),
@@ -174,8 +190,8 @@ func (b *bench) startFloorProcess(ctx context.Context, role string) (*floorProce
 		m.p.Stop(5 * time.Second)
 		return nil, fmt.Errorf("%s: %w (log in %s)", name, err, m.logs)
 	}
-	if role == fleetFloorChild {
-		b.cpu.track(memoryFloorProcess, m.p.Pid)
+	if role.trackCPU {
+		b.cpu.track(role.name, m.p.Pid)
 	}
 	return m, nil
 }
