@@ -176,6 +176,11 @@ type rssSplit struct {
 	FileMiB float64 `json:"rssFileMiB"`
 }
 
+// growth is how much s is over from, in each part (the name is s's).
+func (s rssSplit) growth(from rssSplit) rssSplit {
+	return rssSplit{Name: s.Name, RSSMiB: s.RSSMiB - from.RSSMiB, AnonMiB: s.AnonMiB - from.AnonMiB, FileMiB: s.FileMiB - from.FileMiB}
+}
+
 type windowResult struct {
 	Name       string       `json:"name"`
 	Seconds    float64      `json:"seconds"`
@@ -954,14 +959,16 @@ func (r *results) printMemoryFloor(out io.Writer) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  when\tRSS\tanonymous\tfile-backed\tover its fresh start (anonymous)")
 	for _, m := range r.MemoryFloor {
-		fmt.Fprintf(tw, "  %s\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%+.1f MiB (%+.1f)\n", m.Name, m.RSSMiB, m.AnonMiB, m.FileMiB, m.RSSMiB-fresh.RSSMiB, m.AnonMiB-fresh.AnonMiB)
+		g := m.growth(fresh)
+		fmt.Fprintf(tw, "  %s\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%+.1f MiB (%+.1f)\n", m.Name, m.RSSMiB, m.AnonMiB, m.FileMiB, g.RSSMiB, g.AnonMiB)
 	}
 	if ctrlFresh, ok := r.lastIdle(func(name string) bool { return name == idleFresh }); ok {
 		if after, ok := r.idleAfterCycle(); ok {
-			fmt.Fprintf(tw, "  the controller, %s, over its fresh start\t\t\t\t%+.1f MiB (%+.1f)\n", after.Name, after.RSSMiB-ctrlFresh.RSSMiB, after.AnonMiB-ctrlFresh.AnonMiB)
+			ctrl := after.growth(ctrlFresh.rssSplit)
+			fmt.Fprintf(tw, "  the controller, %s, over its fresh start\t\t\t\t%+.1f MiB (%+.1f)\n", after.Name, ctrl.RSSMiB, ctrl.AnonMiB)
 			if last := r.MemoryFloor[len(r.MemoryFloor)-1]; last.Name == memoryFloorLast {
-				fmt.Fprintf(tw, "  the controller's growth less the floor's\t\t\t\t%+.1f MiB (%+.1f)\n",
-					(after.RSSMiB-ctrlFresh.RSSMiB)-(last.RSSMiB-fresh.RSSMiB), (after.AnonMiB-ctrlFresh.AnonMiB)-(last.AnonMiB-fresh.AnonMiB))
+				less := ctrl.growth(last.growth(fresh))
+				fmt.Fprintf(tw, "  the controller's growth less the floor's\t\t\t\t%+.1f MiB (%+.1f)\n", less.RSSMiB, less.AnonMiB)
 			}
 		}
 	}
