@@ -26,6 +26,17 @@ func seed() Observed {
 	}
 }
 
+// promotedPastDeadline: "new" promoted, active and available at replicas;
+// "old", the previous revision, still at replicas past its scale-down
+// deadline.
+func promotedPastDeadline(o *Observed, replicas int32) {
+	o.Replicas, o.PreviewReplicas = replicas, replicas
+	o.New.Replicas, o.New.Available = replicas, replicas
+	o.Others = []ReplicaSet{{Hash: "old", Revision: 1, Replicas: replicas, Available: replicas, ScaleDownAt: at(-time.Second)}}
+	o.Stable = &ReplicaSet{Hash: "new", Revision: 2, Replicas: replicas, Available: replicas}
+	o.ActiveSelector, o.PreviewSelector = "new", "new"
+}
+
 func TestDecide(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -215,33 +226,20 @@ func TestDecide(t *testing.T) {
 		},
 		want: Plan{Scale: map[string]int32{"new": 1}, RequeueAfter: 10 * time.Second},
 	}, {
-		name: "after the deadline the old ReplicaSet goes to zero",
-		mutate: func(o *Observed) {
-			o.New.Replicas, o.New.Available = 1, 1
-			o.Others = []ReplicaSet{{Hash: "old", Revision: 1, Replicas: 1, Available: 1, ScaleDownAt: at(-time.Second)}}
-			o.Stable = &ReplicaSet{Hash: "new", Revision: 2, Replicas: 1, Available: 1}
-			o.ActiveSelector, o.PreviewSelector = "new", "new"
-		},
-		want: Plan{Scale: map[string]int32{"new": 1, "old": 0}},
+		name:   "after the deadline the old ReplicaSet goes to zero",
+		mutate: func(o *Observed) { promotedPastDeadline(o, 1) },
+		want:   Plan{Scale: map[string]int32{"new": 1, "old": 0}},
 	}, {
 		name: "after the deadline, the active Service's endpoints still on the old pods: they stay",
 		mutate: func(o *Observed) {
-			o.Replicas, o.PreviewReplicas = 3, 3
-			o.New.Replicas, o.New.Available = 3, 3
-			o.Others = []ReplicaSet{{Hash: "old", Revision: 1, Replicas: 3, Available: 3, ScaleDownAt: at(-time.Second)}}
-			o.Stable = &ReplicaSet{Hash: "new", Revision: 2, Replicas: 3, Available: 3}
-			o.ActiveSelector, o.PreviewSelector = "new", "new"
+			promotedPastDeadline(o, 3)
 			o.ActiveEndpoints = map[string]int32{"old": 2}
 		},
 		want: Plan{Scale: map[string]int32{"new": 3, "old": 3}, Waiting: WaitActiveEndpoints, RequeueAfter: endpointRecheckTime},
 	}, {
 		name: "after the deadline, the active Service's endpoints moved to the new pods: the old go",
 		mutate: func(o *Observed) {
-			o.Replicas, o.PreviewReplicas = 3, 3
-			o.New.Replicas, o.New.Available = 3, 3
-			o.Others = []ReplicaSet{{Hash: "old", Revision: 1, Replicas: 3, Available: 3, ScaleDownAt: at(-time.Second)}}
-			o.Stable = &ReplicaSet{Hash: "new", Revision: 2, Replicas: 3, Available: 3}
-			o.ActiveSelector, o.PreviewSelector = "new", "new"
+			promotedPastDeadline(o, 3)
 			o.ActiveEndpoints = map[string]int32{"old": 0, "new": 3}
 		},
 		want: Plan{Scale: map[string]int32{"new": 3, "old": 0}},

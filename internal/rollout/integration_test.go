@@ -101,6 +101,16 @@ func seed(t *testing.T, g *WithT, file, ns string) *v1alpha1.Rollout {
 	return ro
 }
 
+// seedBlueGreen is the blue-green seed's Rollout in ns, not yet created,
+// with its active and preview Services created.
+func seedBlueGreen(t *testing.T, g *WithT, ns string) *v1alpha1.Rollout {
+	t.Helper()
+	for _, name := range []string{"backend-active", "backend-preview"} {
+		g.Expect(k8sClient.Create(context.Background(), service(ns, name, "backend-bluegreen"))).To(Succeed())
+	}
+	return seed(t, g, "bluegreen-rollout.yaml", ns)
+}
+
 func service(ns, name, app string) *corev1.Service {
 	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},

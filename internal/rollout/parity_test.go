@@ -156,10 +156,7 @@ func TestBlueGreenCountsAndManualPause(t *testing.T) {
 	t.Parallel()
 	ns, g := newNamespace(t)
 	ctx := context.Background()
-	for _, name := range []string{"backend-active", "backend-preview"} {
-		g.Expect(k8sClient.Create(ctx, service(ns, name, "backend-bluegreen"))).To(Succeed())
-	}
-	ro := seed(t, g, "bluegreen-rollout.yaml", ns)
+	ro := seedBlueGreen(t, g, ns)
 	ro.Spec.Replicas = ptr.To[int32](2)
 	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
 	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))

@@ -151,10 +151,7 @@ func TestActiveServiceReappliedWithoutHash(t *testing.T) {
 	t.Parallel()
 	ns, g := newNamespace(t)
 	ctx := context.Background()
-	for _, name := range []string{"backend-active", "backend-preview"} {
-		g.Expect(k8sClient.Create(ctx, service(ns, name, "backend-bluegreen"))).To(Succeed())
-	}
-	ro := seed(t, g, "bluegreen-rollout.yaml", ns)
+	ro := seedBlueGreen(t, g, ns)
 	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
 	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))
 	stable := get(ns, ro.Name)().Status.StableRS
@@ -185,10 +182,7 @@ func TestBlueGreenKeepsPodsTheActiveEndpointsList(t *testing.T) {
 	t.Parallel()
 	ns, g := newNamespace(t)
 	ctx := context.Background()
-	for _, name := range []string{"backend-active", "backend-preview"} {
-		g.Expect(k8sClient.Create(ctx, service(ns, name, "backend-bluegreen"))).To(Succeed())
-	}
-	ro := seed(t, g, "bluegreen-rollout.yaml", ns)
+	ro := seedBlueGreen(t, g, ns)
 	ro.Spec.Strategy.BlueGreen.ScaleDownDelaySeconds = ptr.To[int32](1)
 	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
 	g.Eventually(phase(ns, ro.Name)).Should(Equal("Healthy"))
